@@ -1,0 +1,69 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { AgentCommand } from './commands.schema';
+import { FilterSchema } from './filter.schema';
+import { redactConfig, redactUrl } from './redact';
+
+describe('command envelope', () => {
+  const start = {
+    messageId: 'm-1',
+    type: 'agent.start',
+    agentId: 'a-1',
+    payload: { behavior: 'http-monitor', config: { url: 'http://x/' } },
+  };
+
+  it('accepts the documented start and stop envelopes', () => {
+    assert.equal(AgentCommand.safeParse(start).success, true);
+    assert.equal(
+      AgentCommand.safeParse({
+        messageId: 'm-2',
+        type: 'agent.stop',
+        agentId: 'a-1',
+        payload: {},
+        occurredAt: '2026-01-01T00:00:00Z',
+        correlationId: 'c',
+      }).success,
+      true,
+    );
+  });
+
+  it('refuses bad ids, unknown types, unknown fields and bad proxies', () => {
+    const bad = [
+      { ...start, agentId: 'has space' },
+      { ...start, agentId: 'x'.repeat(65) },
+      { ...start, messageId: '' },
+      { ...start, messageId: 'm'.repeat(129) },
+      { ...start, type: 'agent.explode' },
+      { ...start, extra: 1 },
+      { ...start, payload: { behavior: 'http-monitor', proxy: 'ftp://u:p@h:1' } },
+      { ...start, occurredAt: 'yesterday' },
+    ];
+    for (const message of bad) assert.equal(AgentCommand.safeParse(message).success, false, JSON.stringify(message));
+  });
+});
+
+describe('filter language', () => {
+  it('accepts nested and/or/not and refuses unsafe field paths', () => {
+    const ok = {
+      and: [{ field: 'a.b', op: 'eq', value: 1 }, { not: { or: [{ field: 'c', op: 'exists', value: true }] } }],
+    };
+    assert.equal(FilterSchema.safeParse(ok).success, true);
+    assert.equal(FilterSchema.safeParse({ field: "a'); drop table x; --", op: 'eq', value: 1 }).success, false);
+    assert.equal(FilterSchema.safeParse({ field: 'a', op: 'in', value: 'not-a-list' }).success, false);
+  });
+});
+
+describe('redaction', () => {
+  it('hides proxy passwords but keeps the user', () => {
+    assert.equal(redactUrl('http://alice:hunter2@proxy.local:3128'), 'http://alice:***@proxy.local:3128');
+    assert.equal(redactUrl('socks5://proxy.local:1080'), 'socks5://proxy.local:1080');
+  });
+
+  it('hides secret-looking config values at any depth', () => {
+    const redacted = JSON.stringify(
+      redactConfig({ url: 'u', login: { user: 'bob', password: 'pw', apiKey: 'k' }, list: [{ token: 't' }] }),
+    );
+    for (const secret of ['"pw"', '"k"', '"t"']) assert.ok(!redacted.includes(secret));
+    assert.ok(redacted.includes('bob'));
+  });
+});

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { AgentId, BehaviorName, IsoDateTime, MessageId } from './ids.schema';
+
+/** Work for any session agent with a free slot (routing key `pending`). */
+export const StartSession = z
+  .object({
+    messageId: MessageId,
+    type: z.literal('session.start'),
+    agentId: AgentId,
+    attempt: z.number().int().nonnegative(),
+    behavior: BehaviorName,
+    config: z.record(z.unknown()),
+    proxy: z.string().optional(),
+    occurredAt: IsoDateTime,
+  })
+  .strict();
+
+/** Sent to the instance hosting the agent (routing key = instance id). */
+export const StopSession = z
+  .object({
+    messageId: MessageId,
+    type: z.literal('session.stop'),
+    agentId: AgentId,
+    attempt: z.number().int().nonnegative(),
+    reason: z.string().max(500).optional(),
+    occurredAt: IsoDateTime,
+  })
+  .strict();
+
+export const SessionDispatch = z.discriminatedUnion('type', [StartSession, StopSession]);
+export type StartSession = z.infer<typeof StartSession>;
+export type StopSession = z.infer<typeof StopSession>;
+export type SessionDispatch = z.infer<typeof SessionDispatch>;

@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { AgentId, BehaviorName, IsoDateTime } from './ids.schema';
+
+export const AGENT_STATUSES = [
+  'idle',
+  'queued',
+  'starting',
+  'running',
+  'stopping',
+  'stopped',
+  'interrupted',
+  'failed',
+] as const;
+export const AgentStatus = z.enum(AGENT_STATUSES);
+export type AgentStatus = z.infer<typeof AgentStatus>;
+
+const event = <T extends string, D extends z.ZodTypeAny>(type: T, data: D) =>
+  z.object({ type: z.literal(type), data }).strict();
+
+/** Every transition of an agent, in past tense. `data` is what `evolve` needs. */
+export const AgentStartRequested = event(
+  'agent.start-requested',
+  z
+    .object({
+      behavior: BehaviorName,
+      config: z.record(z.unknown()),
+      proxy: z.string().optional(),
+      attempt: z.number().int().nonnegative(),
+    })
+    .strict(),
+);
+export const AgentQueued = event('agent.queued', z.object({ reason: z.string() }).strict());
+export const AgentDequeued = event('agent.dequeued', z.object({ attempt: z.number().int().nonnegative() }).strict());
+export const AgentStarted = event(
+  'agent.started',
+  z.object({ instanceId: z.string(), attempt: z.number().int().nonnegative() }).strict(),
+);
+export const AgentStopRequested = event('agent.stop-requested', z.object({ reason: z.string().optional() }).strict());
+export const AgentStopped = event('agent.stopped', z.object({ reason: z.string().optional() }).strict());
+export const AgentFailed = event('agent.failed', z.object({ error: z.string() }).strict());
+export const AgentInterrupted = event(
+  'agent.interrupted',
+  z.object({ reason: z.string(), retryAt: IsoDateTime.optional() }).strict(),
+);
+export const AgentRestarted = event('agent.restarted', z.object({ attempt: z.number().int().nonnegative() }).strict());
+
+export const AgentEvent = z.discriminatedUnion('type', [
+  AgentStartRequested,
+  AgentQueued,
+  AgentDequeued,
+  AgentStarted,
+  AgentStopRequested,
+  AgentStopped,
+  AgentFailed,
+  AgentInterrupted,
+  AgentRestarted,
+]);
+export type AgentEvent = z.infer<typeof AgentEvent>;
+export type AgentEventType = AgentEvent['type'];
+
+/** A domain event as published on `drover.events` (routing key = `type`). */
+export const PublishedAgentEvent = z
+  .object({
+    messageId: z.string(),
+    type: z.string(),
+    agentId: AgentId,
+    version: z.number().int().positive(),
+    commandId: z.string(),
+    occurredAt: IsoDateTime,
+    data: z.record(z.unknown()),
+  })
+  .strict();
+export type PublishedAgentEvent = z.infer<typeof PublishedAgentEvent>;
+
+/**
+ * Outcome of a command that committed nothing, published by the engine on `drover.events`
+ * with routing key `command.rejected` or `command.noop`, so the read side can answer
+ * `GET /api/commands/{id}` for every command.
+ */
+export const CommandOutcome = z
+  .object({
+    messageId: z.string(),
+    type: z.enum(['command.rejected', 'command.noop']),
+    commandId: z.string(),
+    agentId: AgentId,
+    code: z.string(),
+    message: z.string(),
+    occurredAt: IsoDateTime,
+  })
+  .strict();
+export type CommandOutcome = z.infer<typeof CommandOutcome>;

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+
+/** Agent ids are used in routing keys, file paths and URLs, so the alphabet is narrow. */
+export const AgentId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._-]+$/, 'agent ids use only letters, digits, ".", "_" and "-"');
+export type AgentId = z.infer<typeof AgentId>;
+
+export const MessageId = z.string().min(1).max(128);
+export const IsoDateTime = z.string().datetime({ offset: true });
+export const BehaviorName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9-]*$/, 'behaviour names are lower-case kebab-case');
+
+/** Upstream proxy of an agent; credentials live in the URL and are redacted on every read. */
+export const ProxyUrl = z
+  .string()
+  .url()
+  .refine((value) => /^(https?|socks5?):\/\//.test(value), 'proxy must be http, https or socks5');

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { AgentId } from './ids.schema';
+import { AgentStatus } from './events.schema';
+import { FilterSchema, SortSchema, UpdateSchema } from './filter.schema';
+
+/** Collections the persistence agent owns; generic tasks may not touch the internal ones. */
+export const CollectionName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z][a-z0-9_]*$/, 'collection names are lower-case snake_case');
+
+const Limit = z.number().int().min(1).max(1000);
+
+/** Generic storage tasks, sent to `drover.persistence` with routing key `task` (request/reply). */
+export const PersistenceTask = z.discriminatedUnion('op', [
+  z
+    .object({
+      op: z.literal('find'),
+      collection: CollectionName,
+      filter: FilterSchema.optional(),
+      sort: SortSchema.optional(),
+      limit: Limit.optional(),
+      skip: z.number().int().nonnegative().optional(),
+    })
+    .strict(),
+  z.object({ op: z.literal('findOne'), collection: CollectionName, filter: FilterSchema.optional() }).strict(),
+  z.object({ op: z.literal('insert'), collection: CollectionName, document: z.record(z.unknown()) }).strict(),
+  z
+    .object({ op: z.literal('update'), collection: CollectionName, filter: FilterSchema, update: UpdateSchema })
+    .strict(),
+  z
+    .object({
+      op: z.literal('upsert'),
+      collection: CollectionName,
+      id: z.string().min(1).max(256),
+      document: z.record(z.unknown()),
+    })
+    .strict(),
+  z.object({ op: z.literal('delete'), collection: CollectionName, filter: FilterSchema }).strict(),
+  z.object({ op: z.literal('count'), collection: CollectionName, filter: FilterSchema.optional() }).strict(),
+]);
+export type PersistenceTask = z.infer<typeof PersistenceTask>;
+
+/** Read-side queries the gateway asks the persistence agent (same exchange, routing key `query`). */
+export const ReadQuery = z.discriminatedUnion('query', [
+  z.object({ query: z.literal('agent.get'), agentId: AgentId }).strict(),
+  z
+    .object({
+      query: z.literal('agent.list'),
+      status: AgentStatus.optional(),
+      limit: Limit.default(50),
+      cursor: z.string().max(200).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      query: z.literal('activity.list'),
+      agentId: AgentId,
+      limit: Limit.default(50),
+      cursor: z.string().max(200).optional(),
+    })
+    .strict(),
+  z.object({ query: z.literal('command.get'), commandId: z.string().min(1).max(128) }).strict(),
+  /** Readiness: answers once the persistence agent's store round trip succeeds. */
+  z.object({ query: z.literal('health') }).strict(),
+]);
+export type ReadQuery = z.infer<typeof ReadQuery>;
+
+/** Every persistence reply: a result or an error with a code the gateway maps to HTTP. */
+export type PersistenceReply<T = unknown> =
+  | { ok: true; result: T }
+  | {
+      ok: false;
+      error: {
+        code: 'invalid_task' | 'not_found' | 'forbidden' | 'conflict' | 'internal';
+        message: string;
+        details?: unknown;
+      };
+    };

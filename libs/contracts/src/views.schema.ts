@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { AgentStatus } from './events.schema';
+
+/** The read model of one agent, as the gateway serves it (secrets already redacted). */
+export const AgentView = z.object({
+  agentId: z.string(),
+  status: AgentStatus,
+  behavior: z.string().optional(),
+  config: z.record(z.unknown()).optional(),
+  proxy: z.string().optional(),
+  attempts: z.number().int().nonnegative(),
+  version: z.number().int().nonnegative(),
+  instanceId: z.string().optional(),
+  startedAt: z.string().optional(),
+  stoppedAt: z.string().optional(),
+  queuedAt: z.string().optional(),
+  retryAt: z.string().optional(),
+  lastError: z.string().optional(),
+  createdAt: z.string().optional(),
+  updatedAt: z.string().optional(),
+});
+export type AgentView = z.infer<typeof AgentView>;
+
+/** What the engine answers a request/reply caller. */
+export type CommandReply =
+  | { ok: true; commandId: string; agentId: string; outcome: 'accepted' | 'duplicate' | 'noop'; view: AgentView }
+  | {
+      ok: false;
+      commandId: string;
+      agentId: string;
+      error: { code: string; message: string; details?: unknown };
+    };
+
+export const COMMAND_STATES = ['received', 'accepted', 'noop', 'rejected'] as const;
+export type CommandState = (typeof COMMAND_STATES)[number];
+
+/** The read model of one command (`GET /api/commands/{id}`). */
+export interface CommandView {
+  commandId: string;
+  agentId: string;
+  type: string;
+  state: CommandState;
+  receivedAt?: string;
+  processedAt?: string;
+  version?: number;
+  status?: string;
+  error?: { code: string; message: string };
+}
+
+export interface ActivityView {
+  /** Sortable key (`<ISO time>|<messageId>`); the pagination cursor. */
+  id: string;
+  agentId: string;
+  kind: string;
+  ok: boolean;
+  message?: string;
+  details?: Record<string, unknown>;
+  instanceId?: string;
+  at: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}

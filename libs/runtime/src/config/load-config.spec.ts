@@ -1,0 +1,70 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigError, loadConfig } from './load-config';
+
+const repoProfiles = resolve(__dirname, '../../../../../run-profiles');
+
+function profilesWith(profile: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'drover-config-'));
+  mkdirSync(join(dir, 'p'));
+  writeFileSync(join(dir, 'p', 'profile.json'), JSON.stringify(profile));
+  return dir;
+}
+
+describe('loadConfig', () => {
+  it('reads the dev profile with defaults', () => {
+    const { env, profile } = loadConfig({ DROVER_PROFILES_DIR: repoProfiles });
+    assert.equal(env.PORT, 8080);
+    assert.equal(env.DROVER_DATA_DIR, './.drover');
+    assert.equal(profile.name, 'dev');
+    assert.equal(profile.recovery.onInterrupt, 'restart');
+    assert.equal(profile.recovery.maxAttempts, 3);
+  });
+
+  it('lets the environment override the profile', () => {
+    const { profile } = loadConfig({ DROVER_PROFILES_DIR: repoProfiles, MAX_CONCURRENT_AGENTS: '3', PORT: '0' });
+    assert.equal(profile.sessionAgent.maxConcurrentAgents, 3);
+  });
+
+  it('names every bad setting', () => {
+    assert.throws(
+      () => loadConfig({ DROVER_PROFILES_DIR: repoProfiles, PORT: 'eighty', LOG_LEVEL: 'loud' }),
+      (error: Error) => error instanceof ConfigError && /PORT/.test(error.message) && /LOG_LEVEL/.test(error.message),
+    );
+  });
+
+  it('names a bad profile key and a missing profile', () => {
+    const dir = profilesWith({ name: 'p', recovery: { maxAttempts: 0 }, surprise: true });
+    assert.throws(
+      () => loadConfig({ DROVER_PROFILES_DIR: dir, DROVER_PROFILE: 'p' }),
+      (error: Error) => /recovery\.maxAttempts/.test(error.message) && /surprise/.test(error.message),
+    );
+    assert.throws(() => loadConfig({ DROVER_PROFILES_DIR: dir, DROVER_PROFILE: 'nope' }), /DROVER_PROFILE=nope/);
+  });
+
+  it('reads NAME_FILE in place of NAME', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-secret-'));
+    writeFileSync(join(dir, 'port'), '9191\n');
+    const { env } = loadConfig({ DROVER_PROFILES_DIR: repoProfiles, PORT_FILE: join(dir, 'port') });
+    assert.equal(env.PORT, 9191);
+  });
+
+  it("ignores other programs' *_FILE variables", () => {
+    const { env } = loadConfig({ DROVER_PROFILES_DIR: repoProfiles, TF_CLI_CONFIG_FILE: '/nonexistent/.terraformrc' });
+    assert.equal(env.PORT, 8080);
+  });
+
+  it('names the variable whose file cannot be read', () => {
+    assert.throws(() => loadConfig({ DROVER_PROFILES_DIR: repoProfiles, PORT_FILE: '/nonexistent/port' }), /PORT_FILE/);
+  });
+
+  it('refuses a lease that is not longer than the heartbeat', () => {
+    assert.throws(
+      () => loadConfig({ DROVER_PROFILES_DIR: repoProfiles, HEARTBEAT_MS: '5000', LEASE_MS: '5000' }),
+      /LEASE_MS/,
+    );
+  });
+});

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { StartAgentPayload, AgentId } from '@drover/contracts';
+
+/**
+ * A run-profile: the settings of one way of running Drover (`run-profiles/<name>/profile.json`).
+ * Environment variables override the matching profile values (see `env.schema.ts`).
+ */
+export const ProfileSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    sessionAgent: z
+      .object({
+        maxConcurrentAgents: z.number().int().min(1).max(1000).default(10),
+        heartbeatMs: z.number().int().min(100).default(2_000),
+        leaseMs: z.number().int().min(500).default(10_000),
+      })
+      .strict()
+      .default({}),
+    recovery: z
+      .object({
+        onInterrupt: z.enum(['restart', 'stop']).default('restart'),
+        maxAttempts: z.number().int().min(1).max(100).default(3),
+        backoffInitialMs: z.number().int().min(0).default(1_000),
+        backoffMaxMs: z.number().int().min(0).default(30_000),
+      })
+      .strict()
+      .default({}),
+    gateway: z
+      .object({
+        commandTimeoutMs: z.number().int().min(10).default(2_000),
+        queryTimeoutMs: z.number().int().min(10).default(2_000),
+      })
+      .strict()
+      .default({}),
+    scheduler: z
+      .object({
+        tickMs: z.number().int().min(50).default(1_000),
+        startTimeoutMs: z.number().int().min(1_000).default(60_000),
+      })
+      .strict()
+      .default({}),
+    /** Agents the profile declares; bootstrap registers them as `agent.start` commands. */
+    agents: z.array(z.object({ agentId: AgentId }).merge(StartAgentPayload).strict()).default([]),
+  })
+  .strict();
+export type Profile = z.infer<typeof ProfileSchema>;
