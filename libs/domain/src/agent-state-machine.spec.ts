@@ -1,0 +1,278 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AgentEvent } from '@drover/contracts';
+import { decide, type Decision, type DomainMessage } from './decide';
+import { fold } from './evolve';
+import { DEFAULT_RECOVERY_POLICY, type RecoveryPolicy } from './recovery-policy';
+import type { AgentState } from './agent.state';
+
+const NOW = new Date('2026-01-01T00:00:00.000Z');
+const AGENT = 'a-1';
+
+function when(state: AgentState, message: DomainMessage, policy: RecoveryPolicy = DEFAULT_RECOVERY_POLICY) {
+  const decision = decide(state, message, { now: NOW, policy });
+  const after = decision.kind === 'accept' ? fold(AGENT, [...replay(state), commitOf(state, decision)]) : state;
+  return { decision, after };
+}
+
+// States are built from events, so the state after a decision is a fold of history plus the commit.
+let history: AgentEvent[] = [];
+function replay(state: AgentState) {
+  return history.slice(0, state.version).map((event, index) => ({
+    version: index + 1,
+    events: [event],
+    committedAt: NOW.toISOString(),
+  }));
+}
+function commitOf(state: AgentState, decision: Extract<Decision, { kind: 'accept' }>) {
+  return { version: state.version + 1, events: decision.events, committedAt: NOW.toISOString() };
+}
+/** Given these past events (one commit each)... */
+function agentWith(...events: AgentEvent[]): AgentState {
+  history = events;
+  return fold(AGENT, replay({ version: events.length } as AgentState));
+}
+
+const envelope = { messageId: 'm-1', agentId: AGENT };
+const start: DomainMessage = {
+  ...envelope,
+  type: 'agent.start',
+  payload: { behavior: 'http-monitor', config: { url: 'http://x/' }, proxy: 'http://u:p@proxy:8080' },
+};
+const stop: DomainMessage = { ...envelope, type: 'agent.stop', payload: { reason: 'done' } };
+const report = <T extends 'session.started' | 'session.stopped' | 'session.failed' | 'session.deferred'>(
+  type: T,
+  payload: Record<string, string>,
+  attempt = 1,
+  instanceId = 'sa-1',
+) => ({ ...envelope, type, instanceId, attempt, payload, occurredAt: NOW.toISOString() }) as DomainMessage;
+
+const requested: AgentEvent = {
+  type: 'agent.start-requested',
+  data: { behavior: 'http-monitor', config: {}, attempt: 1 },
+};
+const started: AgentEvent = { type: 'agent.started', data: { instanceId: 'sa-1', attempt: 1 } };
+const stopRequested: AgentEvent = { type: 'agent.stop-requested', data: {} };
+const stopped: AgentEvent = { type: 'agent.stopped', data: {} };
+const failed: AgentEvent = { type: 'agent.failed', data: { error: 'boom' } };
+const queued: AgentEvent = { type: 'agent.queued', data: { reason: 'no free slot' } };
+const interrupted = (retryAt?: string): AgentEvent => ({
+  type: 'agent.interrupted',
+  data: { reason: 'lease lapsed', ...(retryAt ? { retryAt } : {}) },
+});
+
+const STATES: Record<string, AgentEvent[]> = {
+  idle: [],
+  queued: [requested, queued],
+  starting: [requested],
+  running: [requested, started],
+  stopping: [requested, started, stopRequested],
+  stopped: [requested, started, stopRequested, stopped],
+  interrupted: [requested, started, interrupted('2026-01-01T00:00:01.000Z')],
+  failed: [requested, failed],
+};
+
+const types = (decision: Decision) => (decision.kind === 'accept' ? decision.events.map((e) => e.type) : []);
+
+describe('agent state machine: start', () => {
+  for (const status of ['idle', 'stopped', 'failed']) {
+    it(`given ${status}, a start is accepted: starting with attempt 1 and the proxy kept for the session`, () => {
+      const { decision, after } = when(agentWith(...STATES[status]!), start);
+      assert.deepEqual(types(decision), ['agent.start-requested']);
+      assert.equal(after.status, 'starting');
+      assert.equal(after.attempts, 1);
+      assert.equal(after.proxy, 'http://u:p@proxy:8080');
+      assert.equal(after.lastError, undefined);
+    });
+  }
+  for (const status of ['queued', 'starting', 'running', 'stopping', 'interrupted']) {
+    it(`given ${status}, a start is rejected as a conflict (agent_active)`, () => {
+      const { decision } = when(agentWith(...STATES[status]!), start);
+      assert.equal(decision.kind, 'reject');
+      assert.equal(decision.kind === 'reject' && decision.code, 'agent_active');
+    });
+  }
+});
+
+describe('agent state machine: stop', () => {
+  it('given an agent that never existed, a stop is rejected (agent_not_found)', () => {
+    const { decision } = when(agentWith(), stop);
+    assert.equal(decision.kind === 'reject' && decision.code, 'agent_not_found');
+  });
+  for (const status of ['starting', 'running']) {
+    it(`given ${status}, a stop asks the session to stop`, () => {
+      const { decision, after } = when(agentWith(...STATES[status]!), stop);
+      assert.deepEqual(types(decision), ['agent.stop-requested']);
+      assert.equal(after.status, 'stopping');
+    });
+  }
+  for (const status of ['queued', 'interrupted']) {
+    it(`given ${status} (no session), a stop stops the agent at once`, () => {
+      const { decision, after } = when(agentWith(...STATES[status]!), stop);
+      assert.deepEqual(types(decision), ['agent.stopped']);
+      assert.equal(after.status, 'stopped');
+      assert.equal(after.retryAt, undefined);
+    });
+  }
+  it('given stopping, a second stop is a no-op answer, not an error', () => {
+    const { decision } = when(agentWith(...STATES.stopping!), stop);
+    assert.deepEqual(decision.kind === 'noop' && decision.code, 'already_stopping');
+  });
+  for (const status of ['stopped', 'failed']) {
+    it(`given ${status}, a stop is a no-op answer (not_running)`, () => {
+      const { decision } = when(agentWith(...STATES[status]!), stop);
+      assert.equal(decision.kind === 'noop' && decision.code, 'not_running');
+    });
+  }
+});
+
+describe('agent state machine: session reports', () => {
+  it('given starting, session.started makes it running on that instance', () => {
+    const { decision, after } = when(agentWith(requested), report('session.started', {}));
+    assert.deepEqual(types(decision), ['agent.started']);
+    assert.equal(after.status, 'running');
+    assert.equal(after.instanceId, 'sa-1');
+  });
+  it('given a stop requested while starting, session.started records the instance and stays stopping', () => {
+    const { after } = when(agentWith(requested, stopRequested), report('session.started', {}));
+    assert.equal(after.status, 'stopping');
+    assert.equal(after.instanceId, 'sa-1');
+  });
+  for (const status of ['stopped', 'failed', 'idle']) {
+    it(`given ${status}, session.started is an orphaned session (the engine stops it)`, () => {
+      const { decision } = when(agentWith(...STATES[status]!), report('session.started', {}));
+      assert.equal(decision.kind === 'noop' && decision.code, 'orphaned_session');
+    });
+  }
+  it('a report of an earlier attempt changes nothing', () => {
+    const restarted: AgentEvent = { type: 'agent.restarted', data: { attempt: 2 } };
+    const state = agentWith(requested, started, interrupted('2026-01-01T00:00:00.000Z'), restarted);
+    assert.equal(when(state, report('session.started', {}, 1)).decision.kind, 'noop');
+    assert.equal(when(state, report('session.failed', { error: 'x' }, 1)).decision.kind, 'noop');
+    assert.deepEqual(types(when(state, report('session.started', {}, 2)).decision), ['agent.started']);
+  });
+  it('a stopped report from another instance than the host changes nothing', () => {
+    const { decision } = when(agentWith(...STATES.running!), report('session.stopped', {}, 1, 'sa-2'));
+    assert.equal(decision.kind === 'noop' && decision.code, 'stale_report');
+  });
+  for (const status of ['starting', 'running', 'stopping']) {
+    it(`given ${status}, session.stopped stops the agent and clears its instance`, () => {
+      const { after } = when(agentWith(...STATES[status]!), report('session.stopped', {}));
+      assert.equal(after.status, 'stopped');
+      assert.equal(after.instanceId, undefined);
+      assert.ok(after.stoppedAt);
+    });
+  }
+  it('given running, session.failed fails the agent with the error', () => {
+    const { after } = when(agentWith(...STATES.running!), report('session.failed', { error: 'bad page' }));
+    assert.equal(after.status, 'failed');
+    assert.equal(after.lastError, 'bad page');
+  });
+  it('given stopping, session.failed counts as stopped', () => {
+    const { after } = when(agentWith(...STATES.stopping!), report('session.failed', { error: 'closed' }));
+    assert.equal(after.status, 'stopped');
+  });
+  it('given starting, session.deferred queues the agent', () => {
+    const { after } = when(agentWith(requested), report('session.deferred', { reason: 'full' }));
+    assert.equal(after.status, 'queued');
+    assert.ok(after.queuedAt);
+  });
+  it('given a stop requested while starting, session.deferred stops it', () => {
+    const { after } = when(agentWith(requested, stopRequested), report('session.deferred', { reason: 'full' }));
+    assert.equal(after.status, 'stopped');
+  });
+  for (const status of ['idle', 'stopped', 'failed', 'queued']) {
+    it(`given ${status}, session.stopped and session.failed change nothing`, () => {
+      const state = agentWith(...STATES[status]!);
+      assert.equal(when(state, report('session.stopped', {})).decision.kind, 'noop');
+      assert.equal(when(state, report('session.failed', { error: 'x' })).decision.kind, 'noop');
+    });
+  }
+});
+
+describe('agent state machine: scheduler commands', () => {
+  const interrupt: DomainMessage = {
+    ...envelope,
+    type: 'agent.interrupt',
+    payload: { reason: 'lease lapsed', instanceId: 'sa-1' },
+  };
+  const recoverCmd: DomainMessage = { ...envelope, type: 'agent.recover', payload: {} };
+  const timeout: DomainMessage = { ...envelope, type: 'agent.start-timeout', payload: { afterMs: 60_000 } };
+
+  it('given running, an interrupt with attempts left schedules a restart after the back-off', () => {
+    const { decision, after } = when(agentWith(...STATES.running!), interrupt);
+    assert.deepEqual(types(decision), ['agent.interrupted']);
+    assert.equal(after.status, 'interrupted');
+    assert.equal(after.retryAt, new Date(NOW.getTime() + 1_000).toISOString());
+    assert.equal(after.instanceId, undefined);
+  });
+  it('given running on the last attempt, an interrupt fails the agent with the reason', () => {
+    const policy = { ...DEFAULT_RECOVERY_POLICY, maxAttempts: 1 };
+    const { decision, after } = when(agentWith(...STATES.running!), interrupt, policy);
+    assert.deepEqual(types(decision), ['agent.interrupted', 'agent.failed']);
+    assert.equal(after.status, 'failed');
+    assert.match(after.lastError ?? '', /lease lapsed/);
+  });
+  it('with onInterrupt "stop", an interrupt fails the agent at once', () => {
+    const policy = { ...DEFAULT_RECOVERY_POLICY, onInterrupt: 'stop' as const };
+    assert.equal(when(agentWith(...STATES.running!), interrupt, policy).after.status, 'failed');
+  });
+  it('given stopping, an interrupt means the session is gone: stopped', () => {
+    assert.equal(when(agentWith(...STATES.stopping!), interrupt).after.status, 'stopped');
+  });
+  it('an interrupt naming an instance the agent no longer runs on changes nothing', () => {
+    const state = agentWith(requested, { type: 'agent.started', data: { instanceId: 'sa-2', attempt: 1 } });
+    assert.equal(when(state, interrupt).decision.kind, 'noop');
+  });
+  for (const status of ['idle', 'stopped', 'failed', 'queued', 'interrupted']) {
+    it(`given ${status}, an interrupt changes nothing`, () => {
+      assert.equal(
+        when(agentWith(...STATES[status]!), { ...interrupt, payload: { reason: 'x' } }).decision.kind,
+        'noop',
+      );
+    });
+  }
+  it('given interrupted and due, recover restarts it with the next attempt', () => {
+    const { decision, after } = when(agentWith(requested, started, interrupted(NOW.toISOString())), recoverCmd);
+    assert.deepEqual(types(decision), ['agent.restarted']);
+    assert.equal(after.status, 'starting');
+    assert.equal(after.attempts, 2);
+    assert.equal(after.retryAt, undefined);
+  });
+  it('given interrupted but not due yet, recover changes nothing', () => {
+    const later = new Date(NOW.getTime() + 5_000).toISOString();
+    const { decision } = when(agentWith(requested, started, interrupted(later)), recoverCmd);
+    assert.equal(decision.kind === 'noop' && decision.code, 'not_due');
+  });
+  it('given anything but interrupted, recover changes nothing', () => {
+    assert.equal(when(agentWith(...STATES.running!), recoverCmd).decision.kind, 'noop');
+  });
+  it('given starting, a start timeout applies the recovery policy', () => {
+    const { after } = when(agentWith(requested), timeout);
+    assert.equal(after.status, 'interrupted');
+    assert.match(after.lastError ?? '', /60000 ms/);
+  });
+  it('given running, a start timeout changes nothing', () => {
+    assert.equal(when(agentWith(...STATES.running!), timeout).decision.kind, 'noop');
+  });
+  it('given queued, dequeue starts it again; otherwise dequeue changes nothing', () => {
+    const dequeue: DomainMessage = { ...envelope, type: 'agent.dequeue', payload: {} };
+    const { after } = when(agentWith(...STATES.queued!), dequeue);
+    assert.equal(after.status, 'starting');
+    assert.equal(after.queuedAt, undefined);
+    assert.equal(when(agentWith(...STATES.running!), dequeue).decision.kind, 'noop');
+  });
+});
+
+describe('fold', () => {
+  it('takes the version of the last commit and keeps createdAt from the first', () => {
+    const state = fold(AGENT, [
+      { version: 1, events: [requested], committedAt: '2026-01-01T00:00:00.000Z' },
+      { version: 2, events: [started], committedAt: '2026-01-01T00:00:05.000Z' },
+    ]);
+    assert.equal(state.version, 2);
+    assert.equal(state.createdAt, '2026-01-01T00:00:00.000Z');
+    assert.equal(state.updatedAt, '2026-01-01T00:00:05.000Z');
+    assert.equal(state.startedAt, '2026-01-01T00:00:05.000Z');
+  });
+});

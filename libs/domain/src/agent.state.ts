@@ -1,0 +1,29 @@
+import type { AgentStatus } from '@drover/contracts';
+
+/** Everything `decide` needs to know about one agent; folded from its events by `evolve`. */
+export interface AgentState {
+  agentId: string;
+  status: AgentStatus;
+  /** Number of commits folded so far (0 for an agent that never existed). */
+  version: number;
+  behavior?: string;
+  config?: Record<string, unknown>;
+  proxy?: string;
+  /** Start attempts of the current run: 1 on start, +1 on every automatic restart. */
+  attempts: number;
+  instanceId?: string;
+  startedAt?: string;
+  stoppedAt?: string;
+  queuedAt?: string;
+  retryAt?: string;
+  lastError?: string;
+  createdAt?: string;
+  updatedAt?: string;
+}
+
+export const initialState = (agentId: string): AgentState => ({
+  agentId,
+  status: 'idle',
+  version: 0,
+  attempts: 0,
+});

@@ -1,0 +1,5 @@
+export * from './agent.state';
+export * from './recovery-policy';
+export * from './decide';
+export * from './evolve';
+export * from './agent-view';
