@@ -1,0 +1,138 @@
+import type { Filter, Update } from '@drover/contracts';
+import type Database from 'better-sqlite3';
+import { type Collection, type Doc, type Documents, DuplicateKeyError, type FindOptions } from '../documents.port';
+import { applyUpdate } from './doc-update';
+import { isConstraintError } from './sqlite-errors';
+import { type SqlParam, filterToSql, jsonExtract, sortToSql } from './sqlite-filter';
+
+const COLLECTION_NAME = /^[a-z][a-z0-9_]*$/;
+
+interface DocRow {
+  id: string;
+  doc: string;
+}
+
+function parse(row: DocRow): Doc {
+  return JSON.parse(row.doc) as Doc;
+}
+
+/** Document collections over the `documents` table, queried with `json_extract`. */
+export class SqliteDocuments implements Documents {
+  constructor(private readonly db: Database.Database) {}
+
+  collection(name: string): Collection {
+    if (!COLLECTION_NAME.test(name)) throw new Error(`invalid collection name "${name}"`);
+    return new SqliteCollection(this.db, name);
+  }
+}
+
+/**
+ * One collection. Its (validated) name is spliced into the SQL as a literal so that the
+ * partial indexes of `ensureIndex` (`WHERE collection = '<name>'`) are usable; values are bound.
+ */
+class SqliteCollection implements Collection {
+  private readonly scope: string;
+  private readonly updateTx: (filter: Filter, update: Update) => number;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly name: string,
+  ) {
+    this.scope = `collection = '${name}'`;
+    const tx = db.transaction((filter: Filter, update: Update) => this.updateInTx(filter, update));
+    this.updateTx = (filter, update) => tx.immediate(filter, update);
+  }
+
+  async find(filter?: Filter, options: FindOptions = {}): Promise<Doc[]> {
+    const where = filterToSql(filter);
+    const params: SqlParam[] = [...where.params, options.limit ?? -1, options.skip ?? 0];
+    const sql = `SELECT id, doc FROM documents WHERE ${this.scope} AND (${where.sql}) ${sortToSql(options.sort, filter !== undefined)} LIMIT ? OFFSET ?`;
+    return this.db
+      .prepare<SqlParam[], DocRow>(sql)
+      .all(...params)
+      .map(parse);
+  }
+
+  async findOne(filter?: Filter): Promise<Doc | undefined> {
+    const [first] = await this.find(filter, { limit: 1 });
+    return first;
+  }
+
+  async get(id: string): Promise<Doc | undefined> {
+    const row = this.db
+      .prepare<[string], DocRow>(`SELECT id, doc FROM documents WHERE ${this.scope} AND id = ?`)
+      .get(id);
+    return row ? parse(row) : undefined;
+  }
+
+  async insert(doc: Doc): Promise<void> {
+    this.write(doc, 'INSERT INTO documents (collection, id, doc) VALUES (?, ?, ?)');
+  }
+
+  async upsert(doc: Doc): Promise<void> {
+    this.write(
+      doc,
+      `INSERT INTO documents (collection, id, doc) VALUES (?, ?, ?)
+       ON CONFLICT (collection, id) DO UPDATE SET doc = excluded.doc`,
+    );
+  }
+
+  async update(filter: Filter, update: Update): Promise<number> {
+    return this.updateTx(filter, update);
+  }
+
+  async delete(filter: Filter): Promise<number> {
+    const where = filterToSql(filter);
+    const sql = `DELETE FROM documents WHERE ${this.scope} AND (${where.sql})`;
+    return this.db.prepare<SqlParam[]>(sql).run(...where.params).changes;
+  }
+
+  async count(filter?: Filter): Promise<number> {
+    const where = filterToSql(filter);
+    const sql = `SELECT COUNT(*) AS n FROM documents WHERE ${this.scope} AND (${where.sql})`;
+    return this.db.prepare<SqlParam[], { n: number }>(sql).get(...where.params)?.n ?? 0;
+  }
+
+  async ensureIndex(fields: string[], options: { unique?: boolean } = {}): Promise<void> {
+    if (fields.length === 0) throw new Error('an index needs at least one field');
+    const columns = ['collection', ...fields.map(jsonExtract)].join(', ');
+    const indexName = `doc_${this.name}_${fields.join('_').replace(/\./g, '_')}`;
+    const unique = options.unique ? 'UNIQUE ' : '';
+    this.db.exec(`CREATE ${unique}INDEX IF NOT EXISTS "${indexName}" ON documents (${columns}) WHERE ${this.scope}`);
+  }
+
+  /** Runs an insert-like statement, mapping key and unique-index violations to DuplicateKeyError. */
+  private write(doc: Doc, sql: string): void {
+    try {
+      this.db.prepare<[string, string, string]>(sql).run(this.name, doc._id, JSON.stringify(doc));
+    } catch (error) {
+      if (isConstraintError(error)) throw new DuplicateKeyError(this.name, doc._id);
+      throw error;
+    }
+  }
+
+  private updateInTx(filter: Filter, update: Update): number {
+    const where = filterToSql(filter);
+    const rows = this.db
+      .prepare<SqlParam[], DocRow>(`SELECT id, doc FROM documents WHERE ${this.scope} AND (${where.sql})`)
+      .all(...where.params);
+    const save = this.db.prepare<[string, string]>(`UPDATE documents SET doc = ? WHERE ${this.scope} AND id = ?`);
+    let changed = 0;
+    for (const row of rows) {
+      const next = JSON.stringify(applyUpdate(parse(row), update));
+      if (next === row.doc) continue;
+      this.saveChecked(save, next, row.id);
+      changed += 1;
+    }
+    return changed;
+  }
+
+  private saveChecked(save: Database.Statement<[string, string]>, doc: string, id: string): void {
+    try {
+      save.run(doc, id);
+    } catch (error) {
+      if (isConstraintError(error)) throw new DuplicateKeyError(this.name, id);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Store } from '../store.port';
+import { SqliteDocuments } from './sqlite-documents';
+import { SqliteLocks } from './sqlite-locks';
+import { SqliteAgentStreams, SqliteOutbox } from './sqlite-streams';
+
+/** Where the SQLite store lives: a data directory (file `drover.sqlite`) or an explicit file. */
+export type SqliteStoreOptions = { dataDir: string } | { filename: string };
+
+/** File name of the store inside a data directory. */
+export const SQLITE_FILE_NAME = 'drover.sqlite';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS commits (
+    agent_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    command_id TEXT NOT NULL UNIQUE,
+    events TEXT NOT NULL,
+    outbox TEXT NOT NULL,
+    committed_at TEXT NOT NULL,
+    dispatched_at TEXT,
+    PRIMARY KEY (agent_id, version)
+  );
+  CREATE INDEX IF NOT EXISTS commits_pending ON commits (dispatched_at, committed_at);
+  CREATE TABLE IF NOT EXISTS leases (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    token INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS documents (
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (collection, id)
+  );
+`;
+
+function filenameOf(options: SqliteStoreOptions): string {
+  if ('filename' in options) return options.filename;
+  mkdirSync(options.dataDir, { recursive: true });
+  return join(options.dataDir, SQLITE_FILE_NAME);
+}
+
+function configure(db: Database.Database, filename: string): void {
+  if (filename !== ':memory:') db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+}
+
+/**
+ * Opens the embedded store: every port over one better-sqlite3 connection. Several processes
+ * may share the file; read-then-write operations run in `BEGIN IMMEDIATE` transactions.
+ */
+export function openSqliteStore(options: SqliteStoreOptions): Store {
+  const filename = filenameOf(options);
+  const db = new Database(filename);
+  configure(db, filename);
+  db.exec(SCHEMA);
+  const ping = db.prepare('SELECT 1');
+  return {
+    kind: 'sqlite',
+    streams: new SqliteAgentStreams(db),
+    outbox: new SqliteOutbox(db),
+    locks: new SqliteLocks(db),
+    documents: new SqliteDocuments(db),
+    ping: async () => {
+      ping.get();
+    },
+    close: async () => {
+      db.close();
+    },
+  };
+}
