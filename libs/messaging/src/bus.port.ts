@@ -1,0 +1,105 @@
+/** A message as a consumer sees it. `body` is the parsed JSON; validation is the handler's job. */
+export interface Delivery {
+  body: unknown;
+  exchange: string;
+  routingKey: string;
+  messageId: string;
+  headers: Record<string, unknown>;
+  /** 1 on first delivery, +1 on each retry. */
+  attempt: number;
+  /** Present when the publisher used `request`; answers it (at most once). */
+  reply?: (body: unknown) => Promise<void>;
+}
+
+/** What a handler decides about a delivery. Build them with `ack()`, `retryLater()`, `deadLetter()`. */
+export type Outcome =
+  { action: 'ack' } | { action: 'retry'; reason: string; delayMs?: number } | { action: 'dead-letter'; reason: string };
+
+/** Returning nothing acks; throwing is `retryLater(error.message)`. */
+export type Handler = (delivery: Delivery) => Promise<Outcome | void>;
+
+export interface PublishOptions {
+  messageId?: string;
+  headers?: Record<string, unknown>;
+}
+
+export interface SubscribeOptions {
+  /** Unacknowledged deliveries in flight for this consumer. */
+  prefetch?: number;
+}
+
+export interface Subscription {
+  cancel(): Promise<void>;
+}
+
+export interface RequestOptions extends PublishOptions {
+  timeoutMs: number;
+}
+
+export class RequestTimeoutError extends Error {
+  constructor(exchange: string, routingKey: string, timeoutMs: number) {
+    super(`no reply to ${exchange}/${routingKey} within ${timeoutMs} ms`);
+    this.name = 'RequestTimeoutError';
+  }
+}
+
+export class UnroutableError extends Error {
+  constructor(exchange: string, routingKey: string) {
+    super(`no queue bound to ${exchange} for ${routingKey}`);
+    this.name = 'UnroutableError';
+  }
+}
+
+/** Depth and consumer count of one queue. */
+export interface QueueStats {
+  /** Ready plus unacknowledged (in flight or waiting for a delayed retry). */
+  messages: number;
+  consumers: number;
+}
+
+/** The message bus port; adapters: in-memory (embedded) and RabbitMQ. */
+export interface Bus {
+  /** Resolves once the broker has taken responsibility for the message (publisher confirm). */
+  publish(exchange: string, routingKey: string, body: unknown, options?: PublishOptions): Promise<void>;
+  /** Consumes a queue declared in the topology (or with `declareQueue`). */
+  subscribe(queue: string, handler: Handler, options?: SubscribeOptions): Promise<Subscription>;
+  /** Publishes and waits for the consumer's `reply`; rejects with RequestTimeoutError. */
+  request<T = unknown>(exchange: string, routingKey: string, body: unknown, options: RequestOptions): Promise<T>;
+  /** Declares a queue at run time (per-instance and per-stream queues). */
+  declareQueue(spec: QueueSpec): Promise<void>;
+  deleteQueue(name: string): Promise<void>;
+  /** Current depth and consumers of a queue; rejects for an unknown queue. */
+  queueStats(name: string): Promise<QueueStats>;
+  /** Cheap round trip for readiness checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const BUS = Symbol('Bus');
+
+export interface ExchangeSpec {
+  name: string;
+  type: 'topic' | 'direct' | 'fanout';
+}
+
+export interface BindingSpec {
+  exchange: string;
+  /** Topic patterns use `*` (one word) and `#` (zero or more words). */
+  pattern: string;
+}
+
+export interface QueueSpec {
+  name: string;
+  bindings: BindingSpec[];
+  /** Deliveries after which a failing message is dead-lettered (quorum queue delivery limit). */
+  deliveryLimit?: number;
+  /** Removed when its last consumer goes (per-instance and per-stream queues). */
+  autoDelete?: boolean;
+  /** Where dead letters go; defaults to `<name>.dead`. `false` for none. */
+  deadLetterQueue?: string | false;
+}
+
+export interface Topology {
+  exchanges: ExchangeSpec[];
+  queues: QueueSpec[];
+}

@@ -1,0 +1,4 @@
+export * from './bus.port';
+export * from './outcomes';
+export * from './topology';
+export * from './in-memory/in-memory-bus';

@@ -1,0 +1,365 @@
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Exchanges } from '@drover/contracts';
+import {
+  type BindingSpec,
+  type Bus,
+  type Delivery,
+  type Handler,
+  type QueueSpec,
+  RequestTimeoutError,
+  type SubscribeOptions,
+} from '../bus.port';
+import { DEATH_QUEUE_HEADER, DEATH_REASON_HEADER, deadLetter, retryLater } from '../outcomes';
+
+/** Options of the bus contract suite. */
+export interface BusContractOptions {
+  /** How long to wait before asserting that something did NOT happen. Default 100 ms. */
+  settleMs?: number;
+  /** Upper bound for every `until` poll. Default 5000 ms. */
+  timeoutMs?: number;
+}
+
+/** Polls `condition` until it holds; fails with `what` after `timeoutMs`. */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 5000,
+  intervalMs = 5,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A promise with its resolve exposed: lets a test hold handlers until it says so. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open = (): void => undefined;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
+}
+
+/** One test's bus plus the uniquely named queues and subscriptions it made, torn down by `dispose`. */
+class Fixture {
+  readonly id = randomUUID().slice(0, 8);
+  private readonly queues: string[] = [];
+  private readonly cancels: (() => Promise<void>)[] = [];
+
+  constructor(
+    readonly bus: Bus,
+    readonly timeoutMs: number,
+  ) {}
+
+  /** A routing-key prefix no other test (or service) uses. */
+  key(suffix: string): string {
+    return `contract.${this.id}.${suffix}`;
+  }
+
+  /** Declares a queue named `contract.<id>.<suffix>` with the given bindings; returns its name. */
+  async queue(suffix: string, bindings: BindingSpec[], extra: Partial<QueueSpec> = {}): Promise<string> {
+    const name = `contract.${this.id}.${suffix}`;
+    await this.bus.declareQueue({ name, bindings, ...extra });
+    this.queues.push(name, `${name}.dead`);
+    return name;
+  }
+
+  /** Subscribes and records every delivery (in arrival order) before running `handler`. */
+  async consume(queue: string, handler: Handler = async () => undefined, options?: SubscribeOptions) {
+    const received: Delivery[] = [];
+    const subscription = await this.bus.subscribe(
+      queue,
+      async (delivery) => {
+        received.push(delivery);
+        return handler(delivery);
+      },
+      options,
+    );
+    this.cancels.push(() => subscription.cancel());
+    return { received, cancel: () => subscription.cancel() };
+  }
+
+  until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+    return until(condition, what, this.timeoutMs);
+  }
+
+  async dispose(): Promise<void> {
+    for (const cancel of this.cancels) await cancel();
+    for (const queue of this.queues) await this.bus.deleteQueue(queue).catch(() => undefined);
+    await this.bus.close();
+  }
+}
+
+/**
+ * The behaviour every `Bus` adapter must show, as node:test cases. Tests declare their own uniquely named
+ * queues bound to the DROVER topology's exchanges, so the suite also runs against a real broker.
+ */
+export function busContract(name: string, open: () => Promise<Bus>, options: BusContractOptions = {}): void {
+  const settleMs = options.settleMs ?? 100;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const settle = (): Promise<void> => sleep(settleMs);
+
+  /** Runs `body` with a fresh fixture and always disposes it. */
+  const withFixture = (body: (f: Fixture) => Promise<void>) => async (): Promise<void> => {
+    const fixture = new Fixture(await open(), timeoutMs);
+    try {
+      await body(fixture);
+    } finally {
+      await fixture.dispose();
+    }
+  };
+
+  describe(`bus contract: ${name}`, () => {
+    it(
+      'routes topic messages with * (one word) and # (zero or more words)',
+      withFixture(async (f) => {
+        const star = await f.queue('star', [{ exchange: Exchanges.events, pattern: f.key('*.created') }]);
+        const hash = await f.queue('hash', [{ exchange: Exchanges.events, pattern: f.key('#') }]);
+        const starred = await f.consume(star);
+        const hashed = await f.consume(hash);
+        const keys = [f.key('agent.created'), f.key('agent.x.created'), f.key('agent.deleted'), f.key('a.b.c')];
+        for (const key of keys) await f.bus.publish(Exchanges.events, key, { key });
+        await f.bus.publish(Exchanges.events, `contract.${f.id}`, { key: 'bare' });
+        await f.bus.publish(Exchanges.events, f.key('last.created'), { key: 'last' });
+        await f.until(() => starred.received.length >= 2 && hashed.received.length >= 6, 'topic deliveries');
+        await settle();
+        assert.deepEqual(
+          starred.received.map((d) => d.routingKey),
+          [f.key('agent.created'), f.key('last.created')],
+        );
+        assert.equal(hashed.received.length, 6);
+        assert.equal(hashed.received[0]?.exchange, Exchanges.events);
+      }),
+    );
+
+    it(
+      'routes direct messages by the exact key only',
+      withFixture(async (f) => {
+        const queue = await f.queue('direct', [
+          { exchange: Exchanges.dispatch, pattern: f.key('a') },
+          { exchange: Exchanges.dispatch, pattern: f.key('*') },
+        ]);
+        const consumer = await f.consume(queue);
+        await f.bus.publish(Exchanges.dispatch, f.key('ab'), { n: 1 });
+        await f.bus.publish(Exchanges.dispatch, f.key('b'), { n: 2 });
+        await f.bus.publish(Exchanges.dispatch, f.key('a'), { n: 3 });
+        await f.until(() => consumer.received.length >= 1, 'the exact-key delivery');
+        await settle();
+        assert.deepEqual(
+          consumer.received.map((d) => d.body),
+          [{ n: 3 }],
+        );
+      }),
+    );
+
+    it(
+      'shares a queue between competing consumers, delivering each message exactly once',
+      withFixture(async (f) => {
+        const queue = await f.queue('compete', [{ exchange: Exchanges.dispatch, pattern: f.key('work') }]);
+        const slowly = async (): Promise<void> => sleep(5);
+        const first = await f.consume(queue, slowly, { prefetch: 1 });
+        const second = await f.consume(queue, slowly, { prefetch: 1 });
+        const total = 20;
+        for (let n = 0; n < total; n += 1) await f.bus.publish(Exchanges.dispatch, f.key('work'), { n });
+        await f.until(() => first.received.length + second.received.length >= total, 'all deliveries');
+        await settle();
+        const all = [...first.received, ...second.received].map((d) => (d.body as { n: number }).n);
+        assert.equal(all.length, total);
+        assert.equal(new Set(all).size, total);
+        assert.ok(first.received.length > 0 && second.received.length > 0, 'both consumers get a share');
+      }),
+    );
+
+    it(
+      'keeps at most `prefetch` unacknowledged deliveries in flight per consumer',
+      withFixture(async (f) => {
+        const queue = await f.queue('prefetch', [{ exchange: Exchanges.dispatch, pattern: f.key('work') }]);
+        const held = gate();
+        let inFlight = 0;
+        let peak = 0;
+        const consumer = await f.consume(
+          queue,
+          async () => {
+            inFlight += 1;
+            peak = Math.max(peak, inFlight);
+            await held.opened;
+            inFlight -= 1;
+          },
+          { prefetch: 2 },
+        );
+        for (let n = 0; n < 5; n += 1) await f.bus.publish(Exchanges.dispatch, f.key('work'), { n });
+        await f.until(() => consumer.received.length >= 2, 'two deliveries in flight');
+        await settle();
+        assert.equal(consumer.received.length, 2);
+        await f.until(async () => (await f.bus.queueStats(queue)).messages === 5, 'five messages counted');
+        held.open();
+        await f.until(() => consumer.received.length >= 5, 'the rest of the deliveries');
+        assert.equal(peak, 2);
+      }),
+    );
+
+    it(
+      'redelivers a message whose handler threw, with attempt 2',
+      withFixture(async (f) => {
+        const queue = await f.queue('throw', [{ exchange: Exchanges.dispatch, pattern: f.key('work') }]);
+        const consumer = await f.consume(queue, async (delivery) => {
+          if (delivery.attempt === 1) throw new Error('boom');
+        });
+        await f.bus.publish(Exchanges.dispatch, f.key('work'), { n: 1 }, { messageId: `m-${f.id}` });
+        await f.until(() => consumer.received.length >= 2, 'the redelivery');
+        const [first, second] = consumer.received;
+        assert.equal(first?.attempt, 1);
+        assert.equal(second?.attempt, 2);
+        assert.equal(second?.messageId, `m-${f.id}`);
+        assert.deepEqual(second?.body, { n: 1 });
+      }),
+    );
+
+    it(
+      'dead-letters a message retried up to the delivery limit, with the last reason',
+      withFixture(async (f) => {
+        const queue = await f.queue('limit', [{ exchange: Exchanges.dispatch, pattern: f.key('work') }], {
+          deliveryLimit: 2,
+        });
+        const consumer = await f.consume(queue, async (delivery) => retryLater(`nope #${delivery.attempt}`, 10));
+        const dead = await f.consume(`${queue}.dead`);
+        await f.bus.publish(Exchanges.dispatch, f.key('work'), { n: 1 }, { messageId: `m-${f.id}` });
+        await f.until(() => dead.received.length >= 1, 'the dead letter');
+        await settle();
+        assert.deepEqual(
+          consumer.received.map((d) => d.attempt),
+          [1, 2],
+        );
+        const letter = dead.received[0];
+        assert.equal(letter?.messageId, `m-${f.id}`);
+        assert.deepEqual(letter?.body, { n: 1 });
+        assert.equal(letter?.routingKey, f.key('work'));
+        assert.match(String(letter?.headers[DEATH_REASON_HEADER]), /nope #2/);
+        assert.equal(letter?.headers[DEATH_QUEUE_HEADER], queue);
+      }),
+    );
+
+    it(
+      'dead-letters at once on a deadLetter() outcome, without redelivery',
+      withFixture(async (f) => {
+        const queue = await f.queue('poison', [{ exchange: Exchanges.dispatch, pattern: f.key('work') }]);
+        const consumer = await f.consume(queue, async () => deadLetter('unparseable'));
+        const dead = await f.consume(`${queue}.dead`);
+        await f.bus.publish(Exchanges.dispatch, f.key('work'), { n: 1 }, { headers: { 'x-test': 'kept' } });
+        await f.until(() => dead.received.length >= 1, 'the dead letter');
+        await settle();
+        assert.equal(consumer.received.length, 1);
+        const letter = dead.received[0];
+        assert.match(String(letter?.headers[DEATH_REASON_HEADER]), /unparseable/);
+        assert.equal(letter?.headers[DEATH_QUEUE_HEADER], queue);
+        assert.equal(letter?.headers['x-test'], 'kept');
+        assert.equal(letter?.messageId, consumer.received[0]?.messageId);
+      }),
+    );
+
+    it(
+      'answers a request through the delivery reply',
+      withFixture(async (f) => {
+        const queue = await f.queue('rpc', [{ exchange: Exchanges.dispatch, pattern: f.key('ask') }]);
+        const consumer = await f.consume(queue, async (delivery) => {
+          await delivery.reply?.({ echo: delivery.body });
+          await delivery.reply?.({ echo: 'ignored second reply' });
+        });
+        const answer = await f.bus.request(Exchanges.dispatch, f.key('ask'), { q: 42 }, { timeoutMs: timeoutMs });
+        assert.deepEqual(answer, { echo: { q: 42 } });
+        assert.equal(typeof consumer.received[0]?.reply, 'function');
+      }),
+    );
+
+    it(
+      'rejects an unanswered request with RequestTimeoutError',
+      withFixture(async (f) => {
+        const queue = await f.queue('silent', [{ exchange: Exchanges.dispatch, pattern: f.key('ask') }]);
+        await f.consume(queue);
+        await assert.rejects(
+          f.bus.request(Exchanges.dispatch, f.key('ask'), { q: 1 }, { timeoutMs: 50 }),
+          RequestTimeoutError,
+        );
+      }),
+    );
+
+    it(
+      'preserves messageId and headers, and assigns a messageId when none is given',
+      withFixture(async (f) => {
+        const queue = await f.queue('ids', [{ exchange: Exchanges.dispatch, pattern: f.key('work') }]);
+        const consumer = await f.consume(queue);
+        await f.bus.publish(Exchanges.dispatch, f.key('work'), 1, { messageId: `m-${f.id}`, headers: { 'x-a': 'b' } });
+        await f.bus.publish(Exchanges.dispatch, f.key('work'), 2);
+        await f.until(() => consumer.received.length >= 2, 'both deliveries');
+        const [given, assigned] = consumer.received;
+        assert.equal(given?.messageId, `m-${f.id}`);
+        assert.equal(given?.headers['x-a'], 'b');
+        assert.equal(given?.attempt, 1);
+        assert.equal(typeof assigned?.messageId, 'string');
+        assert.ok((assigned?.messageId.length ?? 0) > 0);
+        assert.notEqual(assigned?.messageId, given?.messageId);
+        assert.equal(consumer.received[0]?.reply, undefined);
+      }),
+    );
+
+    it(
+      'delivers a copy of the body, never the published object',
+      withFixture(async (f) => {
+        const bindings = [{ exchange: Exchanges.events, pattern: f.key('copied') }];
+        const left = await f.consume(await f.queue('left', bindings));
+        const right = await f.consume(await f.queue('right', bindings));
+        const body = { n: 1, nested: { list: [1] } };
+        await f.bus.publish(Exchanges.events, f.key('copied'), body);
+        body.nested.list.push(2);
+        await f.until(() => left.received.length >= 1 && right.received.length >= 1, 'both deliveries');
+        const [a, b] = [left.received[0]?.body, right.received[0]?.body];
+        assert.deepEqual(a, { n: 1, nested: { list: [1] } });
+        assert.deepEqual(b, { n: 1, nested: { list: [1] } });
+        assert.notEqual(a, body);
+        assert.notEqual(a, b);
+      }),
+    );
+
+    it(
+      'counts messages and consumers in queueStats',
+      withFixture(async (f) => {
+        const queue = await f.queue('stats', [{ exchange: Exchanges.dispatch, pattern: f.key('work') }]);
+        for (let n = 0; n < 3; n += 1) await f.bus.publish(Exchanges.dispatch, f.key('work'), { n });
+        await f.until(async () => (await f.bus.queueStats(queue)).messages === 3, 'three messages');
+        assert.equal((await f.bus.queueStats(queue)).consumers, 0);
+        const held = gate();
+        const consumer = await f.consume(queue, () => held.opened);
+        await f.until(async () => (await f.bus.queueStats(queue)).consumers === 1, 'one consumer');
+        await f.until(() => consumer.received.length >= 1, 'a delivery');
+        assert.equal((await f.bus.queueStats(queue)).messages, 3, 'unacked deliveries still count');
+        held.open();
+        await f.until(async () => (await f.bus.queueStats(queue)).messages === 0, 'an empty queue');
+        await consumer.cancel();
+        await f.until(async () => (await f.bus.queueStats(queue)).consumers === 0, 'no consumer');
+      }),
+    );
+
+    it(
+      'stops deliveries to a cancelled subscription',
+      withFixture(async (f) => {
+        const queue = await f.queue('cancel', [{ exchange: Exchanges.dispatch, pattern: f.key('work') }]);
+        const consumer = await f.consume(queue);
+        await f.bus.publish(Exchanges.dispatch, f.key('work'), { n: 1 });
+        await f.until(() => consumer.received.length >= 1, 'the first delivery');
+        await consumer.cancel();
+        await f.bus.publish(Exchanges.dispatch, f.key('work'), { n: 2 });
+        await f.until(async () => (await f.bus.queueStats(queue)).messages === 1, 'the message waiting in the queue');
+        await settle();
+        assert.equal(consumer.received.length, 1);
+      }),
+    );
+  });
+}
