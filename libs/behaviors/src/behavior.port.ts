@@ -1,0 +1,41 @@
+import type { z } from 'zod';
+import type { Activity } from '@drover/contracts';
+import type { Logger } from '@drover/runtime';
+
+/**
+ * What a session host lends a running behaviour. Browser behaviours (a later issue) receive
+ * their page through `capabilities`; HTTP-only behaviours ignore it.
+ */
+export interface BehaviorContext<C = Record<string, unknown>> {
+  agentId: string;
+  /** The validated config (defaults applied). */
+  config: C;
+  /** Upstream proxy URL with credentials; never log it. */
+  proxy?: string;
+  /** Aborted when the agent must stop; a behaviour returns promptly once it fires. */
+  signal: AbortSignal;
+  /** Records one activity on the agent's log (`session.activity`). */
+  report: (activity: Activity) => Promise<void>;
+  /** Waits `ms`, or less when the signal aborts (then resolves false). */
+  sleep: (ms: number) => Promise<boolean>;
+  logger: Logger;
+  capabilities: BehaviorCapabilities;
+}
+
+/** Resources a host may provide; each behaviour declares the ones it needs in `requires`. */
+export interface BehaviorCapabilities {
+  /** Filled by browser hosts: an isolated browser context for this agent. */
+  browser?: unknown;
+}
+
+/**
+ * A behaviour plugin. `run` resolves when the signal aborts (stopped) or when the work is done
+ * (the session ends as stopped); it throws to fail the session with the error's message.
+ */
+export interface Behavior<C = Record<string, unknown>> {
+  readonly name: string;
+  readonly description: string;
+  readonly configSchema: z.ZodType<C, z.ZodTypeDef, unknown>;
+  readonly requires: readonly (keyof BehaviorCapabilities)[];
+  run(context: BehaviorContext<C>): Promise<void>;
+}

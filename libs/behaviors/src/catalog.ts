@@ -1,0 +1,45 @@
+import type { z } from 'zod';
+import { HttpMonitorConfig } from './http-monitor/http-monitor.schema';
+
+/**
+ * Config schemas by behaviour name, without the implementations, so the engine can validate a
+ * start command without loading browser code.
+ */
+export const BEHAVIOR_CONFIG_SCHEMAS: Readonly<Record<string, z.ZodTypeAny>> = {
+  'http-monitor': HttpMonitorConfig,
+};
+
+export interface ConfigIssue {
+  /** Dot path from the command payload, e.g. `config.intervalMs`. */
+  field: string;
+  message: string;
+}
+
+export type ConfigCheck =
+  | { ok: true; config: Record<string, unknown> }
+  | { ok: false; code: 'unknown_behavior' | 'invalid_config'; message: string; issues: ConfigIssue[] };
+
+export function validateBehaviorConfig(behavior: string, config: unknown): ConfigCheck {
+  const schema = BEHAVIOR_CONFIG_SCHEMAS[behavior];
+  if (!schema) {
+    const known = Object.keys(BEHAVIOR_CONFIG_SCHEMAS).join(', ');
+    return {
+      ok: false,
+      code: 'unknown_behavior',
+      message: `unknown behaviour "${behavior}"; known: ${known}`,
+      issues: [{ field: 'behavior', message: `one of ${known}` }],
+    };
+  }
+  const parsed = schema.safeParse(config);
+  if (parsed.success) return { ok: true, config: parsed.data as Record<string, unknown> };
+  const issues = parsed.error.issues.map((issue) => ({
+    field: ['config', ...issue.path].join('.'),
+    message: issue.message,
+  }));
+  return {
+    ok: false,
+    code: 'invalid_config',
+    message: `invalid ${behavior} config: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
+    issues,
+  };
+}

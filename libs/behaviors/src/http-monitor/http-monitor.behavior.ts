@@ -1,0 +1,48 @@
+import type { Behavior, BehaviorContext } from '../behavior.port';
+import { HttpMonitorConfig } from './http-monitor.schema';
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * `http-monitor`: one GET per tick, one `http.check` activity per GET. The proxy is not used
+ * yet: HTTP traffic through per-agent proxies arrives with the browser host.
+ */
+export const httpMonitor: Behavior<HttpMonitorConfig> = {
+  name: 'http-monitor',
+  description: 'GETs a URL every intervalMs and records status and latency',
+  configSchema: HttpMonitorConfig,
+  requires: [],
+  async run(context) {
+    while (!context.signal.aborted) {
+      await check(context);
+      if (!(await context.sleep(context.config.intervalMs))) return;
+    }
+  },
+};
+
+async function check({ config, signal, report }: BehaviorContext<HttpMonitorConfig>): Promise<void> {
+  const timeoutMs = config.timeoutMs ?? Math.min(DEFAULT_TIMEOUT_MS, Math.max(config.intervalMs, 1_000));
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  try {
+    const response = await fetch(config.url, {
+      signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+      redirect: 'follow',
+    });
+    await response.body?.cancel();
+    const ok = config.expectStatus ? response.status === config.expectStatus : response.status < 400;
+    await report({ kind: 'http.check', ok, details: { status: response.status, ms: elapsed() } });
+  } catch (error) {
+    if (signal.aborted) return;
+    const reason =
+      error instanceof Error && error.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : describe(error);
+    await report({ kind: 'http.check', ok: false, message: reason, details: { status: null, ms: elapsed() } });
+  }
+}
+
+/** fetch wraps network errors; the cause names what actually failed (ECONNREFUSED...). */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause as { code?: string; message?: string } | undefined;
+  return cause?.code ? `${error.message}: ${cause.code}` : (cause?.message ?? error.message);
+}

@@ -1,0 +1,115 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Activity } from '@drover/contracts';
+import { silentLogger } from '@drover/runtime';
+import { abortableSleep } from '../abortable-sleep';
+import { validateBehaviorConfig } from '../catalog';
+import { httpMonitor } from './http-monitor.behavior';
+import type { HttpMonitorConfig } from './http-monitor.schema';
+
+describe('http-monitor', () => {
+  let server: Server;
+  let base: string;
+  let hits = 0;
+
+  before(async () => {
+    server = createServer((req, res) => {
+      hits += 1;
+      res.statusCode = req.url === '/missing' ? 404 : 200;
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  /** Runs the behaviour until it has reported `count` activities, then stops it. */
+  async function runUntil(config: HttpMonitorConfig, count: number): Promise<Activity[]> {
+    const controller = new AbortController();
+    const activities: Activity[] = [];
+    await httpMonitor.run({
+      agentId: 'a-1',
+      config,
+      signal: controller.signal,
+      logger: silentLogger(),
+      capabilities: {},
+      sleep: (ms) => abortableSleep(ms, controller.signal),
+      report: async (activity) => {
+        activities.push(activity);
+        if (activities.length >= count) controller.abort();
+      },
+    });
+    return activities;
+  }
+
+  it('GETs the URL each tick and records one http.check per GET with status and latency', async () => {
+    const before = hits;
+    const activities = await runUntil({ url: `${base}/`, intervalMs: 100 }, 3);
+    assert.equal(activities.length, 3);
+    assert.equal(hits - before, 3);
+    for (const activity of activities) {
+      assert.equal(activity.kind, 'http.check');
+      assert.equal(activity.ok, true);
+      assert.equal(activity.details?.status, 200);
+      assert.equal(typeof activity.details?.ms, 'number');
+    }
+  });
+
+  it('is not ok on an error status, or on a status other than expectStatus', async () => {
+    const [missing] = await runUntil({ url: `${base}/missing`, intervalMs: 100 }, 1);
+    assert.equal(missing?.ok, false);
+    assert.equal(missing?.details?.status, 404);
+    const [expected] = await runUntil({ url: `${base}/missing`, intervalMs: 100, expectStatus: 404 }, 1);
+    assert.equal(expected?.ok, true);
+    const [unexpected] = await runUntil({ url: `${base}/`, intervalMs: 100, expectStatus: 204 }, 1);
+    assert.equal(unexpected?.ok, false);
+  });
+
+  it('records an unreachable URL as a failed check with the reason, and keeps going', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const activities = await runUntil({ url: `http://127.0.0.1:${port}/`, intervalMs: 100 }, 2);
+    assert.equal(activities.length, 2);
+    assert.equal(activities[0]?.ok, false);
+    assert.match(activities[0]?.message ?? '', /ECONNREFUSED/);
+  });
+
+  it('returns as soon as it is stopped, even in the middle of a long interval', async () => {
+    const controller = new AbortController();
+    const running = httpMonitor.run({
+      agentId: 'a-1',
+      config: { url: `${base}/`, intervalMs: 3_600_000 },
+      signal: controller.signal,
+      logger: silentLogger(),
+      capabilities: {},
+      sleep: (ms) => abortableSleep(ms, controller.signal),
+      report: async () => void controller.abort(),
+    });
+    // Resolves only because the abort cut the hour-long sleep short.
+    await running;
+    assert.equal(controller.signal.aborted, true);
+  });
+});
+
+describe('behaviour config validation', () => {
+  it('names the offending field under config', () => {
+    const check = validateBehaviorConfig('http-monitor', { url: 'ftp://x/', intervalMs: 10 });
+    assert.equal(check.ok, false);
+    assert.deepEqual(!check.ok && check.issues.map((i) => i.field).sort(), ['config.intervalMs', 'config.url']);
+    assert.equal(!check.ok && check.code, 'invalid_config');
+  });
+  it('rejects unknown config keys and unknown behaviours', () => {
+    const extra = validateBehaviorConfig('http-monitor', { url: 'http://x/', intervalMs: 100, colour: 'red' });
+    assert.equal(extra.ok, false);
+    const unknown = validateBehaviorConfig('teleport', {});
+    assert.equal(!unknown.ok && unknown.code, 'unknown_behavior');
+  });
+  it('accepts a valid config', () => {
+    const check = validateBehaviorConfig('http-monitor', { url: 'https://example.test/', intervalMs: 100 });
+    assert.equal(check.ok, true);
+  });
+});
