@@ -1,0 +1,150 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Exchanges, type CommandReply } from '@drover/contracts';
+import { DEFAULT_RECOVERY_POLICY } from '@drover/domain';
+import { DEATH_REASON_HEADER, DROVER_TOPOLOGY, InMemoryBus, Queues, type Delivery } from '@drover/messaging';
+import { silentLogger, systemClock } from '@drover/runtime';
+import { openSqliteStore, type Store } from '@drover/store';
+import { Engine } from './engine';
+
+/** Collects every message routed to a test queue bound to the given exchange patterns. */
+async function tap(
+  bus: InMemoryBus,
+  name: string,
+  bindings: { exchange: string; pattern: string }[],
+): Promise<Delivery[]> {
+  const seen: Delivery[] = [];
+  await bus.declareQueue({ name, bindings });
+  await bus.subscribe(name, async (delivery) => void seen.push(delivery));
+  return seen;
+}
+
+async function until<T>(check: () => T | undefined, timeoutMs = 2_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
+const start = (agentId: string, messageId: string) => ({
+  messageId,
+  type: 'agent.start',
+  agentId,
+  payload: { behavior: 'http-monitor', config: { url: 'http://127.0.0.1:1/', intervalMs: 1000 } },
+});
+
+describe('engine', () => {
+  let bus: InMemoryBus;
+  let store: Store;
+  let engines: Engine[];
+  let dispatched: Delivery[];
+  let events: Delivery[];
+
+  before(async () => {
+    bus = new InMemoryBus(DROVER_TOPOLOGY, { retryDelaysMs: [5] });
+    store = openSqliteStore({ filename: ':memory:' });
+    const deps = { bus, store, clock: systemClock, logger: silentLogger() };
+    // Two replicas on one store and bus, as in production.
+    engines = [
+      new Engine(deps, { policy: DEFAULT_RECOVERY_POLICY }),
+      new Engine(deps, { policy: DEFAULT_RECOVERY_POLICY }),
+    ];
+    dispatched = await tap(bus, 'test.dispatch', [
+      { exchange: Exchanges.dispatch, pattern: 'pending' },
+      { exchange: Exchanges.dispatch, pattern: 'sa-1' },
+    ]);
+    events = await tap(bus, 'test.events', [{ exchange: Exchanges.events, pattern: '#' }]);
+    for (const engine of engines) await engine.start();
+  });
+  after(async () => {
+    for (const engine of engines) await engine.stop();
+    await bus.close();
+    await store.close();
+  });
+
+  const request = (body: Record<string, unknown>) =>
+    bus.request<CommandReply>(Exchanges.commands, body.type as string, body, { timeoutMs: 2_000 });
+
+  it('commits a start and only then dispatches the session with attempt 1', async () => {
+    const reply = await request(start('a-1', 'cmd-a-1'));
+    assert.equal(reply.ok, true);
+    assert.equal(reply.ok && reply.view.status, 'starting');
+    const commits = await store.streams.load('a-1');
+    assert.equal(commits.length, 1);
+    assert.ok(commits[0]?.dispatchedAt, 'outbox marked dispatched');
+    const dispatch = await until(() => dispatched.find((d) => (d.body as { agentId: string }).agentId === 'a-1'));
+    assert.equal((dispatch.body as { type: string }).type, 'session.start');
+    assert.equal((dispatch.body as { attempt: number }).attempt, 1);
+    await until(() =>
+      events.find((d) => d.routingKey === 'agent.start-requested' && (d.body as { agentId: string }).agentId === 'a-1'),
+    );
+  });
+
+  it('answers a redelivered command with the first result and commits once', async () => {
+    const again = await request(start('a-1', 'cmd-a-1'));
+    assert.equal(again.ok && again.outcome, 'duplicate');
+    assert.equal((await store.streams.load('a-1')).length, 1);
+  });
+
+  it('rejects a start while the agent is active and records the rejection', async () => {
+    const reply = await request(start('a-1', 'cmd-a-1-again'));
+    assert.equal(reply.ok, false);
+    assert.equal(!reply.ok && reply.error.code, 'agent_active');
+    await until(() =>
+      events.find(
+        (d) => d.routingKey === 'command.rejected' && (d.body as { commandId: string }).commandId === 'cmd-a-1-again',
+      ),
+    );
+  });
+
+  it('rejects an unknown behaviour before deciding anything', async () => {
+    const reply = await request({ ...start('a-2', 'cmd-a-2'), payload: { behavior: 'teleport' } });
+    assert.equal(!reply.ok && reply.error.code, 'unknown_behavior');
+    assert.equal((await store.streams.load('a-2')).length, 0);
+  });
+
+  it('dead-letters a malformed command with the reason while valid ones keep flowing', async () => {
+    const dead: Delivery[] = [];
+    await bus.subscribe(`${Queues.engineCommands}.dead`, async (d) => void dead.push(d));
+    await bus.publish(
+      Exchanges.commands,
+      'agent.start',
+      { messageId: 'poison-1', type: 'agent.start', agentId: 'bad id!' },
+      { messageId: 'poison-1' },
+    );
+    const reply = await request(start('a-3', 'cmd-a-3'));
+    assert.equal(reply.ok, true);
+    const letter = await until(() => dead.find((d) => d.messageId === 'poison-1'));
+    assert.match(String(letter.headers[DEATH_REASON_HEADER]), /agentId/);
+  });
+
+  it('serialises concurrent commands for one agent across replicas: exactly one start wins', async () => {
+    const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => request(start('race', `race-${i}`))));
+    assert.equal(replies.filter((r) => r.ok && r.outcome === 'accepted').length, 1);
+    assert.equal(replies.filter((r) => !r.ok && r.error.code === 'agent_active').length, 5);
+    assert.equal((await store.streams.load('race')).length, 1);
+  });
+
+  it('routes a stop requested while starting to the instance once the session reports started', async () => {
+    await request(start('late', 'cmd-late'));
+    const stop = await request({ messageId: 'stop-late', type: 'agent.stop', agentId: 'late', payload: {} });
+    assert.equal(stop.ok && stop.view.status, 'stopping');
+    await bus.publish(Exchanges.reports, 'session.started', {
+      messageId: 'rep-late-1',
+      type: 'session.started',
+      agentId: 'late',
+      instanceId: 'sa-1',
+      attempt: 1,
+      payload: {},
+      occurredAt: new Date().toISOString(),
+    });
+    const routed = await until(() =>
+      dispatched.find((d) => d.routingKey === 'sa-1' && (d.body as { agentId: string }).agentId === 'late'),
+    );
+    assert.equal((routed.body as { type: string }).type, 'session.stop');
+  });
+});

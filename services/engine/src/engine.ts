@@ -1,0 +1,61 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { RecoveryPolicy } from '@drover/domain';
+import { Queues, type Bus, type Subscription } from '@drover/messaging';
+import type { Clock, Logger } from '@drover/runtime';
+import type { Store } from '@drover/store';
+import { CommandsConsumer } from './consume-commands/commands.consumer';
+import { ReportsConsumer } from './consume-reports/reports.consumer';
+import { ProcessMessageHandler } from './process-message/process-message.handler';
+import { OutboxSweeper } from './relay-outbox/outbox-relay';
+
+export interface EngineOptions {
+  policy: RecoveryPolicy;
+  /** In-flight messages per queue; different agents are processed concurrently. */
+  prefetch?: number;
+  sweepIntervalMs?: number;
+}
+
+/** The engine service: stateless, any number of replicas may run against one store and bus. */
+export class Engine {
+  readonly owner = `engine-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  private readonly handler: ProcessMessageHandler;
+  private readonly sweeper: OutboxSweeper;
+  private subscriptions: Subscription[] = [];
+
+  constructor(
+    private readonly deps: { bus: Bus; store: Store; clock: Clock; logger: Logger },
+    private readonly options: EngineOptions,
+  ) {
+    this.handler = new ProcessMessageHandler({
+      ...deps,
+      policy: options.policy,
+      lock: { owner: this.owner, ttlMs: 10_000, waitMs: 5_000, pollMs: 5 },
+    });
+    this.sweeper = new OutboxSweeper(
+      { bus: deps.bus, outbox: deps.store.outbox, logger: deps.logger, now: () => deps.clock.now() },
+      { intervalMs: options.sweepIntervalMs ?? 2_000, graceMs: 2_000, batch: 100 },
+    );
+  }
+
+  async start(): Promise<void> {
+    const { bus, logger, clock } = this.deps;
+    // Relay whatever a crash left behind before taking new work.
+    await this.sweeper.sweep(0);
+    const commands = new CommandsConsumer({ handler: this.handler, bus, clock, logger });
+    const reports = new ReportsConsumer({ handler: this.handler, logger });
+    const prefetch = this.options.prefetch ?? 16;
+    this.subscriptions = [
+      await bus.subscribe(Queues.engineCommands, (d) => commands.onDelivery(d), { prefetch }),
+      await bus.subscribe(Queues.engineReports, (d) => reports.onDelivery(d), { prefetch }),
+    ];
+    this.sweeper.start();
+    logger.info({ owner: this.owner }, 'engine consuming');
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.subscriptions.map((s) => s.cancel()));
+    this.subscriptions = [];
+    await this.sweeper.stop();
+  }
+}

@@ -1,0 +1,114 @@
+import type { CommandReply } from '@drover/contracts';
+import {
+  agentView,
+  decide,
+  evolve,
+  fold,
+  type AgentState,
+  type DomainMessage,
+  type RecoveryPolicy,
+} from '@drover/domain';
+import type { Bus } from '@drover/messaging';
+import type { Clock, Logger } from '@drover/runtime';
+import type { Commit, Store } from '@drover/store';
+import { withAgentLock, type AgentLockOptions } from '../infrastructure/agent-lock';
+import { relayCommit } from '../relay-outbox/outbox-relay';
+import { outboxFor, stopMessage } from './outbox-for';
+
+export interface ProcessMessageDeps {
+  store: Store;
+  bus: Bus;
+  clock: Clock;
+  logger: Logger;
+  policy: RecoveryPolicy;
+  lock: AgentLockOptions;
+}
+
+/** Appends that lost a race are decided again on the fresh stream, a bounded number of times. */
+const MAX_CONFLICT_RETRIES = 5;
+
+/**
+ * The engine's one job (DESIGN.md section 3): for one validated message, under the agent's
+ * lock, load the stream, decide, append one commit with its outbox, relay it, and answer.
+ */
+export class ProcessMessageHandler {
+  constructor(private readonly deps: ProcessMessageDeps) {}
+
+  async handle(message: DomainMessage): Promise<CommandReply> {
+    const earlier = await this.deps.store.streams.findByCommandId(message.messageId);
+    if (earlier) return this.duplicateReply(message, earlier);
+
+    return withAgentLock(this.deps.store.locks, message.agentId, this.deps.lock, async () => {
+      for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt += 1) {
+        const reply = await this.decideAndAppend(message);
+        if (reply) return reply;
+        this.deps.logger.debug({ agentId: message.agentId }, 'append conflict, deciding again');
+      }
+      throw new Error(`agent ${message.agentId}: ${MAX_CONFLICT_RETRIES} append conflicts in a row`);
+    });
+  }
+
+  /** Returns undefined on a version conflict so the caller reloads and decides again. */
+  private async decideAndAppend(message: DomainMessage): Promise<CommandReply | undefined> {
+    const { store, bus, clock, policy } = this.deps;
+    const now = clock.now();
+    const state = fold(message.agentId, await store.streams.load(message.agentId));
+    const decision = decide(state, message, { now, policy });
+    const base = { commandId: message.messageId, agentId: message.agentId };
+
+    if (decision.kind === 'reject') {
+      return { ok: false, ...base, error: { code: decision.code, message: decision.message } };
+    }
+    if (decision.kind === 'noop') {
+      await this.stopOrphanedSession(message, state, decision.code);
+      return { ok: true, ...base, outcome: 'noop', view: agentView(state) };
+    }
+
+    const at = now.toISOString();
+    const evolved = decision.events.reduce((s, event) => evolve(s, event, at), state);
+    const after: AgentState = { ...evolved, version: state.version + 1 };
+    const result = await store.streams.append({
+      agentId: message.agentId,
+      version: after.version,
+      commandId: message.messageId,
+      events: decision.events,
+      outbox: outboxFor(after, decision.events, message.messageId, at),
+      committedAt: at,
+    });
+    if (result.status === 'conflict') return undefined;
+    if (result.status === 'duplicate') return this.duplicateReply(message, result.commit);
+    // Relayed before the lock is released, so one agent's messages leave in commit order.
+    await relayCommit(bus, store.outbox, result.commit, clock.now().toISOString());
+    return { ok: true, ...base, outcome: 'accepted', view: agentView(after) };
+  }
+
+  /** A session reported started for an agent that no longer wants it: tell it to stop. */
+  private async stopOrphanedSession(message: DomainMessage, state: AgentState, code: string): Promise<void> {
+    if (message.type !== 'session.started' || code !== 'orphaned_session') return;
+    const at = this.deps.clock.now().toISOString();
+    const stop = stopMessage(
+      { ...state, attempts: message.attempt },
+      `${message.messageId}:orphan-stop`,
+      at,
+      message.instanceId,
+      `agent is ${state.status}`,
+    );
+    this.deps.logger.info({ agentId: message.agentId, instanceId: message.instanceId }, 'stopping orphaned session');
+    await this.deps.bus.publish(stop.exchange, stop.routingKey, stop.body, { messageId: stop.messageId });
+  }
+
+  private async duplicateReply(message: DomainMessage, commit: Commit): Promise<CommandReply> {
+    const commits = await this.deps.store.streams.load(message.agentId);
+    const state = fold(
+      message.agentId,
+      commits.filter((c) => c.version <= commit.version),
+    );
+    return {
+      ok: true,
+      commandId: message.messageId,
+      agentId: message.agentId,
+      outcome: 'duplicate',
+      view: agentView(state),
+    };
+  }
+}

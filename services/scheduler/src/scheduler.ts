@@ -1,0 +1,90 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { Exchanges, type AgentCommand } from '@drover/contracts';
+import type { Bus } from '@drover/messaging';
+import type { Clock, Logger } from '@drover/runtime';
+import type { Lease, Store } from '@drover/store';
+import { dequeueAgents } from './dequeue-agents/dequeue-agents';
+import { expireSessionAgents } from './expire-session-agents/expire-session-agents';
+import { readSnapshot } from './infrastructure/read-side';
+import { recoverAgents } from './recover-agents/recover-agents';
+import { timeOutStarts } from './time-out-starts/time-out-starts';
+
+export interface SchedulerOptions {
+  tickMs: number;
+  startTimeoutMs: number;
+  /** A dead leader's lease lapses after this long and another replica takes over. */
+  leaderTtlMs?: number;
+}
+
+export const LEADER_LEASE_KEY = 'scheduler:leader';
+
+/**
+ * Turns time into commands (DESIGN.md section 1). Only the holder of the leader lease acts;
+ * it never changes state itself, it only publishes commands the engine decides on.
+ */
+export class Scheduler {
+  readonly owner = `scheduler-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  private timer?: NodeJS.Timeout;
+  private lease?: Lease;
+  private ticking?: Promise<void>;
+
+  constructor(
+    private readonly deps: { bus: Bus; store: Store; clock: Clock; logger: Logger },
+    private readonly options: SchedulerOptions,
+  ) {}
+
+  get isLeader(): boolean {
+    return this.lease !== undefined;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.options.tickMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.ticking;
+    if (this.lease) await this.deps.store.locks.release(this.lease);
+    this.lease = undefined;
+  }
+
+  /** One pass: keep or take the lease, then publish what is due. Returns what it published. */
+  async tick(): Promise<AgentCommand[]> {
+    if (this.ticking) return [];
+    let published: AgentCommand[] = [];
+    this.ticking = (async () => {
+      if (!(await this.holdLeadership())) return;
+      const now = this.deps.clock.now();
+      const snapshot = await readSnapshot(this.deps.store);
+      const due = [
+        ...expireSessionAgents(snapshot, now),
+        ...recoverAgents(snapshot, now),
+        ...timeOutStarts(snapshot, now, this.options.startTimeoutMs),
+        ...dequeueAgents(snapshot, now),
+      ];
+      for (const command of due) {
+        await this.deps.bus.publish(Exchanges.commands, command.type, command, { messageId: command.messageId });
+      }
+      if (due.length)
+        this.deps.logger.info({ commands: due.map((c) => `${c.type} ${c.agentId}`) }, 'scheduler published');
+      published = due;
+    })()
+      .catch((error: Error) => this.deps.logger.warn({ err: error.message }, 'scheduler tick failed'))
+      .finally(() => (this.ticking = undefined));
+    await this.ticking;
+    return published;
+  }
+
+  private async holdLeadership(): Promise<boolean> {
+    const ttl = this.options.leaderTtlMs ?? Math.max(3 * this.options.tickMs, 5_000);
+    const { locks } = this.deps.store;
+    const renewed = this.lease ? await locks.renew(this.lease, ttl) : undefined;
+    const lease = renewed ?? (await locks.acquire(LEADER_LEASE_KEY, this.owner, ttl));
+    if (lease && !this.lease) this.deps.logger.info({ owner: this.owner }, 'scheduler became leader');
+    if (!lease && this.lease) this.deps.logger.warn({ owner: this.owner }, 'scheduler lost leadership');
+    this.lease = lease;
+    return lease !== undefined;
+  }
+}
