@@ -1,0 +1,160 @@
+import { after, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { Exchanges, RoutingKeys, type StartSession } from '@drover/contracts';
+import { BehaviorRegistry, type Behavior } from '@drover/behaviors';
+import { DROVER_TOPOLOGY, InMemoryBus, type Delivery } from '@drover/messaging';
+import { silentLogger, systemClock } from '@drover/runtime';
+import { SessionHost } from './session-host';
+
+/** Reports one `tick` activity every `everyMs` until stopped. */
+const ticker: Behavior<{ everyMs: number }> = {
+  name: 'ticker',
+  description: 'test behaviour',
+  configSchema: z.object({ everyMs: z.number() }).strict(),
+  requires: [],
+  async run({ config, report, sleep: wait }) {
+    do await report({ kind: 'tick', ok: true });
+    while (await wait(config.everyMs));
+  },
+};
+/** Fails right after starting. */
+const crasher: Behavior<Record<string, never>> = {
+  name: 'crasher',
+  description: 'test behaviour',
+  configSchema: z.object({}).strict(),
+  requires: [],
+  run: () => Promise.reject(new Error('page exploded')),
+};
+
+async function until<T>(check: () => T | undefined, timeoutMs = 3_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
+describe('session host', () => {
+  let bus: InMemoryBus;
+  let host: SessionHost;
+  let reports: Delivery[];
+  let counter = 0;
+
+  const body = (d: Delivery) =>
+    d.body as { type: string; agentId: string; attempt: number; payload: Record<string, unknown> };
+  const reportsOf = (agentId: string, type: string) =>
+    reports.filter((d) => d.routingKey === type && body(d).agentId === agentId);
+  const heartbeats = () =>
+    reports
+      .filter((d) => d.routingKey === RoutingKeys.heartbeat)
+      .map((d) => d.body as { agentIds: string[]; alive: boolean; capacity: number });
+  const dispatch = (agentId: string, behavior = 'ticker', config: Record<string, unknown> = { everyMs: 10 }) => {
+    const start: StartSession = {
+      messageId: `start-${(counter += 1)}`,
+      type: 'session.start',
+      agentId,
+      attempt: 1,
+      behavior,
+      config,
+      occurredAt: new Date().toISOString(),
+    };
+    return bus.publish(Exchanges.dispatch, RoutingKeys.pendingSessions, start, { messageId: start.messageId });
+  };
+  const stop = (agentId: string) =>
+    bus.publish(Exchanges.dispatch, 'sa-test', {
+      messageId: `stop-${(counter += 1)}`,
+      type: 'session.stop',
+      agentId,
+      attempt: 1,
+      reason: 'operator',
+      occurredAt: new Date().toISOString(),
+    });
+
+  beforeEach(async () => {
+    await host?.shutdown();
+    await bus?.close();
+    bus = new InMemoryBus(DROVER_TOPOLOGY, { retryDelaysMs: [5] });
+    reports = [];
+    await bus.declareQueue({ name: 'test.reports', bindings: [{ exchange: Exchanges.reports, pattern: '#' }] });
+    await bus.subscribe('test.reports', async (d) => void reports.push(d), { prefetch: 100 });
+    host = new SessionHost({
+      bus,
+      clock: systemClock,
+      logger: silentLogger(),
+      registry: new BehaviorRegistry([ticker, crasher] as Behavior<never>[]),
+      instanceId: 'sa-test',
+      maxConcurrentAgents: 2,
+      heartbeatMs: 60_000,
+      leaseMs: 120_000,
+    });
+    await host.start();
+  });
+  after(async () => {
+    await host.shutdown();
+    await bus.close();
+  });
+
+  it('runs a session: started, then its activities, with the dispatch attempt and its instance id', async () => {
+    await dispatch('a-1');
+    await until(() => (reportsOf('a-1', 'session.activity').length >= 3 ? true : undefined));
+    const [started] = reportsOf('a-1', 'session.started');
+    assert.equal(body(started!).attempt, 1);
+    assert.equal((started!.body as { instanceId: string }).instanceId, 'sa-test');
+    assert.equal(body(reportsOf('a-1', 'session.activity')[0]!).payload.kind, 'tick');
+    assert.ok(heartbeats()[0], 'heartbeats on start');
+  });
+
+  it('stops a session on session.stop and reports stopped with the reason; the slot frees', async () => {
+    await dispatch('a-1');
+    await until(() => reportsOf('a-1', 'session.started')[0]);
+    await stop('a-1');
+    const stopped = await until(() => reportsOf('a-1', 'session.stopped')[0]);
+    assert.equal(body(stopped).payload.reason, 'operator');
+    assert.deepEqual(host.agentIds(), []);
+    await until(() => (heartbeats().at(-1)?.agentIds.length === 0 ? true : undefined));
+  });
+
+  it('answers a stop for an agent it does not host with stopped, so the agent never hangs in stopping', async () => {
+    await stop('ghost');
+    const stopped = await until(() => reportsOf('ghost', 'session.stopped')[0]);
+    assert.match(String(body(stopped).payload.reason), /no session/);
+  });
+
+  it('defers a start when every slot is taken', async () => {
+    await dispatch('a-1');
+    await dispatch('a-2');
+    await dispatch('a-3');
+    const deferred = await until(() => reportsOf('a-3', 'session.deferred')[0]);
+    assert.match(String(body(deferred).payload.reason), /no free slot/);
+    assert.deepEqual(host.agentIds().sort(), ['a-1', 'a-2']);
+  });
+
+  it('fails a session whose behaviour is unknown here or throws', async () => {
+    await dispatch('a-1', 'teleport', {});
+    const unknown = await until(() => reportsOf('a-1', 'session.failed')[0]);
+    assert.match(String(body(unknown).payload.error), /teleport/);
+    await dispatch('a-2', 'crasher', {});
+    const crashed = await until(() => reportsOf('a-2', 'session.failed')[0]);
+    assert.equal(body(crashed).payload.error, 'page exploded');
+  });
+
+  it('ignores a redelivered start of the attempt it already runs', async () => {
+    await dispatch('a-1');
+    await dispatch('a-1');
+    await until(() => (reportsOf('a-1', 'session.activity').length >= 2 ? true : undefined));
+    assert.equal(reportsOf('a-1', 'session.started').length, 1);
+  });
+
+  it('on shutdown aborts every session without stopped reports and says goodbye in its heartbeat', async () => {
+    await dispatch('a-1');
+    await until(() => reportsOf('a-1', 'session.started')[0]);
+    await host.shutdown();
+    await until(() => (heartbeats().at(-1)?.alive === false ? true : undefined));
+    assert.equal(reportsOf('a-1', 'session.stopped').length, 0);
+    assert.deepEqual(host.agentIds(), []);
+  });
+});

@@ -1,0 +1,227 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Exchanges,
+  RoutingKeys,
+  SessionDispatch,
+  type Activity,
+  type SessionHeartbeat,
+  type StartSession,
+  type StopSession,
+} from '@drover/contracts';
+import { abortableSleep, type BehaviorRegistry } from '@drover/behaviors';
+import {
+  deadLetter,
+  Queues,
+  sessionAgentQueue,
+  type Bus,
+  type Delivery,
+  type Outcome,
+  type Subscription,
+} from '@drover/messaging';
+import type { Clock, Logger } from '@drover/runtime';
+
+export interface SessionHostOptions {
+  bus: Bus;
+  clock: Clock;
+  logger: Logger;
+  registry: BehaviorRegistry;
+  instanceId: string;
+  maxConcurrentAgents: number;
+  heartbeatMs: number;
+  leaseMs: number;
+}
+
+/** Why a session's signal fired: a stop is reported, a shutdown hands the agent off silently. */
+type EndCause = { kind: 'stop'; reason?: string } | { kind: 'shutdown' } | { kind: 'replaced' };
+
+interface Session {
+  agentId: string;
+  attempt: number;
+  controller: AbortController;
+  cause?: EndCause;
+  done: Promise<void>;
+}
+
+type ReportType = 'session.started' | 'session.stopped' | 'session.failed' | 'session.deferred' | 'session.activity';
+
+/**
+ * The session agent: hosts up to `maxConcurrentAgents` behaviour sessions in this process,
+ * takes `session.start` work from the shared pending queue, `session.stop` from its own queue,
+ * reports every step to the engine and heartbeats its lease.
+ */
+export class SessionHost {
+  private readonly sessions = new Map<string, Session>();
+  private subscriptions: Subscription[] = [];
+  private heartbeatTimer?: NodeJS.Timeout;
+  private closing = false;
+
+  constructor(private readonly options: SessionHostOptions) {}
+
+  get instanceId(): string {
+    return this.options.instanceId;
+  }
+
+  /** Agents hosted right now. */
+  agentIds(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  async start(): Promise<void> {
+    const { bus, instanceId } = this.options;
+    const own = sessionAgentQueue(instanceId);
+    await bus.declareQueue(own);
+    this.subscriptions = [
+      await bus.subscribe(own.name, (d) => this.onDelivery(d), { prefetch: 16 }),
+      // One start at a time: a full host defers instead of hoarding work.
+      await bus.subscribe(Queues.pendingSessions, (d) => this.onDelivery(d), { prefetch: 1 }),
+    ];
+    await this.heartbeat();
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs);
+    this.heartbeatTimer.unref();
+    this.options.logger.info({ instanceId, capacity: this.options.maxConcurrentAgents }, 'session agent ready');
+  }
+
+  /**
+   * Graceful stop: no new work, every behaviour aborted, no `session.stopped` reports, then a
+   * goodbye heartbeat (`alive: false`) so the scheduler hands the agents off at once.
+   */
+  async shutdown(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.heartbeatTimer);
+    await Promise.all(this.subscriptions.map((s) => s.cancel()));
+    this.subscriptions = [];
+    const sessions = [...this.sessions.values()];
+    for (const session of sessions) this.end(session, { kind: 'shutdown' });
+    await Promise.all(sessions.map((s) => s.done));
+    this.sessions.clear();
+    await this.heartbeat(false);
+    await this.options.bus.deleteQueue(sessionAgentQueue(this.options.instanceId).name).catch(() => undefined);
+  }
+
+  private async onDelivery(delivery: Delivery): Promise<Outcome | void> {
+    const parsed = SessionDispatch.safeParse(delivery.body);
+    if (!parsed.success) {
+      const reason = `invalid dispatch: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+      this.options.logger.warn({ messageId: delivery.messageId, reason }, 'dead-lettering dispatch');
+      return deadLetter(reason);
+    }
+    if (parsed.data.type === 'session.start') await this.startSession(parsed.data);
+    else await this.stopSession(parsed.data);
+  }
+
+  private async startSession(work: StartSession): Promise<void> {
+    const { agentId, attempt } = work;
+    const existing = this.sessions.get(agentId);
+    if (existing?.attempt === attempt) return; // a redelivered start: already running
+    if (existing) this.end(existing, { kind: 'replaced' });
+
+    if (this.closing || this.sessions.size >= this.options.maxConcurrentAgents) {
+      const reason = `no free slot on session agent ${this.instanceId}`;
+      return this.report('session.deferred', agentId, attempt, { reason });
+    }
+    const behavior = this.options.registry.get(work.behavior);
+    if (!behavior) {
+      return this.report('session.failed', agentId, attempt, {
+        error: `behaviour ${work.behavior} is not available here`,
+      });
+    }
+    const config = behavior.configSchema.safeParse(work.config);
+    if (!config.success) {
+      return this.report('session.failed', agentId, attempt, { error: `invalid config: ${config.error.message}` });
+    }
+
+    const controller = new AbortController();
+    const session: Session = { agentId, attempt, controller, done: Promise.resolve() };
+    this.sessions.set(agentId, session);
+    await this.report('session.started', agentId, attempt, {});
+    const logger = this.options.logger.child({ agentId, attempt });
+    logger.info({ behavior: behavior.name }, 'session started');
+    session.done = behavior
+      .run({
+        agentId,
+        config: config.data,
+        ...(work.proxy ? { proxy: work.proxy } : {}),
+        signal: controller.signal,
+        logger,
+        capabilities: {},
+        sleep: (ms) => abortableSleep(ms, controller.signal),
+        report: (activity) => this.reportActivity(session, activity),
+      })
+      .then(
+        () => this.finish(session),
+        (error: Error) => this.finish(session, error),
+      );
+  }
+
+  /** Reports how a session ended (unless it was handed off) and frees its slot. */
+  private async finish(session: Session, error?: Error): Promise<void> {
+    const { agentId, attempt, cause } = session;
+    if (this.sessions.get(agentId) === session) this.sessions.delete(agentId);
+    if (cause?.kind === 'shutdown' || cause?.kind === 'replaced') return;
+    if (error && !cause) {
+      this.options.logger.warn({ agentId, err: error.message }, 'session failed');
+      await this.report('session.failed', agentId, attempt, { error: error.message.slice(0, 2000) });
+    } else {
+      const reason = cause?.kind === 'stop' ? cause.reason : 'behaviour finished';
+      await this.report('session.stopped', agentId, attempt, reason ? { reason } : {});
+    }
+    if (!this.closing) await this.heartbeat();
+  }
+
+  private async stopSession(stop: StopSession): Promise<void> {
+    const session = this.sessions.get(stop.agentId);
+    if (!session) {
+      // Nothing runs here (already ended, or lost in a restart): confirm it is stopped.
+      return this.report('session.stopped', stop.agentId, stop.attempt, { reason: 'no session on this host' });
+    }
+    this.end(session, { kind: 'stop', ...(stop.reason ? { reason: stop.reason } : {}) });
+    await session.done;
+  }
+
+  private end(session: Session, cause: EndCause): void {
+    session.cause ??= cause;
+    session.controller.abort();
+  }
+
+  private async reportActivity(session: Session, activity: Activity): Promise<void> {
+    if (session.controller.signal.aborted && session.cause?.kind !== 'stop') return;
+    await this.report('session.activity', session.agentId, session.attempt, activity);
+  }
+
+  private async report(type: ReportType, agentId: string, attempt: number, payload: object): Promise<void> {
+    const messageId = randomUUID();
+    const body = {
+      messageId,
+      type,
+      agentId,
+      instanceId: this.instanceId,
+      attempt,
+      payload,
+      occurredAt: this.options.clock.now().toISOString(),
+    };
+    try {
+      await this.options.bus.publish(Exchanges.reports, type, body, { messageId });
+    } catch (error) {
+      this.options.logger.warn({ agentId, type, err: (error as Error).message }, 'report not published');
+    }
+  }
+
+  private async heartbeat(alive = true): Promise<void> {
+    const messageId = randomUUID();
+    const beat: SessionHeartbeat = {
+      messageId,
+      type: 'session.heartbeat',
+      instanceId: this.instanceId,
+      capacity: this.options.maxConcurrentAgents,
+      agentIds: this.agentIds(),
+      leaseMs: this.options.leaseMs,
+      alive,
+      occurredAt: this.options.clock.now().toISOString(),
+    };
+    try {
+      await this.options.bus.publish(Exchanges.reports, RoutingKeys.heartbeat, beat, { messageId });
+    } catch (error) {
+      this.options.logger.warn({ err: (error as Error).message }, 'heartbeat not published');
+    }
+  }
+}
