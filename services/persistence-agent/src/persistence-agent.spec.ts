@@ -1,0 +1,274 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  Exchanges,
+  RoutingKeys,
+  type ActivityView,
+  type AgentView,
+  type CommandView,
+  type Page,
+  type PersistenceReply,
+} from '@drover/contracts';
+import { agentView, fold } from '@drover/domain';
+import { DEATH_REASON_HEADER, DROVER_TOPOLOGY, InMemoryBus, type Delivery } from '@drover/messaging';
+import { openSqliteStore, type Store } from '@drover/store';
+import { PersistenceAgent } from './persistence-agent';
+import { silentLogger, systemClock } from '@drover/runtime';
+
+async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 3_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+describe('persistence agent', () => {
+  let bus: InMemoryBus;
+  let store: Store;
+  let agent: PersistenceAgent;
+
+  before(async () => {
+    bus = new InMemoryBus(DROVER_TOPOLOGY, { retryDelaysMs: [5] });
+    store = openSqliteStore({ filename: ':memory:' });
+    agent = new PersistenceAgent({ bus, store, clock: systemClock, logger: silentLogger() });
+    await agent.start();
+  });
+  after(async () => {
+    await agent.stop();
+    await bus.close();
+    await store.close();
+  });
+
+  const ask = <T>(body: Record<string, unknown>, key: string = RoutingKeys.readQuery) =>
+    bus.request<PersistenceReply<T>>(Exchanges.persistence, key, body, { timeoutMs: 2_000 });
+  const task = <T>(body: Record<string, unknown>) => ask<T>(body, RoutingKeys.persistenceTask);
+
+  /** Commits like the engine does and publishes the commit's events. */
+  async function commit(agentId: string, version: number, events: { type: string; data: Record<string, unknown> }[]) {
+    const committedAt = new Date(Date.UTC(2026, 0, 1, 0, 0, version)).toISOString();
+    await store.streams.append({
+      agentId,
+      version,
+      commandId: `cmd-${agentId}-${version}`,
+      events: events as never,
+      outbox: [],
+      committedAt,
+    });
+    for (const [index, event] of events.entries()) {
+      const messageId = `${agentId}:${version}:${index}`;
+      const body = {
+        messageId,
+        ...event,
+        agentId,
+        version,
+        commandId: `cmd-${agentId}-${version}`,
+        occurredAt: committedAt,
+      };
+      await bus.publish(Exchanges.events, event.type, body, { messageId });
+    }
+  }
+
+  const start = {
+    type: 'agent.start-requested',
+    data: {
+      behavior: 'http-monitor',
+      config: { url: 'http://x/', intervalMs: 100, password: 'pw' },
+      proxy: 'http://bob:secret@proxy:8080',
+      attempt: 1,
+    },
+  };
+  const started = { type: 'agent.started', data: { instanceId: 'sa-1', attempt: 1 } };
+
+  it('builds the redacted agent view from the events, equal to a fold of the stream', async () => {
+    await commit('v-1', 1, [start]);
+    await commit('v-1', 2, [started]);
+    const reply = await eventually(async () => {
+      const r = await ask<AgentView>({ query: 'agent.get', agentId: 'v-1' });
+      return r.ok && r.result.version === 2 ? r : undefined;
+    });
+    assert.ok(reply.ok);
+    assert.deepEqual(reply.result, agentView(fold('v-1', await store.streams.load('v-1'))));
+    assert.equal(reply.result.status, 'running');
+    assert.ok(!JSON.stringify(reply.result).includes('secret'));
+    assert.equal((reply.result.config as Record<string, unknown>).password, '***');
+  });
+
+  it('never lets an older event roll a view back', async () => {
+    // A relay that ran twice re-publishes version 1's event: the view stays at version 2.
+    await bus.publish(Exchanges.events, 'agent.start-requested', {
+      messageId: 'v-1:1:0',
+      ...start,
+      agentId: 'v-1',
+      version: 1,
+      commandId: 'cmd-v-1-1',
+      occurredAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 1)).toISOString(),
+    });
+    await sleep(50);
+    const reply = await ask<AgentView>({ query: 'agent.get', agentId: 'v-1' });
+    assert.equal(reply.ok && reply.result.status, 'running');
+  });
+
+  it('answers not_found for an unknown agent and command', async () => {
+    const agentReply = await ask({ query: 'agent.get', agentId: 'nobody' });
+    assert.equal(!agentReply.ok && agentReply.error.code, 'not_found');
+    const commandReply = await ask({ query: 'command.get', commandId: 'nope' });
+    assert.equal(!commandReply.ok && commandReply.error.code, 'not_found');
+  });
+
+  it('keeps an activity log of events and session activities, paged newest first', async () => {
+    for (let i = 0; i < 5; i += 1) {
+      const occurredAt = new Date(Date.UTC(2026, 0, 1, 0, 1, i)).toISOString();
+      await bus.publish(Exchanges.reports, 'session.activity', {
+        messageId: `act-${i}`,
+        type: 'session.activity',
+        agentId: 'v-1',
+        instanceId: 'sa-1',
+        attempt: 1,
+        payload: { kind: 'http.check', ok: true, details: { status: 200, ms: i } },
+        occurredAt,
+      });
+    }
+    const all = await eventually(async () => {
+      const r = await ask<Page<ActivityView>>({ query: 'activity.list', agentId: 'v-1', limit: 100 });
+      return r.ok && r.result.items.length === 7 ? r.result : undefined;
+    });
+    assert.deepEqual(
+      all.items.map((a) => a.kind),
+      ['http.check', 'http.check', 'http.check', 'http.check', 'http.check', 'agent.started', 'agent.start-requested'],
+    );
+    assert.ok(!JSON.stringify(all).includes('secret'), 'event details are redacted');
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const r = await ask<Page<ActivityView>>({
+        query: 'activity.list',
+        agentId: 'v-1',
+        limit: 3,
+        ...(cursor ? { cursor } : {}),
+      });
+      assert.ok(r.ok);
+      seen.push(...r.result.items.map((a) => a.id));
+      cursor = r.result.nextCursor ?? undefined;
+    } while (cursor);
+    assert.deepEqual(
+      seen,
+      all.items.map((a) => a.id),
+    );
+  });
+
+  it('records command outcomes: received, then accepted or rejected', async () => {
+    await bus.publish(Exchanges.commands, 'agent.stop', {
+      messageId: 'cmd-log-1',
+      type: 'agent.stop',
+      agentId: 'v-2',
+      payload: {},
+    });
+    await bus.publish(Exchanges.events, 'command.rejected', {
+      messageId: 'cmd-log-1:outcome',
+      type: 'command.rejected',
+      commandId: 'cmd-log-1',
+      agentId: 'v-2',
+      code: 'agent_not_found',
+      message: 'agent v-2 does not exist',
+      occurredAt: new Date().toISOString(),
+    });
+    const view = await eventually(async () => {
+      const r = await ask<CommandView>({ query: 'command.get', commandId: 'cmd-log-1' });
+      return r.ok && r.result.state === 'rejected' && r.result.type ? r.result : undefined;
+    });
+    assert.equal(view.type, 'agent.stop');
+    assert.equal(view.error?.code, 'agent_not_found');
+  });
+
+  it('records heartbeats as session-agent leases, ignoring a late older one', async () => {
+    const beat = (occurredAt: string, agentIds: string[]) => ({
+      messageId: `hb-${occurredAt}`,
+      type: 'session.heartbeat',
+      instanceId: 'sa-9',
+      capacity: 4,
+      agentIds,
+      leaseMs: 1_000,
+      alive: true,
+      occurredAt,
+    });
+    await bus.publish(Exchanges.reports, RoutingKeys.heartbeat, beat('2026-01-01T00:00:02.000Z', ['a']));
+    await bus.publish(Exchanges.reports, RoutingKeys.heartbeat, beat('2026-01-01T00:00:01.000Z', []));
+    await sleep(50);
+    const lease = await eventually(async () => store.documents.collection('session_agents').get('sa-9'));
+    assert.deepEqual(lease.agentIds, ['a']);
+    assert.equal(lease.expiresAt, '2026-01-01T00:00:03.000Z');
+  });
+
+  describe('generic tasks', () => {
+    it('inserts, finds with the filter language, updates, counts and deletes', async () => {
+      for (const [id, score] of [
+        ['p1', 1],
+        ['p2', 5],
+        ['p3', 9],
+      ] as const) {
+        const r = await task({
+          op: 'insert',
+          collection: 'profiles',
+          document: { _id: id, score, tags: { vip: score > 4 } },
+        });
+        assert.ok(r.ok);
+      }
+      const found = await task<{ _id: string }[]>({
+        op: 'find',
+        collection: 'profiles',
+        filter: { and: [{ field: 'score', op: 'gte', value: 5 }, { not: { field: 'score', op: 'eq', value: 9 } }] },
+      });
+      assert.deepEqual(found.ok && found.result.map((d) => d._id), ['p2']);
+      const updated = await task<{ modified: number }>({
+        op: 'update',
+        collection: 'profiles',
+        filter: { field: 'tags.vip', op: 'eq', value: true },
+        update: { inc: { score: 1 } },
+      });
+      assert.equal(updated.ok && updated.result.modified, 2);
+      const counted = await task<{ count: number }>({
+        op: 'count',
+        collection: 'profiles',
+        filter: { field: 'score', op: 'in', value: [6, 10] },
+      });
+      assert.equal(counted.ok && counted.result.count, 2);
+      const deleted = await task<{ deleted: number }>({
+        op: 'delete',
+        collection: 'profiles',
+        filter: { field: '_id', op: 'nin', value: ['p1'] },
+      });
+      assert.equal(deleted.ok && deleted.result.deleted, 2);
+    });
+
+    it('answers a duplicate insert with conflict', async () => {
+      await task({ op: 'insert', collection: 'dups', document: { _id: 'x' } });
+      const again = await task({ op: 'insert', collection: 'dups', document: { _id: 'x' } });
+      assert.equal(!again.ok && again.error.code, 'conflict');
+    });
+
+    it('refuses writes to the read side but allows reads', async () => {
+      const write = await task({
+        op: 'delete',
+        collection: 'agents',
+        filter: { field: '_id', op: 'exists', value: true },
+      });
+      assert.equal(!write.ok && write.error.code, 'forbidden');
+      const read = await task<{ count: number }>({ op: 'count', collection: 'agents' });
+      assert.ok(read.ok && read.result.count >= 1);
+    });
+
+    it('answers an invalid task naming the field and dead-letters it with the reason', async () => {
+      const dead: Delivery[] = [];
+      await bus.subscribe('persistence.tasks.dead', async (d) => void dead.push(d));
+      const reply = await task({ op: 'find', collection: 'Bad-Name' });
+      assert.equal(!reply.ok && reply.error.code, 'invalid_task');
+      assert.match(!reply.ok ? reply.error.message : '', /collection/);
+      const letter = await eventually(async () => dead[0]);
+      assert.match(String(letter.headers[DEATH_REASON_HEADER]), /collection/);
+    });
+  });
+});

@@ -1,0 +1,26 @@
+import { Collections } from '@drover/contracts';
+import type { Delivery, Outcome } from '@drover/messaging';
+import type { Store } from '@drover/store';
+import { mergeDocument } from '../infrastructure/documents';
+
+/**
+ * Records every command as `received` the moment it is published, so `GET /api/commands/{id}`
+ * answers before the engine has. Malformed commands are the engine's to dead-letter; here they
+ * are skipped.
+ */
+export class CommandLog {
+  constructor(private readonly store: Store) {}
+
+  async onDelivery(delivery: Delivery): Promise<Outcome | void> {
+    const body = delivery.body as { messageId?: unknown; type?: unknown; agentId?: unknown } | null;
+    if (typeof body?.messageId !== 'string' || typeof body.agentId !== 'string') return;
+    const commands = this.store.documents.collection(Collections.commands);
+    const received = { type: String(body.type), receivedAt: new Date().toISOString() };
+    // `state` only on creation: the engine's outcome may have been recorded first.
+    await mergeDocument(commands, body.messageId, received, {
+      commandId: body.messageId,
+      agentId: body.agentId,
+      state: 'received',
+    });
+  }
+}
