@@ -1,0 +1,43 @@
+import { Body, Controller, Get, Inject, Param, Post, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { z } from 'zod';
+import { MessageId, StartAgent, StopAgent, type CommandView } from '@drover/contracts';
+import { validateBehaviorConfig } from '@drover/behaviors';
+import { ApiError, parseOrThrow } from '../infrastructure/api-error';
+import { BusClients } from '../infrastructure/bus-clients';
+import { answerCommand } from '../infrastructure/command-answer';
+
+/** The command envelopes users may publish; scheduler commands are not for the API. */
+const UserCommand = z.discriminatedUnion('type', [StartAgent, StopAgent]);
+
+/** Command envelopes as they would be published to `drover.commands`, and the command log. */
+@Controller('api/commands')
+export class CommandsController {
+  constructor(@Inject(BusClients) private readonly clients: BusClients) {}
+
+  @Post()
+  async publish(@Body() body: unknown, @Res({ passthrough: true }) res: Response) {
+    const command = parseOrThrow(UserCommand, body);
+    if (command.type === 'agent.start') {
+      const check = validateBehaviorConfig(command.payload.behavior, command.payload.config ?? {});
+      if (!check.ok) {
+        const issues = check.issues.map((i) => ({ ...i, field: `payload.${i.field}` }));
+        const code = check.code === 'unknown_behavior' ? 'unknown_behavior' : 'invalid_request';
+        throw new ApiError(400, code, check.message, issues);
+      }
+    }
+    const result = await this.clients.send(command);
+    return answerCommand(
+      result,
+      res,
+      () => 202,
+      (view, outcome, commandId) => ({ commandId, agentId: view.agentId, outcome, status: view.status, view }),
+    );
+  }
+
+  @Get(':commandId')
+  get(@Param() params: unknown): Promise<CommandView> {
+    const { commandId } = parseOrThrow(z.object({ commandId: MessageId }), params);
+    return this.clients.ask<CommandView>({ query: 'command.get', commandId });
+  }
+}

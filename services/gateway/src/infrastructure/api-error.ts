@@ -1,0 +1,53 @@
+import type { z } from 'zod';
+
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+/** An error the API answers as `{"error": {"code", "message", "details?"}}` with this status. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  static invalid(issues: FieldIssue[]): ApiError {
+    const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+    return new ApiError(400, 'invalid_request', `invalid request: ${summary}`, issues);
+  }
+}
+
+/** zod issues as `{field, message}` with dot paths from the body root (`config.intervalMs`). */
+export function fieldIssues(error: z.ZodError, prefix: string[] = []): FieldIssue[] {
+  return error.issues.map((issue) => ({
+    field: [...prefix, ...issue.path].join('.') || '(body)',
+    message: issue.message,
+  }));
+}
+
+/** Parses `value` or throws a 400 naming every bad field. */
+export function parseOrThrow<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown, prefix: string[] = []): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw ApiError.invalid(fieldIssues(parsed.error, prefix));
+  return parsed.data;
+}
+
+/** HTTP status for an engine rejection code. */
+export function statusForRejection(code: string): number {
+  switch (code) {
+    case 'agent_not_found':
+      return 404;
+    case 'invalid_request':
+    case 'invalid_config':
+    case 'unknown_behavior':
+      return 400;
+    default:
+      return 409;
+  }
+}

@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Exchanges,
+  RoutingKeys,
+  type AgentCommand,
+  type CommandReply,
+  type PersistenceReply,
+  type ReadQuery,
+} from '@drover/contracts';
+import { RequestTimeoutError, type Bus } from '@drover/messaging';
+import { ApiError } from './api-error';
+
+export interface GatewayConfig {
+  commandTimeoutMs: number;
+  queryTimeoutMs: number;
+}
+
+/** What the engine answered, or `pending` when it did not answer in time (the command stands). */
+export type CommandResult = CommandReply | { pending: true; commandId: string };
+
+/** The gateway's only ways out: commands to the engine, queries to the persistence agent. */
+export class BusClients {
+  constructor(
+    private readonly bus: Bus,
+    private readonly config: GatewayConfig,
+  ) {}
+
+  static newCommandId(): string {
+    return `gw-${randomUUID()}`;
+  }
+
+  async send(command: AgentCommand): Promise<CommandResult> {
+    try {
+      return await this.bus.request<CommandReply>(Exchanges.commands, command.type, command, {
+        timeoutMs: this.config.commandTimeoutMs,
+        messageId: command.messageId,
+      });
+    } catch (error) {
+      if (error instanceof RequestTimeoutError) return { pending: true, commandId: command.messageId };
+      throw new ApiError(503, 'unavailable', `the engine cannot be reached: ${(error as Error).message}`);
+    }
+  }
+
+  /** A read-side answer; `not_found` becomes 404, silence 503. */
+  async ask<T>(query: ReadQuery): Promise<T> {
+    let reply: PersistenceReply<T>;
+    try {
+      reply = await this.bus.request<PersistenceReply<T>>(Exchanges.persistence, RoutingKeys.readQuery, query, {
+        timeoutMs: this.config.queryTimeoutMs,
+      });
+    } catch (error) {
+      const reason = error instanceof RequestTimeoutError ? 'did not answer in time' : (error as Error).message;
+      throw new ApiError(503, 'unavailable', `the read side ${reason}`);
+    }
+    if (reply.ok) return reply.result;
+    const status = reply.error.code === 'not_found' ? 404 : reply.error.code === 'invalid_task' ? 400 : 500;
+    const code = reply.error.code === 'not_found' && query.query === 'agent.get' ? 'agent_not_found' : reply.error.code;
+    throw new ApiError(status, code, reply.error.message, reply.error.details);
+  }
+
+  ping(): Promise<void> {
+    return this.bus.ping();
+  }
+}
