@@ -184,7 +184,7 @@ describe('persistence agent', () => {
     assert.equal(view.error?.code, 'agent_not_found');
   });
 
-  it('records heartbeats as session-agent leases, ignoring a late older one', async () => {
+  it('renews a session-agent lease on every heartbeat, ignoring a late older one', async () => {
     const beat = (occurredAt: string, agentIds: string[]) => ({
       messageId: `hb-${occurredAt}`,
       type: 'session.heartbeat',
@@ -201,6 +201,14 @@ describe('persistence agent', () => {
     const lease = await eventually(async () => store.documents.collection('session_agents').get('sa-9'));
     assert.deepEqual(lease.agentIds, ['a']);
     assert.equal(lease.expiresAt, '2026-01-01T00:00:03.000Z');
+
+    await bus.publish(Exchanges.reports, RoutingKeys.heartbeat, beat('2026-01-01T00:00:05.000Z', ['a', 'b']));
+    const renewed = await eventually(async () => {
+      const doc = await store.documents.collection('session_agents').get('sa-9');
+      return doc?.lastSeenAt === '2026-01-01T00:00:05.000Z' ? doc : undefined;
+    });
+    assert.deepEqual(renewed.agentIds, ['a', 'b']);
+    assert.equal(renewed.expiresAt, '2026-01-01T00:00:06.000Z');
   });
 
   describe('generic tasks', () => {

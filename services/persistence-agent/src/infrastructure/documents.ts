@@ -54,10 +54,12 @@ export async function replaceIfNewer(
       { field: order.field, op: 'lt', value: order.value },
     ],
   };
-  const update = unset.length ? { set, unset } : { set };
+  const { _id, ...fields } = set;
+  void _id; // the id is the filter's; an update may not touch it
+  const update = unset.length ? { set: fields, unset } : { set: fields };
   if ((await collection.update(older, update)) > 0) return;
   try {
-    await collection.insert({ ...set, _id: id });
+    await collection.insert({ ...fields, _id: id });
   } catch (error) {
     if (!(error instanceof DuplicateKeyError)) throw error;
     await collection.update(older, update);
