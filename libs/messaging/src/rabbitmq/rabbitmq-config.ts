@@ -1,0 +1,249 @@
+import { Exchanges } from '@drover/contracts';
+import type { ExchangeSpec, QueueSpec, Topology } from '../bus.port';
+
+/**
+ * Rendering of the DROVER topology into a rascal broker definition (pure: no broker needed, unit-tested).
+ *
+ * Conventions (shared with the runtime `declareQueue` of `RabbitMqBus`, which uses `queueDeclaration`):
+ * - every exchange and queue name is namespaced as `<prefix>.<name>` when a prefix is given (tests);
+ * - exchanges are durable; queues are durable quorum queues with `x-delivery-limit` (the broker dead-letters a
+ *   message redelivered that often, e.g. one that keeps crashing its consumer) — except `autoDelete` queues, which
+ *   quorum queues do not support: those are classic queues and rely on the bus's attempt check only;
+ * - every queue `q` with a dead-letter queue gets `x-dead-letter-exchange = drover.dead` and
+ *   `x-dead-letter-routing-key = q`; its dead-letter queue (default `q.dead`) is bound to `drover.dead` with the
+ *   pattern `q`. The bus dead-letters with rascal's `forward` recovery to that same exchange and key (adding the
+ *   reason headers), so broker dead letters and bus dead letters land in the same queue;
+ * - publications (one per exchange, named by the unprefixed exchange name) use confirm channels, persistent
+ *   messages and `mandatory` (returns reveal unroutable requests);
+ * - subscriptions (one per queue, named by the unprefixed queue name) ack manually with a bounded prefetch, parse
+ *   bodies as JSON, and resubscribe with backoff after channel or connection loss.
+ */
+
+/** The rascal vhost key; the real vhost comes from the connection URL. */
+export const RASCAL_VHOST = '/';
+/** Publication sending replies through the default exchange (routing key = the requester's reply queue). */
+export const REPLY_PUBLICATION = 'drover.reply';
+/** Subscription consuming this bus instance's reply queue. */
+export const REPLY_SUBSCRIPTION = 'drover.replies';
+/**
+ * Subscription used as a template for queues declared at run time: rascal cannot add queues or subscriptions
+ * after `create`, so the bus subscribes with it and overrides `source` (the queue consumed). Its own queue is
+ * the reply queue; it is never consumed without an override.
+ */
+export const CONSUMER_TEMPLATE = 'drover.consumer';
+
+export const DEFAULT_DELIVERY_LIMIT = 5;
+export const DEFAULT_PREFETCH = 10;
+/** How long a reply queue survives without consumers (covers reconnects; then the broker removes it). */
+const REPLY_QUEUE_EXPIRES_MS = 60_000;
+/** Broker reconnect and resubscribe backoff. */
+const RETRY = { min: 250, max: 10_000, factor: 2, strategy: 'exponential' } as const;
+/** How long cancelling a subscription waits for unacknowledged deliveries (running handlers, deferred retries). */
+const CLOSE_TIMEOUT_MS = 30_000;
+/** How long a publish waits for the broker's confirm. */
+const CONFIRM_TIMEOUT_MS = 10_000;
+
+export interface RascalExchange {
+  type: ExchangeSpec['type'];
+  assert: true;
+  options: { durable: boolean };
+}
+
+export interface RascalQueue {
+  assert: true;
+  options: { durable: boolean; autoDelete?: boolean; exclusive?: boolean; arguments: Record<string, unknown> };
+}
+
+export interface RascalBinding {
+  source: string;
+  destination: string;
+  destinationType: 'queue';
+  bindingKeys: string[];
+}
+
+export interface RascalPublication {
+  exchange: string;
+  confirm: true;
+  timeout: number;
+  options: { persistent: boolean; mandatory: boolean; contentType: string };
+}
+
+export interface RascalSubscription {
+  queue: string;
+  prefetch: number;
+  contentType: 'application/json';
+  retry: typeof RETRY;
+  closeTimeout: number;
+  options: { noAck: false };
+}
+
+export interface RascalVhost {
+  connection: { url: string; socketOptions: { clientProperties: { connection_name: string } } };
+  exchanges: Record<string, RascalExchange>;
+  queues: Record<string, RascalQueue>;
+  bindings: Record<string, RascalBinding>;
+  publications: Record<string, RascalPublication>;
+  subscriptions: Record<string, RascalSubscription>;
+}
+
+/** The rascal definitions (before `withDefaultConfig`). */
+export interface RascalDefinitions {
+  vhosts: Record<string, RascalVhost>;
+  defaults: { vhosts: { connection: { retry: typeof RETRY } } };
+}
+
+export interface RascalConfigOptions {
+  /** Unprefixed name of this bus instance's reply queue (non-durable, expires when unused). */
+  replyQueue?: string;
+  /** Prefetch of every subscription unless `subscribe` says otherwise. */
+  prefetch?: number;
+  /** Shown by the broker (management UI, `rabbitmqctl list_connections`). Default `drover`. */
+  connectionName?: string;
+}
+
+/** One queue as asserted on the broker, with its bindings (all names qualified). */
+export interface QueueDeclaration {
+  /** Unprefixed name. */
+  name: string;
+  /** Name on the broker. */
+  qualifiedName: string;
+  options: RascalQueue['options'];
+  bindings: { exchange: string; pattern: string }[];
+}
+
+/** `<prefix>.<name>`, or `name` without a prefix. */
+export function qualify(prefix: string, name: string): string {
+  return prefix ? `${prefix}.${name}` : name;
+}
+
+/** The inverse of `qualify` for names that carry the prefix; others come back unchanged. */
+export function unqualify(prefix: string, name: string): string {
+  return prefix && name.startsWith(`${prefix}.`) ? name.slice(prefix.length + 1) : name;
+}
+
+/** The dead-letter queue name of a queue spec, or undefined for none. */
+export function deadLetterQueueOf(spec: QueueSpec): string | undefined {
+  return spec.deadLetterQueue === false ? undefined : (spec.deadLetterQueue ?? `${spec.name}.dead`);
+}
+
+/**
+ * The queue and its dead-letter queue as asserted on the broker. The dead-letter route uses the unprefixed queue
+ * name as routing key on the (prefixed) dead-letter exchange.
+ */
+export function queueDeclarations(spec: QueueSpec, prefix: string): QueueDeclaration[] {
+  const deadExchange = qualify(prefix, Exchanges.dead);
+  const deadQueue = deadLetterQueueOf(spec);
+  const autoDelete = spec.autoDelete ?? false;
+  const args: Record<string, unknown> = autoDelete
+    ? { 'x-queue-type': 'classic' }
+    : { 'x-queue-type': 'quorum', 'x-delivery-limit': spec.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT };
+  if (deadQueue !== undefined) {
+    args['x-dead-letter-exchange'] = deadExchange;
+    args['x-dead-letter-routing-key'] = spec.name;
+  }
+  const main: QueueDeclaration = {
+    name: spec.name,
+    qualifiedName: qualify(prefix, spec.name),
+    options: autoDelete ? { durable: true, autoDelete: true, arguments: args } : { durable: true, arguments: args },
+    bindings: spec.bindings.map((binding) => ({
+      exchange: qualify(prefix, binding.exchange),
+      pattern: binding.pattern,
+    })),
+  };
+  if (deadQueue === undefined) return [main];
+  const dead: QueueDeclaration = {
+    name: deadQueue,
+    qualifiedName: qualify(prefix, deadQueue),
+    options: { durable: true, arguments: { 'x-queue-type': 'quorum' } },
+    bindings: [{ exchange: deadExchange, pattern: spec.name }],
+  };
+  return [main, dead];
+}
+
+/** Renders the topology as rascal definitions for one broker URL; `prefix` namespaces every name. */
+export function toRascalConfig(
+  url: string,
+  topology: Topology,
+  prefix: string,
+  options: RascalConfigOptions = {},
+): RascalDefinitions {
+  const prefetch = options.prefetch ?? DEFAULT_PREFETCH;
+  const replyQueue = options.replyQueue ?? 'drover.replies';
+  const subscription = (queue: string): RascalSubscription => ({
+    queue,
+    prefetch,
+    contentType: 'application/json',
+    retry: RETRY,
+    closeTimeout: CLOSE_TIMEOUT_MS,
+    options: { noAck: false },
+  });
+
+  const exchanges: Record<string, RascalExchange> = {};
+  const publications: Record<string, RascalPublication> = {};
+  const withDead: ExchangeSpec[] = topology.exchanges.some((exchange) => exchange.name === Exchanges.dead)
+    ? topology.exchanges
+    : [...topology.exchanges, { name: Exchanges.dead, type: 'topic' }];
+  for (const exchange of withDead) {
+    const name = qualify(prefix, exchange.name);
+    exchanges[name] = { type: exchange.type, assert: true, options: { durable: true } };
+    publications[exchange.name] = {
+      exchange: name,
+      confirm: true,
+      timeout: CONFIRM_TIMEOUT_MS,
+      options: { persistent: true, mandatory: true, contentType: 'application/json' },
+    };
+  }
+
+  const queues: Record<string, RascalQueue> = {};
+  const bindings: Record<string, RascalBinding> = {};
+  const subscriptions: Record<string, RascalSubscription> = {};
+  for (const spec of topology.queues) {
+    for (const declaration of queueDeclarations(spec, prefix)) {
+      queues[declaration.qualifiedName] = { assert: true, options: declaration.options };
+      subscriptions[declaration.name] = subscription(declaration.qualifiedName);
+      const byExchange = new Map<string, string[]>();
+      for (const binding of declaration.bindings) {
+        byExchange.set(binding.exchange, [...(byExchange.get(binding.exchange) ?? []), binding.pattern]);
+      }
+      for (const [exchange, keys] of byExchange) {
+        bindings[`${exchange} -> ${declaration.qualifiedName}`] = {
+          source: exchange,
+          destination: declaration.qualifiedName,
+          destinationType: 'queue',
+          bindingKeys: [...new Set(keys)],
+        };
+      }
+    }
+  }
+
+  const reply = qualify(prefix, replyQueue);
+  queues[reply] = {
+    assert: true,
+    options: { durable: false, arguments: { 'x-queue-type': 'classic', 'x-expires': REPLY_QUEUE_EXPIRES_MS } },
+  };
+  subscriptions[REPLY_SUBSCRIPTION] = subscription(reply);
+  subscriptions[CONSUMER_TEMPLATE] = subscription(reply);
+  publications[REPLY_PUBLICATION] = {
+    exchange: '',
+    confirm: true,
+    timeout: CONFIRM_TIMEOUT_MS,
+    options: { persistent: false, mandatory: false, contentType: 'application/json' },
+  };
+
+  return {
+    vhosts: {
+      [RASCAL_VHOST]: {
+        connection: {
+          url,
+          socketOptions: { clientProperties: { connection_name: options.connectionName ?? 'drover' } },
+        },
+        exchanges,
+        queues,
+        bindings,
+        publications,
+        subscriptions,
+      },
+    },
+    defaults: { vhosts: { connection: { retry: RETRY } } },
+  };
+}
