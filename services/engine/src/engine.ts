@@ -1,10 +1,13 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { RecoveryPolicy } from '@drover/domain';
-import { Queues, type Bus, type Subscription } from '@drover/messaging';
+import type { INestMicroservice } from '@nestjs/common';
+import { listenOnBus, Queues, type Bus } from '@drover/messaging';
+import type { DroverMetrics } from '@drover/platform';
 import type { Clock, Logger } from '@drover/runtime';
 import type { Store } from '@drover/store';
 import { CommandsConsumer } from './consume-commands/commands.consumer';
+import { EngineModule } from './engine.module';
 import { ReportsConsumer } from './consume-reports/reports.consumer';
 import { ProcessMessageHandler } from './process-message/process-message.handler';
 import { OutboxSweeper } from './relay-outbox/outbox-relay';
@@ -14,6 +17,7 @@ export interface EngineOptions {
   /** In-flight messages per queue; different agents are processed concurrently. */
   prefetch?: number;
   sweepIntervalMs?: number;
+  metrics?: DroverMetrics;
 }
 
 /** The engine service: stateless, any number of replicas may run against one store and bus. */
@@ -21,7 +25,7 @@ export class Engine {
   readonly owner = `engine-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly handler: ProcessMessageHandler;
   private readonly sweeper: OutboxSweeper;
-  private subscriptions: Subscription[] = [];
+  private app?: INestMicroservice;
 
   constructor(
     private readonly deps: { bus: Bus; store: Store; clock: Clock; logger: Logger },
@@ -30,6 +34,7 @@ export class Engine {
     this.handler = new ProcessMessageHandler({
       ...deps,
       policy: options.policy,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
       lock: { owner: this.owner, ttlMs: 10_000, waitMs: 5_000, pollMs: 5 },
     });
     this.sweeper = new OutboxSweeper(
@@ -45,17 +50,17 @@ export class Engine {
     const commands = new CommandsConsumer({ handler: this.handler, bus, clock, logger });
     const reports = new ReportsConsumer({ handler: this.handler, logger });
     const prefetch = this.options.prefetch ?? 16;
-    this.subscriptions = [
-      await bus.subscribe(Queues.engineCommands, (d) => commands.onDelivery(d), { prefetch }),
-      await bus.subscribe(Queues.engineReports, (d) => reports.onDelivery(d), { prefetch }),
-    ];
+    this.app = await listenOnBus(bus, EngineModule.forRoot({ commands, reports }), [
+      { name: Queues.engineCommands, prefetch },
+      { name: Queues.engineReports, prefetch },
+    ]);
     this.sweeper.start();
     logger.info({ owner: this.owner }, 'engine consuming');
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.subscriptions.map((s) => s.cancel()));
-    this.subscriptions = [];
+    await this.app?.close();
+    this.app = undefined;
     await this.sweeper.stop();
   }
 }

@@ -9,15 +9,19 @@ import {
   type StopSession,
 } from '@drover/contracts';
 import { abortableSleep, type BehaviorRegistry } from '@drover/behaviors';
+import type { INestMicroservice } from '@nestjs/common';
 import {
   deadLetter,
+  listenOnBus,
   Queues,
   sessionAgentQueue,
   type Bus,
   type Delivery,
   type Outcome,
-  type Subscription,
 } from '@drover/messaging';
+import { OWN_QUEUE_PATTERN } from './session.controller';
+import { SessionModule } from './session.module';
+import type { DroverMetrics } from '@drover/platform';
 import type { Clock, Logger } from '@drover/runtime';
 
 export interface SessionHostOptions {
@@ -29,6 +33,7 @@ export interface SessionHostOptions {
   maxConcurrentAgents: number;
   heartbeatMs: number;
   leaseMs: number;
+  metrics?: DroverMetrics;
 }
 
 /** Why a session's signal fired: a stop is reported, a shutdown hands the agent off silently. */
@@ -51,7 +56,7 @@ type ReportType = 'session.started' | 'session.stopped' | 'session.failed' | 'se
  */
 export class SessionHost {
   private readonly sessions = new Map<string, Session>();
-  private subscriptions: Subscription[] = [];
+  private app?: INestMicroservice;
   private heartbeatTimer?: NodeJS.Timeout;
   private closing = false;
 
@@ -70,11 +75,11 @@ export class SessionHost {
     const { bus, instanceId } = this.options;
     const own = sessionAgentQueue(instanceId);
     await bus.declareQueue(own);
-    this.subscriptions = [
-      await bus.subscribe(own.name, (d) => this.onDelivery(d), { prefetch: 16 }),
+    this.app = await listenOnBus(bus, SessionModule.forRoot(this), [
+      { name: own.name, pattern: OWN_QUEUE_PATTERN, prefetch: 16 },
       // One start at a time: a full host defers instead of hoarding work.
-      await bus.subscribe(Queues.pendingSessions, (d) => this.onDelivery(d), { prefetch: 1 }),
-    ];
+      { name: Queues.pendingSessions, prefetch: 1 },
+    ]);
     await this.heartbeat();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs);
     this.heartbeatTimer.unref();
@@ -88,8 +93,8 @@ export class SessionHost {
   async shutdown(): Promise<void> {
     this.closing = true;
     clearInterval(this.heartbeatTimer);
-    await Promise.all(this.subscriptions.map((s) => s.cancel()));
-    this.subscriptions = [];
+    await this.app?.close();
+    this.app = undefined;
     const sessions = [...this.sessions.values()];
     for (const session of sessions) this.end(session, { kind: 'shutdown' });
     await Promise.all(sessions.map((s) => s.done));
@@ -98,7 +103,8 @@ export class SessionHost {
     await this.options.bus.deleteQueue(sessionAgentQueue(this.options.instanceId).name).catch(() => undefined);
   }
 
-  private async onDelivery(delivery: Delivery): Promise<Outcome | void> {
+  /** One dispatch message: a start from the shared queue or a stop on this instance's queue. */
+  async handle(delivery: Delivery): Promise<Outcome | void> {
     const parsed = SessionDispatch.safeParse(delivery.body);
     if (!parsed.success) {
       const reason = `invalid dispatch: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
@@ -133,6 +139,7 @@ export class SessionHost {
     const controller = new AbortController();
     const session: Session = { agentId, attempt, controller, done: Promise.resolve() };
     this.sessions.set(agentId, session);
+    this.options.metrics?.sessionsActive.set({ instance: this.instanceId }, this.sessions.size);
     await this.report('session.started', agentId, attempt, {});
     const logger = this.options.logger.child({ agentId, attempt });
     logger.info({ behavior: behavior.name }, 'session started');
@@ -157,6 +164,7 @@ export class SessionHost {
   private async finish(session: Session, error?: Error): Promise<void> {
     const { agentId, attempt, cause } = session;
     if (this.sessions.get(agentId) === session) this.sessions.delete(agentId);
+    this.options.metrics?.sessionsActive.set({ instance: this.instanceId }, this.sessions.size);
     if (cause?.kind === 'shutdown' || cause?.kind === 'replaced') return;
     if (error && !cause) {
       this.options.logger.warn({ agentId, err: error.message }, 'session failed');
@@ -207,6 +215,11 @@ export class SessionHost {
   }
 
   private async heartbeat(alive = true): Promise<void> {
+    this.options.metrics?.sessionsActive.set({ instance: this.instanceId }, this.sessions.size);
+    this.options.metrics?.sessionCapacity.set(
+      { instance: this.instanceId },
+      alive ? this.options.maxConcurrentAgents : 0,
+    );
     const messageId = randomUUID();
     const beat: SessionHeartbeat = {
       messageId,

@@ -1,0 +1,215 @@
+import 'reflect-metadata';
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Controller, Inject, Module, UseFilters } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
+import type { INestMicroservice } from '@nestjs/common';
+import { lastValueFrom, of, type Observable } from 'rxjs';
+import type { Delivery, Outcome, Topology } from '../bus.port';
+import { InMemoryBus } from '../in-memory/in-memory-bus';
+import { deadLetter, DEATH_REASON_HEADER } from '../outcomes';
+import { until } from '../testing/bus-contract';
+import { BusClientProxy } from './bus.client';
+import { BusExceptionFilter } from './bus-exception.filter';
+import { BusContext, BusServer, DeadLetterError } from './bus.server';
+
+const EXCHANGE = 'test.topic';
+const TOPOLOGY: Topology = {
+  exchanges: [{ name: EXCHANGE, type: 'topic' }],
+  queues: [
+    { name: 'orders', bindings: [{ exchange: EXCHANGE, pattern: 'order.*' }], deliveryLimit: 5 },
+    { name: 'rpc', bindings: [{ exchange: EXCHANGE, pattern: 'rpc.*' }] },
+    { name: 'failing', bindings: [{ exchange: EXCHANGE, pattern: 'fail.*' }], deliveryLimit: 2 },
+    { name: 'unhandled', bindings: [{ exchange: EXCHANGE, pattern: 'misc.*' }] },
+  ],
+};
+
+interface Seen {
+  handler: string;
+  body: unknown;
+  routingKey: string;
+  attempt: number;
+}
+
+const RECORDER = Symbol('recorder');
+
+class Recorder {
+  readonly seen: Seen[] = [];
+  record(handler: string, body: unknown, ctx: BusContext): void {
+    const { routingKey, attempt } = ctx.getDelivery();
+    this.seen.push({ handler, body, routingKey, attempt });
+  }
+  of(handler: string): Seen[] {
+    return this.seen.filter((seen) => seen.handler === handler);
+  }
+}
+
+@Controller()
+class TestController {
+  constructor(@Inject(RECORDER) private readonly recorder: Recorder) {}
+
+  @EventPattern('orders:order.created')
+  created(@Payload() body: unknown, @Ctx() ctx: BusContext): void {
+    this.recorder.record('created', body, ctx);
+  }
+
+  @EventPattern('orders:order.bad')
+  bad(): Outcome {
+    return deadLetter('bad');
+  }
+
+  @EventPattern('orders:order.observed')
+  observed(): Observable<Outcome> {
+    return of(deadLetter('observed'));
+  }
+
+  @EventPattern('orders:order.flaky')
+  async flaky(@Payload() body: unknown, @Ctx() ctx: BusContext): Promise<void> {
+    this.recorder.record('flaky', body, ctx);
+    if (ctx.getDelivery().attempt === 1) throw new Error('first attempt fails');
+  }
+
+  @EventPattern('orders')
+  anyOrder(@Payload() body: unknown, @Ctx() ctx: BusContext): void {
+    this.recorder.record('orders', body, ctx);
+  }
+
+  @EventPattern('failing')
+  @UseFilters(BusExceptionFilter)
+  failing(): void {
+    throw new Error('boom');
+  }
+
+  @MessagePattern('rpc')
+  async add(@Payload() body: { a: number; b: number }): Promise<{ sum: number }> {
+    return { sum: body.a + body.b };
+  }
+
+  @MessagePattern('rpc:rpc.refuse')
+  refuse(): never {
+    throw new DeadLetterError('refused', { error: 'refused' });
+  }
+}
+
+@Module({ controllers: [TestController], providers: [{ provide: RECORDER, useValue: new Recorder() }] })
+class TestModule {}
+
+describe('BusServer / BusClientProxy', () => {
+  let bus: InMemoryBus;
+  let app: INestMicroservice;
+  let recorder: Recorder;
+  let client: BusClientProxy;
+  const dead = new Map<string, Delivery[]>();
+
+  before(async () => {
+    bus = new InMemoryBus(TOPOLOGY, { retryDelaysMs: [5] });
+    for (const queue of ['orders.dead', 'rpc.dead', 'failing.dead', 'unhandled.dead']) {
+      const letters: Delivery[] = [];
+      dead.set(queue, letters);
+      await bus.subscribe(queue, async (delivery) => {
+        letters.push(delivery);
+      });
+    }
+    app = await NestFactory.createMicroservice(TestModule, {
+      strategy: new BusServer(bus, {
+        queues: [{ name: 'orders' }, { name: 'rpc', prefetch: 2 }, { name: 'failing' }, { name: 'unhandled' }],
+      }),
+      logger: false,
+    });
+    await app.listen();
+    recorder = app.get<Recorder>(RECORDER);
+    client = new BusClientProxy(bus, { timeoutMs: 2000 });
+  });
+
+  after(async () => {
+    await app.close();
+    await bus.close();
+  });
+
+  const deadLetters = (queue: string): Delivery[] => dead.get(queue) ?? [];
+  const deadWith = (queue: string, reason: string): Delivery | undefined =>
+    deadLetters(queue).find((delivery) => delivery.headers[DEATH_REASON_HEADER] === reason);
+
+  it('delivers events to @EventPattern handlers with the body and a BusContext, and acks them', async () => {
+    await bus.publish(EXCHANGE, 'order.created', { id: 1 });
+    await until(() => recorder.of('created').length === 1, 'the created event');
+    assert.deepEqual(recorder.of('created'), [
+      { handler: 'created', body: { id: 1 }, routingKey: 'order.created', attempt: 1 },
+    ]);
+    await until(async () => (await bus.queueStats('orders')).messages === 0, 'the ack');
+  });
+
+  it('prefers a <queue>:<routingKey> handler and falls back to the queue-wide one', async () => {
+    await bus.publish(EXCHANGE, 'order.other', { id: 2 });
+    await until(() => recorder.of('orders').length === 1, 'the queue-wide handler');
+    assert.equal(recorder.of('orders')[0]?.routingKey, 'order.other');
+    assert.equal(
+      recorder.of('orders').some((seen) => seen.routingKey === 'order.created'),
+      false,
+    );
+  });
+
+  it('dead-letters with the outcome an event handler returns (value or observable)', async () => {
+    await bus.publish(EXCHANGE, 'order.bad', { id: 3 });
+    await bus.publish(EXCHANGE, 'order.observed', { id: 4 });
+    await until(() => deadWith('orders.dead', 'bad') !== undefined, 'the bad dead letter');
+    await until(() => deadWith('orders.dead', 'observed') !== undefined, 'the observed dead letter');
+    assert.deepEqual(deadWith('orders.dead', 'bad')?.body, { id: 3 });
+  });
+
+  it('retries an event handler that throws; the redelivery has attempt 2', async () => {
+    await bus.publish(EXCHANGE, 'order.flaky', { id: 5 });
+    await until(() => recorder.of('flaky').length === 2, 'the redelivery');
+    assert.deepEqual(
+      recorder.of('flaky').map((seen) => seen.attempt),
+      [1, 2],
+    );
+    await until(async () => (await bus.queueStats('orders')).messages === 0, 'the ack of the redelivery');
+  });
+
+  it("keeps a thrown error's message as the retry reason with BusExceptionFilter", async () => {
+    await bus.publish(EXCHANGE, 'fail.now', { id: 6 });
+    await until(() => deadWith('failing.dead', 'delivery limit 2 reached: boom') !== undefined, 'the dead letter');
+  });
+
+  it('dead-letters a message no handler matches', async () => {
+    await bus.publish(EXCHANGE, 'misc.thing', { id: 7 });
+    await until(
+      () => deadWith('unhandled.dead', 'no handler for unhandled:misc.thing') !== undefined,
+      'the dead letter',
+    );
+  });
+
+  it('answers bus.request from a @MessagePattern handler', async () => {
+    const reply = await bus.request(EXCHANGE, 'rpc.add', { a: 2, b: 3 }, { timeoutMs: 2000 });
+    assert.deepEqual(reply, { sum: 5 });
+    await until(async () => (await bus.queueStats('rpc')).messages === 0, 'the ack');
+  });
+
+  it('answers BusClientProxy.send and publishes BusClientProxy.emit', async () => {
+    await client.connect();
+    const reply = await lastValueFrom(client.send({ exchange: EXCHANGE, routingKey: 'rpc.add' }, { a: 4, b: 5 }));
+    assert.deepEqual(reply, { sum: 9 });
+    await lastValueFrom(client.emit({ exchange: EXCHANGE, routingKey: 'order.created' }, { id: 8 }), {
+      defaultValue: undefined,
+    });
+    await until(() => recorder.of('created').some((seen) => (seen.body as { id: number }).id === 8), 'the event');
+    await client.close();
+  });
+
+  it('replies the DeadLetterError body and dead-letters the request', async () => {
+    const reply = await bus.request(EXCHANGE, 'rpc.refuse', { a: 0, b: 0 }, { timeoutMs: 2000 });
+    assert.deepEqual(reply, { error: 'refused' });
+    await until(() => deadWith('rpc.dead', 'refused') !== undefined, 'the dead letter');
+  });
+
+  it('errors the send observable when the request fails', async () => {
+    await assert.rejects(
+      lastValueFrom(client.send({ exchange: EXCHANGE, routingKey: 'nobody.home' }, {})),
+      /no queue bound/,
+    );
+    // @ts-expect-error a malformed route still fails at run time
+    await assert.rejects(lastValueFrom(client.send({ wrong: true }, {})), TypeError);
+  });
+});
