@@ -4,3 +4,4 @@ export * from './locks.port';
 export * from './documents.port';
 export * from './store.port';
 export * from './sqlite/sqlite-store';
+export * from './mongodb';

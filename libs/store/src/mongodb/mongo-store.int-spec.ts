@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { MongoClient } from 'mongodb';
+import type { NewCommit } from '../agent-streams.port';
+import { DuplicateKeyError } from '../documents.port';
+import type { Store } from '../store.port';
+import { storeContract } from '../testing/store-contract';
+import { openMongoStore } from './mongo-store';
+
+/**
+ * Runs the store contract against a real MongoDB server named by MONGO_URL
+ * (e.g. MONGO_URL=mongodb://localhost:27017), each run in a fresh database dropped afterwards.
+ */
+const url = process.env.MONGO_URL;
+
+function freshDbName(): string {
+  return `drover_test_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+}
+
+async function dropDatabase(mongoUrl: string, dbName: string): Promise<void> {
+  const client = new MongoClient(mongoUrl);
+  try {
+    await client.db(dbName).dropDatabase();
+  } finally {
+    await client.close();
+  }
+}
+
+if (url === undefined || url === '') {
+  describe('mongodb store', () => {
+    void it.skip('MONGO_URL is not set: the MongoDB store contract did not run');
+  });
+} else {
+  const mongoUrl = url;
+  const contractDb = freshDbName();
+  storeContract(
+    'mongodb',
+    () => openMongoStore(mongoUrl, { dbName: contractDb }),
+    async (store) => {
+      await store.close();
+      await dropDatabase(mongoUrl, contractDb);
+    },
+  );
+
+  describe('mongodb store under concurrency', () => {
+    const dbName = freshDbName();
+    let first: Store;
+    let second: Store;
+    before(async () => {
+      first = await openMongoStore(mongoUrl, { dbName });
+      second = await openMongoStore(mongoUrl, { dbName });
+    });
+    after(async () => {
+      await first.close();
+      await second.close();
+      await dropDatabase(mongoUrl, dbName);
+    });
+
+    const commit = (agentId: string, commandId: string, version: number): NewCommit => ({
+      agentId,
+      version,
+      commandId,
+      events: [{ type: 'agent.stopped', data: {} }],
+      outbox: [],
+      committedAt: new Date().toISOString(),
+    });
+
+    it('lets exactly one of concurrent appends of the same version win', async () => {
+      const agentId = `agent-${randomUUID()}`;
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          (i % 2 ? first : second).streams.append(commit(agentId, `cmd-${randomUUID()}`, 1)),
+        ),
+      );
+      assert.equal(results.filter((r) => r.status === 'appended').length, 1);
+      assert.equal(results.filter((r) => r.status === 'conflict').length, 7);
+      assert.equal((await first.streams.load(agentId)).length, 1);
+    });
+
+    it('commits a command once when it is appended concurrently', async () => {
+      const commandId = `cmd-${randomUUID()}`;
+      const agentId = `agent-${randomUUID()}`;
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => (i % 2 ? first : second).streams.append(commit(agentId, commandId, 1))),
+      );
+      assert.equal(results.filter((r) => r.status === 'appended').length, 1);
+      for (const result of results) assert.notEqual(result.status, 'conflict');
+      assert.equal((await second.streams.load(agentId)).length, 1);
+    });
+
+    it('grants a free key to exactly one of concurrent acquirers', async () => {
+      const key = `lock-${randomUUID()}`;
+      const leases = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => (i % 2 ? first : second).locks.acquire(key, `owner-${i}`, 10_000)),
+      );
+      const granted = leases.filter((lease) => lease !== undefined);
+      assert.equal(granted.length, 1);
+      assert.equal(granted[0]?.token, 1);
+    });
+
+    it('keeps unique indexes over documents lacking the field (a partial index)', async () => {
+      const things = first.documents.collection(`c_${randomUUID().replace(/-/g, '')}`);
+      await things.ensureIndex(['code'], { unique: true });
+      await things.insert({ _id: 'a' });
+      await things.insert({ _id: 'b' });
+      await things.insert({ _id: 'c', code: 'x' });
+      await assert.rejects(things.insert({ _id: 'd', code: 'x' }), DuplicateKeyError);
+      await assert.rejects(
+        things.update({ field: '_id', op: 'eq', value: 'a' }, { set: { code: 'x' } }),
+        DuplicateKeyError,
+      );
+    });
+  });
+}

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Filter, Update } from '@drover/contracts';
+import { toMongoFilter, toMongoSort, toMongoUpdate } from './mongo-translate';
+
+describe('toMongoFilter', () => {
+  it('matches everything without a filter', () => {
+    assert.deepEqual(toMongoFilter(undefined), {});
+  });
+
+  const comparisons: [Filter, object][] = [
+    [{ field: 'name', op: 'eq', value: 'ann' }, { name: { $eq: 'ann' } }],
+    [{ field: 'age', op: 'ne', value: 40 }, { age: { $ne: 40 } }],
+    [{ field: 'age', op: 'gt', value: 30 }, { age: { $gt: 30 } }],
+    [{ field: 'age', op: 'gte', value: 30 }, { age: { $gte: 30 } }],
+    [{ field: 'born', op: 'lt', value: '1994-01-01' }, { born: { $lt: '1994-01-01' } }],
+    [{ field: 'born', op: 'lte', value: '1994-01-01' }, { born: { $lte: '1994-01-01' } }],
+    [{ field: 'active', op: 'eq', value: true }, { active: { $eq: true } }],
+    [{ field: 'nick', op: 'eq', value: null }, { nick: { $eq: null } }],
+    [{ field: 'name', op: 'in', value: ['ann', null] }, { name: { $in: ['ann', null] } }],
+    [{ field: 'name', op: 'in', value: [] }, { name: { $in: [] } }],
+    [{ field: 'name', op: 'nin', value: ['ann', 1] }, { name: { $nin: ['ann', 1] } }],
+    [{ field: 'nick', op: 'exists', value: true }, { nick: { $exists: true } }],
+    [{ field: 'nick', op: 'exists', value: false }, { nick: { $exists: false } }],
+    [{ field: 'address.city', op: 'eq', value: 'oslo' }, { 'address.city': { $eq: 'oslo' } }],
+    [{ field: '_id', op: 'eq', value: 'a' }, { _id: { $eq: 'a' } }],
+  ];
+  for (const [filter, expected] of comparisons) {
+    const title = 'field' in filter ? `${filter.op} on ${filter.field}` : 'combination';
+    it(`translates ${title}`, () => {
+      assert.deepEqual(toMongoFilter(filter), expected);
+    });
+  }
+
+  it('always writes an explicit operator, so a value is never read as a query', () => {
+    const sneaky = { field: 'name', op: 'eq', value: { $ne: null } } as unknown as Filter;
+    assert.throws(() => toMongoFilter(sneaky), /scalar/);
+    const notArray = { field: 'name', op: 'in', value: 'ann' } as unknown as Filter;
+    assert.throws(() => toMongoFilter(notArray), /array/);
+    const notBoolean = { field: 'name', op: 'exists', value: 1 } as unknown as Filter;
+    assert.throws(() => toMongoFilter(notBoolean), /boolean/);
+    const unknownOp = { field: 'name', op: 'regex', value: '.*' } as unknown as Filter;
+    assert.throws(() => toMongoFilter(unknownOp), /unknown filter operator/);
+  });
+
+  it('translates and, or and nested combinations', () => {
+    const filter: Filter = {
+      and: [
+        { field: 'a', op: 'eq', value: 1 },
+        { or: [{ field: 'b', op: 'gt', value: 2 }, { not: { field: 'c', op: 'in', value: ['x'] } }] },
+      ],
+    };
+    assert.deepEqual(toMongoFilter(filter), {
+      $and: [{ a: { $eq: 1 } }, { $or: [{ b: { $gt: 2 } }, { $nor: [{ c: { $in: ['x'] } }] }] }],
+    });
+  });
+
+  it('translates not as $nor, which (unlike $not) negates any query', () => {
+    assert.deepEqual(toMongoFilter({ not: { field: 'a', op: 'exists', value: true } }), {
+      $nor: [{ a: { $exists: true } }],
+    });
+    assert.deepEqual(toMongoFilter({ not: { or: [{ field: 'a', op: 'eq', value: 1 }] } }), {
+      $nor: [{ $or: [{ a: { $eq: 1 } }] }],
+    });
+    assert.deepEqual(toMongoFilter({ not: { not: { field: 'a', op: 'eq', value: 1 } } }), {
+      $nor: [{ $nor: [{ a: { $eq: 1 } }] }],
+    });
+  });
+
+  it('translates an empty and to match-all and an empty or to match-none (MongoDB refuses empty arrays)', () => {
+    assert.deepEqual(toMongoFilter({ and: [] }), {});
+    assert.deepEqual(toMongoFilter({ or: [] }), { _id: { $in: [] } });
+    assert.deepEqual(toMongoFilter({ not: { or: [] } }), { $nor: [{ _id: { $in: [] } }] });
+  });
+
+  it('rejects field paths that are not dot-separated identifiers', () => {
+    for (const field of [
+      '$where',
+      'a.$where',
+      '$expr',
+      'a.$',
+      'a.$[x]',
+      'a..b',
+      '.a',
+      'a.',
+      '',
+      '1a',
+      'a.0',
+      'a b',
+      "x') OR 1=1 --",
+      'a\u0000b',
+    ]) {
+      assert.throws(() => toMongoFilter({ field, op: 'eq', value: 1 }), /invalid field path/, field);
+      assert.throws(() => toMongoFilter({ not: { and: [{ field, op: 'exists', value: true }] } }), /invalid/, field);
+    }
+  });
+});
+
+describe('toMongoSort', () => {
+  it('appends _id ascending so that pages are stable', () => {
+    assert.deepEqual(toMongoSort(undefined), { _id: 1 });
+    assert.deepEqual(toMongoSort([]), { _id: 1 });
+  });
+
+  it('keeps the order of the keys and maps the directions', () => {
+    const spec = toMongoSort([
+      { field: 'address.city', direction: 'desc' },
+      { field: 'name', direction: 'asc' },
+    ]);
+    assert.deepEqual(Object.entries(spec), [
+      ['address.city', -1],
+      ['name', 1],
+      ['_id', 1],
+    ]);
+  });
+
+  it('does not add _id when it is sorted on already', () => {
+    assert.deepEqual(Object.entries(toMongoSort([{ field: '_id', direction: 'desc' }])), [['_id', -1]]);
+  });
+
+  it('keeps a __proto__ path as a plain key', () => {
+    const spec = toMongoSort([{ field: '__proto__', direction: 'asc' }]);
+    assert.deepEqual(Object.keys(spec), ['__proto__', '_id']);
+    assert.equal(Object.getPrototypeOf(spec), Object.prototype);
+  });
+
+  it('rejects invalid and repeated fields', () => {
+    assert.throws(() => toMongoSort([{ field: '$natural', direction: 'asc' }]), /invalid field path/);
+    assert.throws(
+      () =>
+        toMongoSort([
+          { field: 'a', direction: 'asc' },
+          { field: 'a', direction: 'desc' },
+        ]),
+      /twice/,
+    );
+  });
+});
+
+describe('toMongoUpdate', () => {
+  it('maps set, unset and inc to $set, $unset and $inc over dot paths', () => {
+    const update: Update = {
+      set: { 'address.zip': '0150', tags: ['a'], meta: { x: 1 } },
+      unset: ['active', 'old.field'],
+      inc: { visits: 2, 'meta.count': -1.5 },
+    };
+    assert.deepEqual(toMongoUpdate(update), {
+      $set: { 'address.zip': '0150', tags: ['a'], meta: { x: 1 } },
+      $unset: { active: '', 'old.field': '' },
+      $inc: { visits: 2, 'meta.count': -1.5 },
+    });
+  });
+
+  it('leaves out operators that have nothing to do', () => {
+    assert.deepEqual(toMongoUpdate({ set: { a: null } }), { $set: { a: null } });
+    assert.deepEqual(toMongoUpdate({ unset: ['a'] }), { $unset: { a: '' } });
+    assert.deepEqual(toMongoUpdate({ inc: { a: 1 } }), { $inc: { a: 1 } });
+    assert.deepEqual(toMongoUpdate({ set: {}, unset: ['a'], inc: {} }), { $unset: { a: '' } });
+  });
+
+  it('answers undefined for an update that changes nothing (MongoDB refuses an empty update)', () => {
+    assert.equal(toMongoUpdate({ set: {}, unset: [], inc: {} }), undefined);
+  });
+
+  it('refuses to change _id', () => {
+    assert.throws(() => toMongoUpdate({ set: { _id: 'other' } }), /_id cannot be updated/);
+    assert.throws(() => toMongoUpdate({ unset: ['_id'] }), /_id cannot be updated/);
+    assert.throws(() => toMongoUpdate({ inc: { '_id.n': 1 } }), /_id cannot be updated/);
+  });
+
+  it('rejects operator-like and non-identifier paths', () => {
+    for (const path of ['$set', 'a.$', 'a.$[]', 'a.$[x]', 'a..b', 'a.0', '']) {
+      assert.throws(() => toMongoUpdate({ set: { [path]: 1 } }), /invalid field path/, path);
+      assert.throws(() => toMongoUpdate({ unset: [path] }), /invalid field path/, path);
+      assert.throws(() => toMongoUpdate({ inc: { [path]: 1 } }), /invalid field path/, path);
+    }
+  });
+
+  it('rejects increments that are not finite numbers', () => {
+    assert.throws(() => toMongoUpdate({ inc: { a: Number.NaN } }), /cannot increment/);
+    assert.throws(() => toMongoUpdate({ inc: { a: '1' } } as unknown as Update), /cannot increment/);
+  });
+});
