@@ -2,17 +2,29 @@ import { Module, type DynamicModule, type INestApplication } from '@nestjs/commo
 import { NestFactory } from '@nestjs/core';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Bus } from '@drover/messaging';
+import type { DroverMetrics } from '@drover/platform';
 import type { Logger } from '@drover/runtime';
 import { AgentsController } from './agents/agents.controller';
 import { CommandsController } from './commands/commands.controller';
 import { HealthController } from './health/health.controller';
 import { ApiErrorFilter } from './infrastructure/api-error.filter';
 import { BusClients, type GatewayConfig } from './infrastructure/bus-clients';
+import { securityMiddleware, type GatewaySecurity } from './security/security.middleware';
+
+export type { GatewaySecurity } from './security/security.middleware';
 
 export interface GatewayDeps {
   bus: Bus;
   logger: Logger;
   config: GatewayConfig;
+  /**
+   * API keys and rate limits (see `GatewaySecurity`). Omitted: no authentication and no rate
+   * limit, as before. Given without `rateLimit`: 100 requests per second per client.
+   * Given with `redis`: the budgets are shared by every replica on that Redis.
+   */
+  security?: GatewaySecurity;
+  /** Served on `GET /metrics` (open, like the health endpoints). */
+  metrics?: DroverMetrics;
 }
 
 /** The REST shim: validates HTTP calls and turns them into bus requests. No store access. */
@@ -29,8 +41,13 @@ export class GatewayModule {
 
 /** Builds the Nest application (not yet listening). */
 export async function createGatewayApp(deps: GatewayDeps): Promise<INestApplication> {
+  // Built first so a bad configuration throws before anything is created.
+  const security = deps.security ? securityMiddleware(deps.security, deps.logger) : undefined;
   const app = await NestFactory.create(GatewayModule.forRoot(deps), { logger: false, bodyParser: false });
   (app.getHttpAdapter().getInstance() as express.Express).disable('x-powered-by');
+  if (deps.metrics) app.use('/metrics', metricsRoute(deps.metrics));
+  // Before the body parser: rejected callers cost no parsing.
+  if (security) app.use(security);
   app.use(express.json({ limit: '256kb' }));
   // Body-parser errors (malformed JSON, too large) happen before Nest's filters see the request.
   app.use((error: Error & { status?: number }, _req: Request, res: Response, next: NextFunction) => {
@@ -41,4 +58,14 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<INestApplicat
   app.useGlobalFilters(new ApiErrorFilter(deps.logger));
   app.enableShutdownHooks();
   return app;
+}
+
+function metricsRoute(metrics: DroverMetrics) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (req.method !== 'GET' || (req.path !== '/' && req.path !== '')) return next();
+    metrics.registry.metrics().then(
+      (text) => res.type(metrics.registry.contentType).send(text),
+      (error: Error) => next(error),
+    );
+  };
 }

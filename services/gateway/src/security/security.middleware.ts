@@ -1,0 +1,75 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Redis } from 'ioredis';
+import type { Logger } from '@drover/runtime';
+import { ApiKeys } from './api-keys';
+import { DEFAULT_RATE_LIMIT, RateLimiter, rateLimitHeaders, type RateLimitOptions } from './rate-limit';
+
+/**
+ * Access control for the gateway (`GatewayDeps.security`).
+ *
+ * - Omitted entirely: no authentication and no rate limit (the gateway behaves as before).
+ * - `apiKeys` (non-empty): every call except the probes needs `Authorization: Bearer <key>` or
+ *   `X-API-Key: <key>`, else `401 unauthorized` with `WWW-Authenticate: Bearer`.
+ * - `rateLimit`: the budget per client; when `security` is given without it,
+ *   `DEFAULT_RATE_LIMIT` (100 requests per second) applies. A client is its API key (by digest)
+ *   when it presents a valid one, else its IP address (`req.ip`: set express's `trust proxy`
+ *   behind a load balancer). Exhausted budgets answer `429 rate_limited` with `Retry-After`.
+ * - `redis`: share the budgets with every replica on that Redis; without it they are per process.
+ *
+ * The probes `/live`, `/ready`, `/health` and `/metrics` are never authenticated or limited.
+ * Everything else (`/api/*`, and unknown paths, so new routes are closed by default) is.
+ */
+export interface GatewaySecurity {
+  apiKeys?: string[];
+  rateLimit?: RateLimitOptions;
+  redis?: Redis;
+}
+
+/** Probe paths stay open; matched like express routes (case-insensitive, optional trailing slash). */
+const OPEN_PATHS = /^\/(?:live|ready|health|metrics)\/?$/i;
+
+export function isOpenPath(path: string): boolean {
+  return OPEN_PATHS.test(path);
+}
+
+/** Builds the express middleware; throws on invalid configuration. Keys are never logged. */
+export function securityMiddleware(security: GatewaySecurity, logger: Logger): RequestHandler {
+  const keys = new ApiKeys(security.apiKeys ?? []);
+  const options = security.rateLimit ?? DEFAULT_RATE_LIMIT;
+  const limiter = new RateLimiter(options, logger, security.redis);
+
+  const handle = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    if (isOpenPath(req.path)) return next();
+    const auth = keys.enabled ? keys.authenticate(req.headers) : undefined;
+    // Failed attempts count against the caller's IP, which also slows down key guessing.
+    const client = auth?.ok ? `key:${auth.keyId}` : `ip:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`;
+    const decision = await limiter.take(client);
+    res.set(rateLimitHeaders(options, decision));
+    if (!decision.allowed) {
+      const retryAfter = res.get('Retry-After') ?? '1';
+      return void res.status(429).json({
+        error: { code: 'rate_limited', message: `too many requests: retry after ${retryAfter}s` },
+      });
+    }
+    if (auth && !auth.ok) {
+      const missing = auth.reason === 'missing';
+      res.set('WWW-Authenticate', missing ? 'Bearer realm="drover"' : 'Bearer realm="drover", error="invalid_token"');
+      return void res.status(401).json({
+        error: {
+          code: 'unauthorized',
+          message: missing
+            ? 'an API key is required: send "Authorization: Bearer <key>" or "X-API-Key: <key>"'
+            : 'the API key is not valid',
+        },
+      });
+    }
+    next();
+  };
+
+  return (req, res, next) => {
+    handle(req, res, next).catch((error: unknown) => {
+      logger.error({ err: (error as Error)?.message }, 'security check failed');
+      if (!res.headersSent) res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
+    });
+  };
+}
