@@ -21,3 +21,10 @@ export interface SessionAgentRecord {
   lastSeenAt: string;
   expiresAt: string;
 }
+
+/** Indexes of the read side; bootstrap creates them, the persistence agent re-asserts them. */
+export const READ_SIDE_INDEXES: readonly { collection: string; fields: string[]; unique?: boolean }[] = [
+  { collection: Collections.agents, fields: ['status'] },
+  { collection: Collections.activities, fields: ['agentId'] },
+  { collection: Collections.commands, fields: ['agentId'] },
+];

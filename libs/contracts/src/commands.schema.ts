@@ -1,3 +1,4 @@
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { AgentId, BehaviorName, IsoDateTime, MessageId, ProxyUrl } from './ids.schema';
 
@@ -13,11 +14,82 @@ const commandEnvelope = <T extends string, P extends z.ZodTypeAny>(type: T, payl
     })
     .strict();
 
+/** Why croner refuses a pattern, or undefined for a valid recurring cron expression. */
+function cronError(pattern: string, timezone?: string): string | undefined {
+  try {
+    const cron = new Cron(pattern, { paused: true, ...(timezone ? { timezone } : {}) });
+    // croner also takes one-off ISO dates; a schedule recurs, so only patterns are allowed.
+    return cron.getPattern() === undefined ? 'a date is not a recurring cron expression' : undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+function isTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat(undefined, { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const CronExpression = z.string().min(1).max(200);
+
+/**
+ * When the scheduler wakes and puts to sleep an agent (cron expressions, 5 or 6 fields, evaluated
+ * in `timezone`, default UTC):
+ *
+ * - at every `start` occurrence, a `stopped` or `failed` agent is started again (`agent.wake`),
+ *   with the behaviour, config and proxy of its last start and attempt 1. Agents in any other
+ *   status are left alone, and so is an agent stopped after that occurrence.
+ * - at every `stop` occurrence, a `queued`, `starting`, `running` or `interrupted` agent is
+ *   stopped (`agent.stop` with reason `scheduled stop`).
+ *
+ * The schedule belongs to the agent's run record: it survives stops (scheduled or not) and
+ * failures, so an agent an operator stopped still wakes at the next `start` occurrence. Only a
+ * new `agent.start` replaces it, or removes it when that start carries no schedule.
+ */
+export const AgentSchedule = z
+  .object({
+    start: CronExpression.optional(),
+    stop: CronExpression.optional(),
+    timezone: z.string().min(1).max(64).optional(),
+  })
+  .strict()
+  .superRefine((schedule, ctx) => {
+    if (schedule.start === undefined && schedule.stop === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'a schedule needs a start or a stop cron expression' });
+    }
+    if (schedule.timezone !== undefined && !isTimeZone(schedule.timezone)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['timezone'],
+        message: `schedule.timezone: unknown IANA time zone "${schedule.timezone}"`,
+      });
+      return;
+    }
+    for (const field of ['start', 'stop'] as const) {
+      const pattern = schedule[field];
+      const error = pattern === undefined ? undefined : cronError(pattern, schedule.timezone);
+      if (error) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: [field],
+          message: `schedule.${field}: invalid cron expression "${pattern}" (${error})`,
+        });
+      }
+    }
+  });
+export type AgentSchedule = z.infer<typeof AgentSchedule>;
+
 export const StartAgentPayload = z
   .object({
     behavior: BehaviorName,
     config: z.record(z.unknown()).optional(),
     proxy: ProxyUrl.optional(),
+    /** Optional cron schedule; see `AgentSchedule`. */
+    schedule: AgentSchedule.optional(),
   })
   .strict();
 
@@ -40,6 +112,12 @@ export const TimeOutAgentStart = commandEnvelope(
   z.object({ afterMs: z.number().int().nonnegative() }).strict(),
 );
 
+/**
+ * Published by the scheduler at a `start` occurrence of the agent's schedule: restarts a
+ * stopped or failed agent with its last behaviour, config and proxy (see `AgentSchedule`).
+ */
+export const WakeAgent = commandEnvelope('agent.wake', z.object({ occurrence: IsoDateTime }).strict());
+
 export const AgentCommand = z.discriminatedUnion('type', [
   StartAgent,
   StopAgent,
@@ -47,9 +125,13 @@ export const AgentCommand = z.discriminatedUnion('type', [
   RecoverAgent,
   DequeueAgent,
   TimeOutAgentStart,
+  WakeAgent,
 ]);
 export type AgentCommand = z.infer<typeof AgentCommand>;
 export type StartAgent = z.infer<typeof StartAgent>;
 export type StopAgent = z.infer<typeof StopAgent>;
+export type WakeAgent = z.infer<typeof WakeAgent>;
+/** The `agent.stop` reason the scheduler gives at a `stop` occurrence. */
+export const SCHEDULED_STOP_REASON = 'scheduled stop';
 export type AgentCommandType = AgentCommand['type'];
 export const AGENT_COMMAND_TYPES = AgentCommand.options.map((o) => o.shape.type.value);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AgentSchedule } from './commands.schema';
 import { AgentId, BehaviorName, IsoDateTime } from './ids.schema';
 
 export const AGENT_STATUSES = [
@@ -26,6 +27,8 @@ export const AgentStartRequested = event(
       config: z.record(z.unknown()),
       proxy: z.string().optional(),
       attempt: z.number().int().nonnegative(),
+      /** The schedule of this run, if any (a start without one removes the previous one). */
+      schedule: AgentSchedule.optional(),
     })
     .strict(),
 );

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AgentSchedule } from './commands.schema';
 import { AgentStatus } from './events.schema';
 
 /** The read model of one agent, as the gateway serves it (secrets already redacted). */
@@ -8,6 +9,8 @@ export const AgentView = z.object({
   behavior: z.string().optional(),
   config: z.record(z.unknown()).optional(),
   proxy: z.string().optional(),
+  /** The agent's cron schedule (no secrets, shown as declared). */
+  schedule: AgentSchedule.optional(),
   attempts: z.number().int().nonnegative(),
   version: z.number().int().nonnegative(),
   instanceId: z.string().optional(),

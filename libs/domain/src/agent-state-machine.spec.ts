@@ -5,6 +5,7 @@ import { decide, type Decision, type DomainMessage } from './decide';
 import { fold } from './evolve';
 import { DEFAULT_RECOVERY_POLICY, type RecoveryPolicy } from './recovery-policy';
 import type { AgentState } from './agent.state';
+import { agentView, OPTIONAL_VIEW_FIELDS } from './agent-view';
 
 const NOW = new Date('2026-01-01T00:00:00.000Z');
 const AGENT = 'a-1';
@@ -274,5 +275,87 @@ describe('fold', () => {
     assert.equal(state.createdAt, '2026-01-01T00:00:00.000Z');
     assert.equal(state.updatedAt, '2026-01-01T00:00:05.000Z');
     assert.equal(state.startedAt, '2026-01-01T00:00:05.000Z');
+  });
+});
+
+describe('agent state machine: schedules', () => {
+  const schedule = { start: '0 8 * * *', stop: '0 18 * * *', timezone: 'Europe/Paris' };
+  const scheduledStart: DomainMessage = { ...start, payload: { ...start.payload, schedule } };
+  const scheduledRequest: AgentEvent = {
+    type: 'agent.start-requested',
+    data: {
+      behavior: 'http-monitor',
+      config: { url: 'http://x/' },
+      proxy: 'http://u:p@proxy:8080',
+      attempt: 1,
+      schedule,
+    },
+  };
+  const wake = (occurrence = NOW.toISOString()): DomainMessage => ({
+    ...envelope,
+    type: 'agent.wake',
+    payload: { occurrence },
+  });
+
+  it('a start carries its schedule into the event, the state and the view', () => {
+    const { decision, after } = when(agentWith(), scheduledStart);
+    assert.equal(decision.kind === 'accept' && decision.events[0]?.type, 'agent.start-requested');
+    assert.deepEqual(decision.kind === 'accept' && decision.events[0]?.data, scheduledRequest.data);
+    assert.deepEqual(after.schedule, schedule);
+    assert.deepEqual(agentView(after).schedule, schedule);
+    assert.ok(OPTIONAL_VIEW_FIELDS.includes('schedule'));
+  });
+  it('the schedule survives stops and failures', () => {
+    assert.deepEqual(agentWith(scheduledRequest, started, stopRequested, stopped).schedule, schedule);
+    assert.deepEqual(agentWith(scheduledRequest, failed).schedule, schedule);
+  });
+  it('a new start without a schedule removes it; with one, replaces it', () => {
+    const { after } = when(agentWith(scheduledRequest, failed), start);
+    assert.equal(after.schedule, undefined);
+    assert.equal('schedule' in after, false);
+    const other = { stop: '30 17 * * 1-5' };
+    const replaced = when(agentWith(scheduledRequest, failed), {
+      ...start,
+      payload: { ...start.payload, schedule: other },
+    }).after;
+    assert.deepEqual(replaced.schedule, other);
+  });
+
+  for (const [status, events] of [
+    ['stopped', [scheduledRequest, started, stopRequested, stopped]],
+    ['failed', [scheduledRequest, started, failed]],
+  ] as const) {
+    it(`given ${status} with a schedule, a wake starts it again with its config, proxy and schedule`, () => {
+      const { decision, after } = when(agentWith(...events), wake());
+      assert.deepEqual(types(decision), ['agent.start-requested']);
+      assert.deepEqual(decision.kind === 'accept' && decision.events[0]?.data, scheduledRequest.data);
+      assert.equal(after.status, 'starting');
+      assert.equal(after.attempts, 1);
+      assert.deepEqual(after.config, { url: 'http://x/' });
+      assert.equal(after.proxy, 'http://u:p@proxy:8080');
+      assert.equal(after.lastError, undefined);
+      assert.deepEqual(after.schedule, schedule);
+    });
+  }
+  for (const status of ['queued', 'starting', 'running', 'stopping', 'interrupted', 'idle']) {
+    it(`given ${status}, a wake changes nothing (not_sleeping)`, () => {
+      const events = status === 'idle' ? [] : [scheduledRequest, ...STATES[status]!.slice(1)];
+      const { decision } = when(agentWith(...events), wake());
+      assert.equal(decision.kind === 'noop' && decision.code, 'not_sleeping');
+    });
+  }
+  it('given stopped without a schedule (or with only a stop), a wake changes nothing (not_scheduled)', () => {
+    const { decision } = when(agentWith(...STATES.stopped!), wake());
+    assert.equal(decision.kind === 'noop' && decision.code, 'not_scheduled');
+    const stopOnly: AgentEvent = {
+      type: 'agent.start-requested',
+      data: { behavior: 'http-monitor', config: {}, attempt: 1, schedule: { stop: '0 18 * * *' } },
+    };
+    assert.equal(when(agentWith(stopOnly, failed), wake()).decision.kind, 'noop');
+  });
+  it('given an agent stopped after the occurrence (a late wake), a wake changes nothing', () => {
+    const earlier = new Date(NOW.getTime() - 60_000).toISOString();
+    const { decision } = when(agentWith(scheduledRequest, failed), wake(earlier));
+    assert.equal(decision.kind === 'noop' && decision.code, 'stopped_after_occurrence');
   });
 });

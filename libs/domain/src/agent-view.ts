@@ -16,6 +16,7 @@ export const OPTIONAL_VIEW_FIELDS = [
   'behavior',
   'config',
   'proxy',
+  'schedule',
   'instanceId',
   'startedAt',
   'stoppedAt',

@@ -1,4 +1,4 @@
-import type { AgentStatus } from '@drover/contracts';
+import type { AgentSchedule, AgentStatus } from '@drover/contracts';
 
 /** Everything `decide` needs to know about one agent; folded from its events by `evolve`. */
 export interface AgentState {
@@ -9,6 +9,8 @@ export interface AgentState {
   behavior?: string;
   config?: Record<string, unknown>;
   proxy?: string;
+  /** Cron schedule of the current run record, set (or removed) by every start. */
+  schedule?: AgentSchedule;
   /** Start attempts of the current run: 1 on start, +1 on every automatic restart. */
   attempts: number;
   instanceId?: string;

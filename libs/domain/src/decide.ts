@@ -40,6 +40,8 @@ export function decide(state: AgentState, message: DomainMessage, context: Decid
         : noop('not_starting', `agent ${state.agentId} is ${state.status}`);
     case 'agent.recover':
       return decideRecover(state, context.now);
+    case 'agent.wake':
+      return decideWake(state, message.payload.occurrence);
     case 'agent.dequeue':
       return state.status === 'queued'
         ? accept({ type: 'agent.dequeued', data: { attempt: Math.max(1, state.attempts) } })
@@ -63,6 +65,37 @@ function decideStart(state: AgentState, payload: Extract<AgentCommand, { type: '
       config: payload.config ?? {},
       ...(payload.proxy ? { proxy: payload.proxy } : {}),
       attempt: 1,
+      ...(payload.schedule ? { schedule: payload.schedule } : {}),
+    },
+  });
+}
+
+/**
+ * A `start` occurrence of the agent's schedule: a stopped or failed agent starts again with
+ * the behaviour, config, proxy and schedule of its last start. An agent stopped after the
+ * occurrence (a late or replayed wake) stays stopped.
+ */
+function decideWake(state: AgentState, occurrence: string): Decision {
+  if (state.status !== 'stopped' && state.status !== 'failed') {
+    return noop('not_sleeping', `agent ${state.agentId} is ${state.status}`);
+  }
+  if (!state.schedule?.start || !state.behavior) {
+    return noop('not_scheduled', `agent ${state.agentId} has no start schedule`);
+  }
+  if (state.stoppedAt && Date.parse(state.stoppedAt) > Date.parse(occurrence)) {
+    return noop(
+      'stopped_after_occurrence',
+      `agent ${state.agentId} stopped at ${state.stoppedAt}, after ${occurrence}`,
+    );
+  }
+  return accept({
+    type: 'agent.start-requested',
+    data: {
+      behavior: state.behavior,
+      config: state.config ?? {},
+      ...(state.proxy ? { proxy: state.proxy } : {}),
+      attempt: 1,
+      schedule: state.schedule,
     },
   });
 }

@@ -6,8 +6,11 @@ export function evolve(state: AgentState, event: AgentEvent, at: string): AgentS
   const next: AgentState = { ...state, updatedAt: at, createdAt: state.createdAt ?? at };
   switch (event.type) {
     case 'agent.start-requested': {
-      const { behavior, config, proxy, attempt } = event.data;
+      const { behavior, config, proxy, attempt, schedule } = event.data;
       const fresh: AgentState = { ...next, status: 'starting', behavior, config, attempts: attempt };
+      // A start replaces the schedule, or removes it when it carries none.
+      delete fresh.schedule;
+      if (schedule) fresh.schedule = schedule;
       return without(fresh, 'proxy', 'instanceId', 'startedAt', 'stoppedAt', 'queuedAt', 'retryAt', 'lastError', {
         proxy,
       });

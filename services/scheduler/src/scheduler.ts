@@ -2,12 +2,15 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Exchanges, type AgentCommand } from '@drover/contracts';
 import type { Bus } from '@drover/messaging';
+import type { DroverMetrics } from '@drover/platform';
 import type { Clock, Logger } from '@drover/runtime';
 import type { Lease, Store } from '@drover/store';
 import { dequeueAgents } from './dequeue-agents/dequeue-agents';
+import { observeFleet } from './observe-fleet/observe-fleet';
 import { expireSessionAgents } from './expire-session-agents/expire-session-agents';
 import { readSnapshot } from './infrastructure/read-side';
 import { recoverAgents } from './recover-agents/recover-agents';
+import { runSchedules } from './run-schedules/run-schedules';
 import { timeOutStarts } from './time-out-starts/time-out-starts';
 
 export interface SchedulerOptions {
@@ -15,6 +18,8 @@ export interface SchedulerOptions {
   startTimeoutMs: number;
   /** A dead leader's lease lapses after this long and another replica takes over. */
   leaderTtlMs?: number;
+  /** How often the leader samples fleet gauges (agents by status, queue depths). */
+  observeEveryMs?: number;
 }
 
 export const LEADER_LEASE_KEY = 'scheduler:leader';
@@ -28,9 +33,12 @@ export class Scheduler {
   private timer?: NodeJS.Timeout;
   private lease?: Lease;
   private ticking?: Promise<void>;
+  /** End of the last window whose schedule occurrences were published; unset when not leader. */
+  private lastTickAt?: Date;
+  private lastObservedAt = 0;
 
   constructor(
-    private readonly deps: { bus: Bus; store: Store; clock: Clock; logger: Logger },
+    private readonly deps: { bus: Bus; store: Store; clock: Clock; logger: Logger; metrics?: DroverMetrics },
     private readonly options: SchedulerOptions,
   ) {}
 
@@ -48,6 +56,8 @@ export class Scheduler {
     await this.ticking;
     if (this.lease) await this.deps.store.locks.release(this.lease);
     this.lease = undefined;
+    this.deps.metrics?.schedulerLeader.set(0);
+    this.lastTickAt = undefined;
   }
 
   /** One pass: keep or take the lease, then publish what is due. Returns what it published. */
@@ -58,11 +68,15 @@ export class Scheduler {
       if (!(await this.holdLeadership())) return;
       const now = this.deps.clock.now();
       const snapshot = await readSnapshot(this.deps.store);
+      // A new leader looks back two ticks, so an occurrence missed during failover still fires
+      // (same ids as the old leader's) but older ones are not replayed.
+      const since = this.lastTickAt ?? new Date(now.getTime() - 2 * this.options.tickMs);
       const due = [
         ...expireSessionAgents(snapshot, now),
         ...recoverAgents(snapshot, now),
         ...timeOutStarts(snapshot, now, this.options.startTimeoutMs),
         ...dequeueAgents(snapshot, now),
+        ...runSchedules(snapshot, now, since),
       ];
       for (const command of due) {
         await this.deps.bus.publish(Exchanges.commands, command.type, command, { messageId: command.messageId });
@@ -70,11 +84,21 @@ export class Scheduler {
       if (due.length)
         this.deps.logger.info({ commands: due.map((c) => `${c.type} ${c.agentId}`) }, 'scheduler published');
       published = due;
+      await this.observe(now);
+      // Only after everything is out: a failed tick retries the same window next time.
+      this.lastTickAt = now;
     })()
       .catch((error: Error) => this.deps.logger.warn({ err: error.message }, 'scheduler tick failed'))
       .finally(() => (this.ticking = undefined));
     await this.ticking;
     return published;
+  }
+
+  private async observe(now: Date): Promise<void> {
+    const { metrics, bus, store } = this.deps;
+    if (!metrics || now.getTime() - this.lastObservedAt < (this.options.observeEveryMs ?? 5_000)) return;
+    this.lastObservedAt = now.getTime();
+    await observeFleet(bus, store, metrics);
   }
 
   private async holdLeadership(): Promise<boolean> {
@@ -85,6 +109,8 @@ export class Scheduler {
     if (lease && !this.lease) this.deps.logger.info({ owner: this.owner }, 'scheduler became leader');
     if (!lease && this.lease) this.deps.logger.warn({ owner: this.owner }, 'scheduler lost leadership');
     this.lease = lease;
+    if (!lease) this.lastTickAt = undefined;
+    this.deps.metrics?.schedulerLeader.set(lease ? 1 : 0);
     return lease !== undefined;
   }
 }
