@@ -6,10 +6,11 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { BehaviorRegistry, builtInBehaviors } from '@drover/behaviors';
-import { DROVER_TOPOLOGY, InMemoryBus, Queues } from '@drover/messaging';
+import { DROVER_TOPOLOGY, InMemoryBus, Queues, type Bus } from '@drover/messaging';
+import { DroverMetrics, InstrumentedBus, openRedis, openStore } from '@drover/platform';
 import { systemClock, type DroverConfig, type Logger } from '@drover/runtime';
-import { openSqliteStore } from '@drover/store';
 // The standalone service is the one place allowed to compose other services.
+import { applyProfile } from '../../bootstrap/src/apply-profile';
 import { Engine } from '../../engine/src/engine';
 import { createGatewayApp } from '../../gateway/src/gateway.module';
 import { PersistenceAgent } from '../../persistence-agent/src/persistence-agent';
@@ -23,16 +24,23 @@ export interface RunningSystem {
   stop(): Promise<void>;
 }
 
-/** Every Drover service in one process on the in-memory bus and the SQLite store. */
+/**
+ * Every Drover service in one process on the in-memory bus, with the store the environment
+ * names (SQLite in `DROVER_DATA_DIR` by default, MongoDB with `MONGO_URL`). The profile's
+ * agents are registered at start, as bootstrap does for separate processes.
+ */
 export async function startStandalone(config: DroverConfig, logger: Logger): Promise<RunningSystem> {
   const { env, profile } = config;
   const clock = systemClock;
-  const store = openSqliteStore({ dataDir: resolve(env.DROVER_DATA_DIR) });
-  const bus = new InMemoryBus(DROVER_TOPOLOGY, { logger: logger.child({ component: 'bus' }) });
+  const store = await openStore({ ...env, DROVER_DATA_DIR: resolve(env.DROVER_DATA_DIR) });
+  const metrics = new DroverMetrics('standalone');
+  const memoryBus = new InMemoryBus(DROVER_TOPOLOGY, { logger: logger.child({ component: 'bus' }) });
+  const bus = new InstrumentedBus(memoryBus, metrics);
+  const redis = openRedis(env, logger);
   const child = (component: string) => logger.child({ component });
 
   const persistence = new PersistenceAgent({ bus, store, clock, logger: child('persistence-agent') });
-  const engine = new Engine({ bus, store, clock, logger: child('engine') }, { policy: profile.recovery });
+  const engine = new Engine({ bus, store, clock, logger: child('engine') }, { policy: profile.recovery, metrics });
   // A fresh id per boot: the previous process's sessions are recognised as lost by their lease.
   const instanceId = env.SESSION_AGENT_ID ?? `${hostname()}-${randomUUID().slice(0, 8)}`;
   const sessions = new SessionHost({
@@ -44,9 +52,10 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
     maxConcurrentAgents: profile.sessionAgent.maxConcurrentAgents,
     heartbeatMs: profile.sessionAgent.heartbeatMs,
     leaseMs: profile.sessionAgent.leaseMs,
+    metrics,
   });
   const scheduler = new Scheduler(
-    { bus, store, clock, logger: child('scheduler') },
+    { bus, store, clock, logger: child('scheduler'), metrics },
     { tickMs: profile.scheduler.tickMs, startTimeoutMs: profile.scheduler.startTimeoutMs },
   );
 
@@ -54,10 +63,17 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
   await engine.start();
   await sessions.start();
   scheduler.start();
+  await applyProfile({ bus, store, clock, logger: child('bootstrap'), profile });
   const gateway: INestApplication = await createGatewayApp({
     bus,
     logger: child('gateway'),
     config: { commandTimeoutMs: profile.gateway.commandTimeoutMs, queryTimeoutMs: profile.gateway.queryTimeoutMs },
+    metrics,
+    security: {
+      ...(env.DROVER_API_KEYS?.length ? { apiKeys: env.DROVER_API_KEYS } : {}),
+      rateLimit: { points: env.RATE_LIMIT_POINTS, durationS: env.RATE_LIMIT_WINDOW_S },
+      ...(redis ? { redis } : {}),
+    },
   });
   await gateway.listen(env.PORT, env.HOST);
   const address = (gateway.getHttpServer() as Server).address() as AddressInfo;
@@ -69,7 +85,7 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
     await sessions.shutdown();
     // Let the last reports and the goodbye heartbeat reach the read side before closing.
     await drain(
-      bus,
+      memoryBus,
       [Queues.engineReports, Queues.engineCommands, Queues.persistenceReports, Queues.persistenceEvents],
       2_000,
     );
@@ -77,11 +93,12 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
     await persistence.stop();
     await bus.close();
     await store.close();
+    redis?.disconnect();
   };
   return { url, instanceId, stop };
 }
 
-async function drain(bus: InMemoryBus, queues: string[], maxMs: number): Promise<void> {
+async function drain(bus: Bus, queues: string[], maxMs: number): Promise<void> {
   const deadline = Date.now() + maxMs;
   while (Date.now() < deadline) {
     const stats = await Promise.all(queues.map((q) => bus.queueStats(q)));

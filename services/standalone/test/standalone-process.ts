@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+export { eventually, http, type JsonResponse } from '@drover/testing';
+
 const MAIN = resolve(__dirname, '../src/main.js');
 
 /** A run-profile with short timers so recovery happens within seconds in tests. */
@@ -12,7 +14,7 @@ export function writeFastProfile(overrides: Record<string, unknown> = {}): strin
   mkdirSync(join(dir, 'e2e'));
   const profile = {
     name: 'e2e',
-    sessionAgent: { maxConcurrentAgents: 5, heartbeatMs: 200, leaseMs: 1_500 },
+    sessionAgent: { maxConcurrentAgents: 5, heartbeatMs: 200, leaseMs: 3_000 },
     recovery: { onInterrupt: 'restart', maxAttempts: 3, backoffInitialMs: 200, backoffMaxMs: 1_000 },
     gateway: { commandTimeoutMs: 2_000, queryTimeoutMs: 2_000 },
     scheduler: { tickMs: 200, startTimeoutMs: 10_000 },
@@ -57,44 +59,4 @@ export async function startStandaloneProcess(dataDir: string, profilesDir: strin
   }
   child.kill('SIGKILL');
   throw new Error(`standalone did not start:\n${output}`);
-}
-
-/** Polls until `check` returns a value, or fails with the last value seen. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-}
-
-export interface JsonResponse {
-  status: number;
-  headers: Headers;
-  body: Record<string, unknown>;
-}
-
-export async function http(
-  url: string,
-  init: { method?: string; body?: unknown; raw?: string } = {},
-): Promise<JsonResponse> {
-  const hasBody = init.body !== undefined || init.raw !== undefined;
-  const response = await fetch(url, {
-    method: init.method ?? 'GET',
-    headers: hasBody ? { 'content-type': 'application/json' } : {},
-    body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-  };
 }

@@ -23,5 +23,38 @@ export const EnvSchema = z.object({
   LEASE_MS: positiveInt.optional(),
   COMMAND_TIMEOUT_MS: positiveInt.optional(),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(25_000),
+  /** Production adapters: each one replaces its embedded default when set. */
+  RABBITMQ_URL: z
+    .string()
+    .regex(/^amqps?:\/\//, 'RABBITMQ_URL must be an amqp:// or amqps:// URL')
+    .optional(),
+  MONGO_URL: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'MONGO_URL must be a mongodb:// or mongodb+srv:// URL')
+    .optional(),
+  MONGO_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, 'MONGO_DB is a plain database name')
+    .default('drover'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// or rediss:// URL')
+    .optional(),
+  /** Comma-separated gateway API keys; unset means the API is open (development). */
+  DROVER_API_KEYS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(/[,\n]/)
+        .map((key) => key.trim())
+        .filter(Boolean),
+    )
+    .refine((keys) => keys.every((key) => key.length >= 16), 'every API key needs at least 16 characters')
+    .optional(),
+  /** Requests per client per window at the gateway. */
+  RATE_LIMIT_POINTS: positiveInt.default(100),
+  RATE_LIMIT_WINDOW_S: positiveInt.default(1),
+  /** Unacknowledged messages per consumer (RabbitMQ prefetch). */
+  PREFETCH: positiveInt.max(1000).default(16),
 });
 export type Env = z.infer<typeof EnvSchema>;

@@ -9,6 +9,7 @@ import {
   type RecoveryPolicy,
 } from '@drover/domain';
 import type { Bus } from '@drover/messaging';
+import type { DroverMetrics } from '@drover/platform';
 import type { Clock, Logger } from '@drover/runtime';
 import type { Commit, Store } from '@drover/store';
 import { withAgentLock, type AgentLockOptions } from '../infrastructure/agent-lock';
@@ -22,6 +23,7 @@ export interface ProcessMessageDeps {
   logger: Logger;
   policy: RecoveryPolicy;
   lock: AgentLockOptions;
+  metrics?: DroverMetrics;
 }
 
 /** Appends that lost a race are decided again on the fresh stream, a bounded number of times. */
@@ -35,6 +37,15 @@ export class ProcessMessageHandler {
   constructor(private readonly deps: ProcessMessageDeps) {}
 
   async handle(message: DomainMessage): Promise<CommandReply> {
+    const { metrics } = this.deps;
+    const endTimer = metrics?.commandSeconds.startTimer({ type: message.type });
+    const reply = await this.process(message);
+    endTimer?.();
+    metrics?.commands.inc({ type: message.type, outcome: reply.ok ? reply.outcome : 'rejected' });
+    return reply;
+  }
+
+  private async process(message: DomainMessage): Promise<CommandReply> {
     const earlier = await this.deps.store.streams.findByCommandId(message.messageId);
     if (earlier) return this.duplicateReply(message, earlier);
 

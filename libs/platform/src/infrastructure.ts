@@ -1,0 +1,37 @@
+import { resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { DROVER_TOPOLOGY, InMemoryBus, RabbitMqBus, type Bus } from '@drover/messaging';
+import type { Env, Logger } from '@drover/runtime';
+import { openMongoStore, openSqliteStore, type Store } from '@drover/store';
+
+/**
+ * The adapters a process runs on, picked by the environment: RabbitMQ when `RABBITMQ_URL` is
+ * set (else the in-memory bus, which only reaches this process), MongoDB when `MONGO_URL` is
+ * set (else SQLite in `DROVER_DATA_DIR`, shared safely by every process on the host), Redis
+ * when `REDIS_URL` is set (else nothing needs it).
+ */
+export async function openBus(env: Env, logger: Logger, options: { shared: boolean }): Promise<Bus> {
+  if (env.RABBITMQ_URL) {
+    return RabbitMqBus.connect(env.RABBITMQ_URL, DROVER_TOPOLOGY, {
+      logger: logger.child({ component: 'rabbitmq' }),
+      prefetch: env.PREFETCH,
+    });
+  }
+  if (options.shared) {
+    throw new Error('RABBITMQ_URL is required: a service in its own process needs a shared message bus');
+  }
+  return new InMemoryBus(DROVER_TOPOLOGY, { logger: logger.child({ component: 'bus' }) });
+}
+
+export async function openStore(env: Env): Promise<Store> {
+  if (env.MONGO_URL) return openMongoStore(env.MONGO_URL, { dbName: env.MONGO_DB });
+  return openSqliteStore({ dataDir: resolve(env.DROVER_DATA_DIR) });
+}
+
+/** A Redis client that fails fast instead of queueing commands while Redis is away. */
+export function openRedis(env: Env, logger: Logger): Redis | undefined {
+  if (!env.REDIS_URL) return undefined;
+  const redis = new Redis(env.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+  redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis unavailable'));
+  return redis;
+}

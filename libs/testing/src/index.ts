@@ -1,0 +1,3 @@
+export * from './http';
+export * from './service-process';
+export * from './rabbitmq-vhost';

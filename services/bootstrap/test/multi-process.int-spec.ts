@@ -1,0 +1,236 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import amqp from 'amqplib';
+import {
+  closeConnections,
+  createTestVhost,
+  eventually,
+  http,
+  managementQueue,
+  runOnce,
+  startService,
+  type ServiceProcess,
+  type TestVhost,
+} from '@drover/testing';
+
+type Item = Record<string, unknown>;
+const RABBITMQ_URL = process.env.RABBITMQ_URL;
+
+/**
+ * The six services as separate processes on RabbitMQ and a shared SQLite store, as they run
+ * in containers: bootstrap, REST and bus-driven lifecycles, poison messages, SIGKILLed
+ * engines and session agents, and a dropped broker connection.
+ */
+describe('production mode: six processes on RabbitMQ', { skip: !RABBITMQ_URL && 'RABBITMQ_URL is not set' }, () => {
+  let vhost: TestVhost;
+  let env: Record<string, string>;
+  const dataDir = mkdtempSync(join(tmpdir(), 'drover-int-'));
+  const profilesDir = mkdtempSync(join(tmpdir(), 'drover-int-profiles-'));
+  const running = new Set<ServiceProcess>();
+  let gateway: ServiceProcess;
+  let api: string;
+  let monitored: string;
+
+  const start = async (name: string, extra: Record<string, string> = {}) => {
+    const service = await startService(name, { ...env, ...extra });
+    running.add(service);
+    return service;
+  };
+  const status = async (agentId: string) => (await http(`${api}/agents/${agentId}`)).body;
+  const until = (agentId: string, check: (view: Item) => boolean, timeoutMs = 20_000) =>
+    eventually(
+      `${agentId} to match`,
+      async () => {
+        const view = await status(agentId);
+        return check(view) ? view : undefined;
+      },
+      timeoutMs,
+    );
+  const startBody = (agentId: string) => ({
+    agentId,
+    behavior: 'http-monitor',
+    config: { url: monitored, intervalMs: 200 },
+  });
+
+  /** Publishes straight to `drover.commands`, as an operator's script would. */
+  async function publishCommands(commands: Item[]): Promise<void> {
+    const connection = await amqp.connect(vhost.url);
+    const channel = await connection.createConfirmChannel();
+    for (const command of commands) {
+      channel.publish('drover.commands', command.type as string, Buffer.from(JSON.stringify(command)), {
+        messageId: command.messageId as string,
+        persistent: true,
+        contentType: 'application/json',
+      });
+    }
+    await channel.waitForConfirms();
+    await connection.close();
+  }
+
+  before(async () => {
+    vhost = await createTestVhost(RABBITMQ_URL!);
+    mkdirSync(join(profilesDir, 'int'));
+    const profile = {
+      name: 'int',
+      sessionAgent: { maxConcurrentAgents: 64, heartbeatMs: 200, leaseMs: 1_500 },
+      recovery: { onInterrupt: 'restart', maxAttempts: 3, backoffInitialMs: 200, backoffMaxMs: 1_000 },
+      gateway: { commandTimeoutMs: 3_000, queryTimeoutMs: 3_000 },
+      scheduler: { tickMs: 200, startTimeoutMs: 10_000 },
+      agents: [
+        { agentId: 'declared-1', behavior: 'http-monitor', config: { url: 'http://127.0.0.1:9/', intervalMs: 1000 } },
+      ],
+    };
+    writeFileSync(join(profilesDir, 'int', 'profile.json'), JSON.stringify(profile));
+    env = {
+      RABBITMQ_URL: vhost.url,
+      DROVER_DATA_DIR: dataDir,
+      DROVER_PROFILES_DIR: profilesDir,
+      DROVER_PROFILE: 'int',
+    };
+  });
+
+  after(async () => {
+    for (const service of running) await service.stop('SIGKILL');
+    await vhost?.delete();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(profilesDir, { recursive: true, force: true });
+  });
+
+  it('bootstraps twice with the same result, then every service starts and consumes its queues', async () => {
+    const first = await runOnce('bootstrap', env);
+    assert.equal(first.code, 0, first.output);
+    assert.match(first.output, /1 agent\(s\) registered/);
+    const second = await runOnce('bootstrap', env, ['--profile', 'int']);
+    assert.equal(second.code, 0, second.output);
+
+    await start('persistence-agent');
+    const engine = await start('engine');
+    await start('scheduler');
+    await start('session-agent', { SESSION_AGENT_ID: 'sa-1' });
+    gateway = await start('gateway');
+    api = `${gateway.url}/api`;
+    monitored = `${gateway.url}/live`;
+
+    // The start bootstrap published before any engine ran is processed once.
+    const declared = await until('declared-1', (v) => v.status === 'running');
+    assert.equal(declared.version, 2);
+    // The management UI's figures lag by a few seconds.
+    for (const queue of [
+      'engine.commands',
+      'engine.reports',
+      'sessions.pending',
+      'persistence.events',
+      'persistence.tasks',
+    ]) {
+      await eventually(`a consumer on ${queue}`, async () =>
+        (await managementQueue(vhost.name, queue)).consumers >= 1 ? true : undefined,
+      );
+    }
+    const ready = await http(`${engine.url}/ready`);
+    assert.equal(ready.status, 200);
+  });
+
+  it('runs the REST lifecycle: start, running with activities, 409, stop', async () => {
+    const started = await http(`${api}/agents`, { method: 'POST', body: startBody('rest-1') });
+    assert.equal(started.status, 202);
+    await until('rest-1', (v) => v.status === 'running');
+    await eventually('activities', async () => {
+      const page = (await http(`${api}/agents/rest-1/activities?limit=50`)).body as { items: Item[] };
+      return page.items.filter((a) => a.kind === 'http.check' && a.ok === true).length >= 2 ? true : undefined;
+    });
+    const again = await http(`${api}/agents`, { method: 'POST', body: startBody('rest-1') });
+    assert.equal(again.status, 409, JSON.stringify(again.body));
+    const stopped = await http(`${api}/agents/rest-1`, { method: 'DELETE' });
+    assert.equal(stopped.status, 202);
+    await until('rest-1', (v) => v.status === 'stopped');
+  });
+
+  it('takes commands published straight to drover.commands, and dead-letters a poison one with its reason', async () => {
+    await publishCommands([
+      { messageId: 'poison-1', type: 'agent.start', agentId: 'no spaces allowed', payload: {} },
+      {
+        messageId: 'bus-start-1',
+        type: 'agent.start',
+        agentId: 'bus-1',
+        payload: { behavior: 'http-monitor', config: { url: monitored, intervalMs: 200 } },
+      },
+    ]);
+    await until('bus-1', (v) => v.status === 'running');
+    const connection = await amqp.connect(vhost.url);
+    const channel = await connection.createChannel();
+    const letter = await eventually(
+      'dead letter',
+      async () => (await channel.get('engine.commands.dead')) || undefined,
+    );
+    await connection.close();
+    assert.equal(letter.properties.messageId, 'poison-1');
+    assert.match(String(letter.properties.headers?.['x-drover-death-reason']), /agentId/);
+  });
+
+  it('loses no command and duplicates no transition when the engine is SIGKILLed mid-stream', async () => {
+    const engine = [...running].find((s) => s.name === 'engine')!;
+    const agents = Array.from({ length: 30 }, (_, i) => `burst-${i}`);
+    const publishing = publishCommands(
+      agents.map((agentId) => ({
+        messageId: `burst-start-${agentId}`,
+        type: 'agent.start',
+        agentId,
+        payload: { behavior: 'http-monitor', config: { url: monitored, intervalMs: 1000 } },
+      })),
+    );
+    await engine.stop('SIGKILL');
+    running.delete(engine);
+    await publishing;
+    await start('engine');
+    for (const agentId of agents) {
+      const view = await until(agentId, (v) => v.status === 'running');
+      assert.equal(view.attempts, 1, `${agentId} attempts`);
+      // Every command committed exactly once: one start, one started, nothing lost, nothing twice.
+      const log = (await http(`${api}/agents/${agentId}/activities?limit=100`)).body as { items: Item[] };
+      const transitions = log.items.map((a) => a.kind).filter((kind) => String(kind).startsWith('agent.'));
+      assert.deepEqual(transitions.sort(), ['agent.start-requested', 'agent.started'], agentId);
+      assert.equal(view.version, 2, `${agentId} version`);
+    }
+  });
+
+  it('recovers the agents of a SIGKILLed session agent on another one', async () => {
+    const hosts: Record<string, ServiceProcess> = {
+      'sa-1': [...running].find((s) => s.name === 'session-agent')!,
+      'sa-2': await start('session-agent', { SESSION_AGENT_ID: 'sa-2' }),
+    };
+    const started = await http(`${api}/agents`, { method: 'POST', body: startBody('moved-1') });
+    assert.equal(started.status, 202);
+    const before = await until('moved-1', (v) => v.status === 'running');
+    const victim = hosts[before.instanceId as string]!;
+    await victim.stop('SIGKILL');
+    running.delete(victim);
+    const after = await until('moved-1', (v) => v.status === 'running' && v.attempts === 2, 30_000);
+    assert.notEqual(after.instanceId, before.instanceId);
+    const log = (await http(`${api}/agents/moved-1/activities?limit=100`)).body as { items: Item[] };
+    assert.ok(log.items.some((a) => a.kind === 'agent.interrupted'));
+  });
+
+  it('keeps working after every broker connection is dropped', async () => {
+    const dropped = await closeConnections(vhost.name);
+    assert.ok(dropped >= 5, `dropped ${dropped} connections`);
+    const started = await eventually('start accepted after reconnect', async () => {
+      const response = await http(`${api}/agents`, { method: 'POST', body: startBody('after-drop') });
+      return response.status === 202 ? response : undefined;
+    });
+    assert.equal(started.status, 202);
+    await until('after-drop', (v) => v.status === 'running');
+  });
+
+  it('exports metrics and stops every service with exit 0 on SIGTERM', async () => {
+    const engine = [...running].find((s) => s.name === 'engine')!;
+    const metrics = await fetch(`${engine.url}/metrics`).then((r) => r.text());
+    assert.match(metrics, /drover_commands_total\{[^}]*type="agent.start"/);
+    for (const service of [...running]) {
+      assert.equal(await service.stop('SIGTERM'), 0, `${service.name} exit code\n${service.output().slice(-2000)}`);
+      running.delete(service);
+    }
+  });
+});

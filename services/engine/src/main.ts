@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { DroverMetrics, InstrumentedBus, openBus, openStore, runService, startOpsServer } from '@drover/platform';
+import { systemClock } from '@drover/runtime';
+import { Engine } from './engine';
+
+/** `npm run start:engine`: one engine replica; run as many as the command rate needs. */
+runService('engine', async ({ env, profile }, logger) => {
+  const metrics = new DroverMetrics('engine');
+  const bus = new InstrumentedBus(await openBus(env, logger, { shared: true }), metrics);
+  const store = await openStore(env);
+  const engine = new Engine(
+    { bus, store, clock: systemClock, logger },
+    { policy: profile.recovery, prefetch: env.PREFETCH, metrics },
+  );
+  await engine.start();
+  const checks = { bus: () => bus.ping(), store: () => store.ping() };
+  const ops = await startOpsServer({ port: env.PORT, host: env.HOST, checks, metrics, logger });
+  return {
+    async stop() {
+      await engine.stop();
+      await ops.close();
+      await bus.close();
+      await store.close();
+    },
+  };
+});

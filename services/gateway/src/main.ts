@@ -1,0 +1,33 @@
+import 'reflect-metadata';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DroverMetrics, openBus, openRedis, runService } from '@drover/platform';
+import { createGatewayApp } from './gateway.module';
+
+/** `npm run start:gateway`: the REST API on PORT; stateless, run any number behind a balancer. */
+runService('gateway', async ({ env, profile }, logger) => {
+  const metrics = new DroverMetrics('gateway');
+  const bus = await openBus(env, logger, { shared: true });
+  const redis = openRedis(env, logger);
+  const app = await createGatewayApp({
+    bus,
+    logger,
+    config: { commandTimeoutMs: profile.gateway.commandTimeoutMs, queryTimeoutMs: profile.gateway.queryTimeoutMs },
+    metrics,
+    security: {
+      ...(env.DROVER_API_KEYS?.length ? { apiKeys: env.DROVER_API_KEYS } : {}),
+      rateLimit: { points: env.RATE_LIMIT_POINTS, durationS: env.RATE_LIMIT_WINDOW_S },
+      ...(redis ? { redis } : {}),
+    },
+  });
+  await app.listen(env.PORT, env.HOST);
+  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
+  logger.info({ url: `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${port}` }, 'gateway listening');
+  return {
+    async stop() {
+      await app.close();
+      await bus.close();
+      redis?.disconnect();
+    },
+  };
+});
