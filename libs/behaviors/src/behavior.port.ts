@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import type { Activity } from '@drover/contracts';
 import type { Logger } from '@drover/runtime';
+import type { AgentBrowser } from './browser.port';
+import type { AgentStorage } from './storage.port';
 
 /**
  * What a session host lends a running behaviour. Browser behaviours (a later issue) receive
@@ -25,7 +27,9 @@ export interface BehaviorContext<C = Record<string, unknown>> {
 /** Resources a host may provide; each behaviour declares the ones it needs in `requires`. */
 export interface BehaviorCapabilities {
   /** Filled by browser hosts: an isolated browser context for this agent. */
-  browser?: unknown;
+  browser?: AgentBrowser;
+  /** Per-agent state that survives restarts and moves between hosts. */
+  storage?: AgentStorage;
 }
 
 /**

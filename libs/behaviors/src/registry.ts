@@ -1,5 +1,8 @@
 import type { Behavior } from './behavior.port';
 import { httpMonitor } from './http-monitor/http-monitor.behavior';
+import { pageMonitor } from './page-monitor/page-monitor.behavior';
+import { scripted } from './scripted/scripted.behavior';
+import { socialFeed } from './social-feed/social-feed.behavior';
 
 /** The behaviours one session host can run, by name. */
 export class BehaviorRegistry {
@@ -19,5 +22,5 @@ export class BehaviorRegistry {
 }
 
 export function builtInBehaviors(): Behavior<never>[] {
-  return [httpMonitor as unknown as Behavior<never>];
+  return [httpMonitor, pageMonitor, scripted, socialFeed] as unknown as Behavior<never>[];
 }

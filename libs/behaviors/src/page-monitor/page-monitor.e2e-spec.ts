@@ -1,0 +1,192 @@
+import { after, before, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Activity } from '@drover/contracts';
+import { MemoryAgentStorage } from '../storage.port';
+import { testRun, timed } from '../testing/behavior-context';
+import { escapeHtml, sendHtml, startFixtureServer, type FixtureServer } from '../testing/fixture-server';
+import { describeWithChromium, PNG_SIGNATURE, TestChromium } from '../testing/test-browser';
+import { PAGE_MONITOR_STORAGE_KEY, pageMonitor } from './page-monitor.behavior';
+import { PageMonitorConfig } from './page-monitor.schema';
+
+describeWithChromium('page-monitor (real Chromium)', (executablePath) => {
+  let chromium: TestChromium;
+  let site: FixtureServer;
+  let price = '10 EUR';
+
+  before(async () => {
+    chromium = await TestChromium.launch(executablePath);
+    site = await startFixtureServer((req, res) => {
+      if (req.url === '/watch') {
+        sendHtml(
+          res,
+          `<!doctype html><title>Watched shop</title><h1 id="price">  ${escapeHtml(price)}  </h1><p>In stock</p>`,
+        );
+      } else if (req.url === '/long') {
+        sendHtml(res, `<!doctype html><title>Long</title><div id="text">${'x'.repeat(2_000)}</div>`);
+      } else if (req.url === '/slow') {
+        // Never answers: the navigation stays in flight until the test stops the behaviour.
+      } else {
+        sendHtml(res, '<!doctype html><title>Not found</title><p>nothing here</p>', 404);
+      }
+    });
+  });
+  after(async () => {
+    await site?.close();
+    await chromium?.close();
+  });
+
+  async function monitor(
+    config: Record<string, unknown>,
+    onReport: (activity: Activity, index: number, controller: AbortController) => void | Promise<void>,
+    storage?: MemoryAgentStorage,
+  ): Promise<{ activities: Activity[]; ms: number }> {
+    const browser = await chromium.agentBrowser();
+    try {
+      const run = testRun(PageMonitorConfig.parse(config), { browser, storage }, onReport);
+      const ms = await timed(pageMonitor.run(run.context));
+      return { activities: run.activities, ms };
+    } finally {
+      await browser.close();
+    }
+  }
+
+  it('reports changed=false first, changed=true after the text changes, and screenshots only on change', async () => {
+    price = '10 EUR';
+    const browser = await chromium.agentBrowser();
+    try {
+      const run = testRun(
+        PageMonitorConfig.parse({
+          url: `${site.base}/watch`,
+          selector: '#price',
+          intervalMs: 500,
+          screenshot: 'on-change',
+        }),
+        { browser },
+        (_activity, index, controller) => {
+          if (index === 0) price = '12 EUR';
+          if (index === 2) controller.abort();
+        },
+      );
+      await pageMonitor.run(run.context);
+      const [first, second, third] = run.activities;
+      assert.equal(run.activities.length, 3);
+      for (const activity of run.activities) {
+        assert.equal(activity.kind, 'page.check');
+        assert.equal(activity.ok, true);
+        assert.equal(activity.details?.status, 200);
+        assert.equal(activity.details?.title, 'Watched shop');
+        assert.equal(typeof activity.details?.ms, 'number');
+      }
+      assert.equal(first?.details?.text, '10 EUR');
+      assert.equal(first?.details?.changed, false);
+      assert.equal(first?.details?.screenshot, undefined);
+      assert.equal(second?.details?.text, '12 EUR');
+      assert.equal(second?.details?.changed, true);
+      assert.equal(third?.details?.changed, false);
+      assert.equal(third?.details?.screenshot, undefined);
+
+      assert.deepEqual(browser.screenshots, [second?.details?.screenshot]);
+      const png = await readFile(browser.pathOf(browser.screenshots[0]!));
+      assert.ok(png.length > PNG_SIGNATURE.length);
+      assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('watches the whole page text without a selector, truncated to 500 characters', async () => {
+    price = '10 EUR';
+    const whole = await monitor({ url: `${site.base}/watch`, intervalMs: 500 }, (_a, _i, c) => c.abort());
+    assert.equal(whole.activities[0]?.ok, true);
+    assert.match(String(whole.activities[0]?.details?.text), /10 EUR\s+In stock/);
+    const long = await monitor({ url: `${site.base}/long`, selector: '#text', intervalMs: 500 }, (_a, _i, c) =>
+      c.abort(),
+    );
+    assert.equal(long.activities[0]?.details?.text, 'x'.repeat(500));
+  });
+
+  it('is not ok on a 404, nor when the selector matches nothing', async () => {
+    const missingPage = await monitor({ url: `${site.base}/nope`, intervalMs: 500 }, (_a, _i, c) => c.abort());
+    assert.equal(missingPage.activities[0]?.ok, false);
+    assert.equal(missingPage.activities[0]?.details?.status, 404);
+    assert.equal(missingPage.activities[0]?.message, 'HTTP 404');
+
+    const missingElement = await monitor(
+      { url: `${site.base}/watch`, selector: '#gone', intervalMs: 500 },
+      (_a, _i, c) => c.abort(),
+    );
+    const [check] = missingElement.activities;
+    assert.equal(check?.ok, false);
+    assert.equal(check?.details?.status, 200);
+    assert.equal(check?.details?.text, null);
+    assert.match(check?.message ?? '', /selector "#gone" not found/);
+  });
+
+  it('records a navigation error as a failed check with the reason, and keeps going', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const { activities } = await monitor({ url: `http://127.0.0.1:${port}/`, intervalMs: 500 }, (_a, index, c) => {
+      if (index === 1) c.abort();
+    });
+    assert.equal(activities.length, 2);
+    for (const activity of activities) {
+      assert.equal(activity.ok, false);
+      assert.match(activity.message ?? '', /ERR_CONNECTION_REFUSED/);
+    }
+  });
+
+  it('reports a navigation timeout as a failed check', async () => {
+    const { activities } = await monitor({ url: `${site.base}/slow`, intervalMs: 500, timeoutMs: 300 }, (_a, _i, c) =>
+      c.abort(),
+    );
+    assert.equal(activities[0]?.ok, false);
+    assert.equal(activities[0]?.message, 'timed out after 300 ms');
+  });
+
+  it('keeps the last text across restarts through the agent storage', async () => {
+    const storage = new MemoryAgentStorage();
+    const config = { url: `${site.base}/watch`, selector: '#price', intervalMs: 500 };
+    price = 'A';
+    const first = await monitor(config, (_a, _i, c) => c.abort(), storage);
+    assert.equal(first.activities[0]?.details?.changed, false);
+    assert.deepEqual(await storage.get(PAGE_MONITOR_STORAGE_KEY), { url: config.url, selector: '#price', text: 'A' });
+
+    price = 'B';
+    const restarted = await monitor(config, (_a, _i, c) => c.abort(), storage);
+    assert.equal(restarted.activities[0]?.details?.changed, true);
+
+    // Another selector (or URL) starts afresh.
+    const other = await monitor({ ...config, selector: 'h1' }, (_a, _i, c) => c.abort(), storage);
+    assert.equal(other.activities[0]?.details?.changed, false);
+  });
+
+  it('returns promptly when stopped in the middle of a long interval', async () => {
+    const { activities, ms } = await monitor({ url: `${site.base}/watch`, intervalMs: 3_600_000 }, (_a, _i, c) =>
+      c.abort(),
+    );
+    assert.equal(activities.length, 1);
+    assert.ok(ms < 5_000, `took ${ms} ms`);
+  });
+
+  it('returns promptly when stopped while a navigation is in flight', async () => {
+    const browser = await chromium.agentBrowser();
+    try {
+      const run = testRun(PageMonitorConfig.parse({ url: `${site.base}/slow`, intervalMs: 500 }), { browser });
+      const running = pageMonitor.run(run.context);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const stopped = performance.now();
+      run.controller.abort();
+      await running;
+      const ms = performance.now() - stopped;
+      assert.ok(ms < 1_000, `took ${ms} ms after the stop`);
+      assert.deepEqual(run.activities, []);
+    } finally {
+      await browser.close();
+    }
+  });
+});

@@ -1,0 +1,82 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { validateBehaviorConfig } from '../catalog';
+import { builtInBehaviors, BehaviorRegistry } from '../registry';
+import { testRun } from '../testing/behavior-context';
+import { pageMonitor } from './page-monitor.behavior';
+import { PageMonitorConfig } from './page-monitor.schema';
+import { AbortedError, untilAborted } from './until-aborted';
+
+const fields = (behavior: string, config: unknown) => {
+  const check = validateBehaviorConfig(behavior, config);
+  return check.ok ? [] : check.issues.map((issue) => issue.field).sort();
+};
+
+describe('page-monitor config', () => {
+  it('accepts a minimal config and defaults screenshot to never', () => {
+    const check = validateBehaviorConfig('page-monitor', { url: 'https://shop.test/item', intervalMs: 500 });
+    assert.equal(check.ok, true);
+    assert.deepEqual(check.ok && check.config, { url: 'https://shop.test/item', intervalMs: 500, screenshot: 'never' });
+  });
+
+  it('accepts every field', () => {
+    const config = {
+      url: 'http://x.test/',
+      selector: '#price',
+      intervalMs: 60_000,
+      screenshot: 'on-change',
+      timeoutMs: 5_000,
+    };
+    assert.deepEqual(PageMonitorConfig.parse(config), config);
+  });
+
+  it('names each offending field under config', () => {
+    assert.deepEqual(
+      fields('page-monitor', {
+        url: 'ftp://x.test/',
+        selector: 'a'.repeat(501),
+        intervalMs: 499,
+        screenshot: 'sometimes',
+        timeoutMs: 50,
+      }),
+      ['config.intervalMs', 'config.screenshot', 'config.selector', 'config.timeoutMs', 'config.url'],
+    );
+    assert.deepEqual(fields('page-monitor', { url: 'https://x.test/' }), ['config.intervalMs']);
+  });
+
+  it('rejects unknown keys', () => {
+    const check = validateBehaviorConfig('page-monitor', { url: 'https://x.test/', intervalMs: 500, script: 'x()' });
+    assert.equal(check.ok, false);
+    assert.match(!check.ok ? check.message : '', /script/);
+  });
+});
+
+describe('page-monitor behaviour', () => {
+  it('is registered, needs a browser, and fails the session without one', async () => {
+    const registry = new BehaviorRegistry(builtInBehaviors());
+    assert.equal(registry.get('page-monitor'), pageMonitor);
+    assert.deepEqual(pageMonitor.requires, ['browser']);
+    const run = testRun(PageMonitorConfig.parse({ url: 'https://x.test/', intervalMs: 500 }), {});
+    await assert.rejects(pageMonitor.run(run.context), /needs a browser/);
+  });
+});
+
+describe('untilAborted', () => {
+  it('settles like the work when the signal stays quiet', async () => {
+    const controller = new AbortController();
+    assert.equal(await untilAborted(Promise.resolve(7), controller.signal), 7);
+    await assert.rejects(untilAborted(Promise.reject(new Error('boom')), controller.signal), /boom/);
+  });
+
+  it('rejects with AbortedError as soon as the signal aborts, abandoning the work', async () => {
+    const controller = new AbortController();
+    let failLate: (error: Error) => void = () => undefined;
+    const never = new Promise<number>((_resolve, reject) => (failLate = reject));
+    const raced = untilAborted(never, controller.signal);
+    controller.abort();
+    await assert.rejects(raced, AbortedError);
+    // The abandoned work failing later is not an unhandled rejection.
+    failLate(new Error('late'));
+    await assert.rejects(untilAborted(Promise.resolve(1), controller.signal), AbortedError);
+  });
+});

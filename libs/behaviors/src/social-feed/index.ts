@@ -1,0 +1,2 @@
+export * from './social-feed.schema';
+export * from './social-feed.behavior';
