@@ -117,6 +117,14 @@ export const TimeOutAgentStart = commandEnvelope(
  * stopped or failed agent with its last behaviour, config and proxy (see `AgentSchedule`).
  */
 export const WakeAgent = commandEnvelope('agent.wake', z.object({ occurrence: IsoDateTime }).strict());
+/**
+ * Published by the scheduler when rotation is on and agents wait for a slot: a running agent
+ * that had its time slice stops (cookies saved) and is queued again behind the others.
+ */
+export const YieldAgent = commandEnvelope(
+  'agent.yield',
+  z.object({ ranForMs: z.number().int().nonnegative() }).strict(),
+);
 
 export const AgentCommand = z.discriminatedUnion('type', [
   StartAgent,
@@ -126,6 +134,7 @@ export const AgentCommand = z.discriminatedUnion('type', [
   DequeueAgent,
   TimeOutAgentStart,
   WakeAgent,
+  YieldAgent,
 ]);
 export type AgentCommand = z.infer<typeof AgentCommand>;
 export type StartAgent = z.infer<typeof StartAgent>;

@@ -38,7 +38,11 @@ export const AgentStarted = event(
   'agent.started',
   z.object({ instanceId: z.string(), attempt: z.number().int().nonnegative() }).strict(),
 );
-export const AgentStopRequested = event('agent.stop-requested', z.object({ reason: z.string().optional() }).strict());
+export const AgentStopRequested = event(
+  'agent.stop-requested',
+  /** `requeue`: the stop is a rotation; once stopped, the agent is queued again instead. */
+  z.object({ reason: z.string().optional(), requeue: z.boolean().optional() }).strict(),
+);
 export const AgentStopped = event('agent.stopped', z.object({ reason: z.string().optional() }).strict());
 export const AgentFailed = event('agent.failed', z.object({ error: z.string() }).strict());
 export const AgentInterrupted = event(

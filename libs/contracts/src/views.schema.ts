@@ -19,6 +19,8 @@ export const AgentView = z.object({
   queuedAt: z.string().optional(),
   retryAt: z.string().optional(),
   lastError: z.string().optional(),
+  /** A rotation stop is running: the agent queues again once stopped. */
+  requeue: z.boolean().optional(),
   createdAt: z.string().optional(),
   updatedAt: z.string().optional(),
 });

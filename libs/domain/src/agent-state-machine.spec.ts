@@ -164,10 +164,17 @@ describe('agent state machine: session reports', () => {
       assert.ok(after.stoppedAt);
     });
   }
-  it('given running, session.failed fails the agent with the error', () => {
+  it('given running with attempts left, session.failed evicts the session and schedules a retry', () => {
     const { after } = when(agentWith(...STATES.running!), report('session.failed', { error: 'bad page' }));
+    assert.equal(after.status, 'interrupted');
+    assert.match(after.lastError ?? '', /bad page/);
+    assert.ok(after.retryAt);
+  });
+  it('given running on the last attempt, session.failed fails the agent with the error', () => {
+    const policy = { ...DEFAULT_RECOVERY_POLICY, maxAttempts: 1 };
+    const { after } = when(agentWith(...STATES.running!), report('session.failed', { error: 'bad page' }), policy);
     assert.equal(after.status, 'failed');
-    assert.equal(after.lastError, 'bad page');
+    assert.match(after.lastError ?? '', /session failed: bad page \(gave up after 1 attempts\)/);
   });
   it('given stopping, session.failed counts as stopped', () => {
     const { after } = when(agentWith(...STATES.stopping!), report('session.failed', { error: 'closed' }));
@@ -358,4 +365,44 @@ describe('agent state machine: schedules', () => {
     const { decision } = when(agentWith(scheduledRequest, failed), wake(earlier));
     assert.equal(decision.kind === 'noop' && decision.code, 'stopped_after_occurrence');
   });
+});
+
+describe('agent state machine: rotation', () => {
+  const yieldCmd: DomainMessage = { ...envelope, type: 'agent.yield', payload: { ranForMs: 600_000 } };
+  const rotating: AgentEvent = {
+    type: 'agent.stop-requested',
+    data: { reason: 'rotation: time slice used', requeue: true },
+  };
+
+  it('given running, a yield stops the session for a requeue', () => {
+    const { decision, after } = when(agentWith(...STATES.running!), yieldCmd);
+    assert.deepEqual(types(decision), ['agent.stop-requested']);
+    assert.equal(after.status, 'stopping');
+    assert.equal(after.requeue, true);
+  });
+  it('given a rotation stop, session.stopped queues the agent again instead of stopping it', () => {
+    const { decision, after } = when(agentWith(requested, started, rotating), report('session.stopped', {}));
+    assert.deepEqual(types(decision), ['agent.queued']);
+    assert.equal(after.status, 'queued');
+    assert.equal(after.requeue, undefined);
+    assert.ok(after.queuedAt);
+  });
+  it('a user stop during a rotation wins: the agent ends stopped', () => {
+    const state = agentWith(requested, started, rotating);
+    const { decision, after } = when(state, stop);
+    assert.deepEqual(types(decision), ['agent.stop-requested']);
+    assert.equal(after.requeue, undefined);
+    assert.equal(
+      when(
+        agentWith(requested, started, rotating, ...(decision.kind === 'accept' ? decision.events : [])),
+        report('session.stopped', {}),
+      ).after.status,
+      'stopped',
+    );
+  });
+  for (const status of ['starting', 'stopping', 'queued', 'stopped']) {
+    it(`given ${status}, a yield changes nothing`, () => {
+      assert.equal(when(agentWith(...STATES[status]!), yieldCmd).decision.kind, 'noop');
+    });
+  }
 });

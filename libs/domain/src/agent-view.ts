@@ -23,6 +23,7 @@ export const OPTIONAL_VIEW_FIELDS = [
   'queuedAt',
   'retryAt',
   'lastError',
+  'requeue',
   'createdAt',
   'updatedAt',
 ] as const;

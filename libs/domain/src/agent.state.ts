@@ -19,6 +19,8 @@ export interface AgentState {
   queuedAt?: string;
   retryAt?: string;
   lastError?: string;
+  /** Set while a rotation stop runs: when the session stops, the agent is queued again. */
+  requeue?: boolean;
   createdAt?: string;
   updatedAt?: string;
 }

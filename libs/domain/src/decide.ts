@@ -42,6 +42,10 @@ export function decide(state: AgentState, message: DomainMessage, context: Decid
       return decideRecover(state, context.now);
     case 'agent.wake':
       return decideWake(state, message.payload.occurrence);
+    case 'agent.yield':
+      return state.status === 'running'
+        ? accept({ type: 'agent.stop-requested', data: { reason: 'rotation: time slice used', requeue: true } })
+        : noop('not_running', `agent ${state.agentId} is ${state.status}`);
     case 'agent.dequeue':
       return state.status === 'queued'
         ? accept({ type: 'agent.dequeued', data: { attempt: Math.max(1, state.attempts) } })
@@ -50,7 +54,7 @@ export function decide(state: AgentState, message: DomainMessage, context: Decid
     case 'session.stopped':
     case 'session.failed':
     case 'session.deferred':
-      return decideReport(state, message);
+      return decideReport(state, message, context);
   }
 }
 
@@ -112,6 +116,8 @@ function decideStop(state: AgentState, reason: string | undefined): Decision {
     case 'running':
       return accept({ type: 'agent.stop-requested', data });
     case 'stopping':
+      // A user stop during a rotation wins: the agent stays stopped instead of queueing again.
+      if (state.requeue) return accept({ type: 'agent.stop-requested', data });
       return noop('already_stopping', `agent ${state.agentId} is already stopping`);
     default:
       return noop('not_running', `agent ${state.agentId} is ${state.status}`);
@@ -151,7 +157,7 @@ function decideRecover(state: AgentState, now: Date): Decision {
   return accept({ type: 'agent.restarted', data: { attempt: state.attempts + 1 } });
 }
 
-function decideReport(state: AgentState, report: SessionReport): Decision {
+function decideReport(state: AgentState, report: SessionReport, context: DecideContext): Decision {
   const stale = report.attempt !== state.attempts;
   if (report.type === 'session.started') {
     if (stale) return noop('orphaned_session', `attempt ${report.attempt} of ${state.agentId} is not current`);
@@ -168,11 +174,15 @@ function decideReport(state: AgentState, report: SessionReport): Decision {
 
   switch (report.type) {
     case 'session.stopped':
+      if (state.status === 'stopping' && state.requeue) {
+        return accept({ type: 'agent.queued', data: { reason: 'rotation: waiting for a slot again' } });
+      }
       return accept({ type: 'agent.stopped', data: report.payload.reason ? { reason: report.payload.reason } : {} });
     case 'session.failed':
+      // A failing session is evicted and retried with back-off like a lost one, then failed.
       return state.status === 'stopping'
         ? accept({ type: 'agent.stopped', data: { reason: `stopped with error: ${report.payload.error}` } })
-        : accept({ type: 'agent.failed', data: { error: report.payload.error } });
+        : recover(state, `session failed: ${report.payload.error}`, context);
     case 'session.deferred':
       if (state.status === 'starting') return accept({ type: 'agent.queued', data: { reason: report.payload.reason } });
       if (state.status === 'stopping')

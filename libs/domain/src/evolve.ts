@@ -16,7 +16,7 @@ export function evolve(state: AgentState, event: AgentEvent, at: string): AgentS
       });
     }
     case 'agent.queued':
-      return without({ ...next, status: 'queued', queuedAt: at }, 'instanceId');
+      return withoutRequeue(without({ ...next, status: 'queued', queuedAt: at }, 'instanceId'));
     case 'agent.dequeued':
       return without({ ...next, status: 'starting', attempts: event.data.attempt }, 'queuedAt');
     case 'agent.started':
@@ -28,9 +28,13 @@ export function evolve(state: AgentState, event: AgentEvent, at: string): AgentS
         startedAt: at,
       };
     case 'agent.stop-requested':
-      return { ...next, status: 'stopping' };
+      return event.data.requeue
+        ? { ...next, status: 'stopping', requeue: true }
+        : withoutRequeue({ ...next, status: 'stopping' });
     case 'agent.stopped':
-      return without({ ...next, status: 'stopped', stoppedAt: at }, 'instanceId', 'retryAt', 'queuedAt');
+      return withoutRequeue(
+        without({ ...next, status: 'stopped', stoppedAt: at }, 'instanceId', 'retryAt', 'queuedAt'),
+      );
     case 'agent.failed':
       return without(
         { ...next, status: 'failed', stoppedAt: at, lastError: event.data.error },
@@ -83,4 +87,10 @@ function without(
     }
   }
   return result;
+}
+
+function withoutRequeue(state: AgentState): AgentState {
+  const { requeue, ...rest } = state;
+  void requeue;
+  return rest;
 }

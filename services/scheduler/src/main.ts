@@ -10,7 +10,11 @@ runService('scheduler', async ({ env, profile }, logger) => {
   const store = await openStore(env);
   const scheduler = new Scheduler(
     { bus, store, clock: systemClock, logger, metrics },
-    { tickMs: profile.scheduler.tickMs, startTimeoutMs: profile.scheduler.startTimeoutMs },
+    {
+      tickMs: profile.scheduler.tickMs,
+      startTimeoutMs: profile.scheduler.startTimeoutMs,
+      rotation: profile.scheduler.rotation,
+    },
   );
   scheduler.start();
   const checks = { bus: () => bus.ping(), store: () => store.ping() };

@@ -10,12 +10,15 @@ import { observeFleet } from './observe-fleet/observe-fleet';
 import { expireSessionAgents } from './expire-session-agents/expire-session-agents';
 import { readSnapshot } from './infrastructure/read-side';
 import { recoverAgents } from './recover-agents/recover-agents';
+import { rotateAgents } from './rotate-agents/rotate-agents';
 import { runSchedules } from './run-schedules/run-schedules';
 import { timeOutStarts } from './time-out-starts/time-out-starts';
 
 export interface SchedulerOptions {
   tickMs: number;
   startTimeoutMs: number;
+  /** Rotation of running agents while others wait for a slot (off by default). */
+  rotation?: { enabled: boolean; sliceMs: number };
   /** A dead leader's lease lapses after this long and another replica takes over. */
   leaderTtlMs?: number;
   /** How often the leader samples fleet gauges (agents by status, queue depths). */
@@ -77,6 +80,7 @@ export class Scheduler {
         ...timeOutStarts(snapshot, now, this.options.startTimeoutMs),
         ...dequeueAgents(snapshot, now),
         ...runSchedules(snapshot, now, since),
+        ...(this.options.rotation?.enabled ? rotateAgents(snapshot, now, this.options.rotation.sliceMs) : []),
       ];
       for (const command of due) {
         await this.deps.bus.publish(Exchanges.commands, command.type, command, { messageId: command.messageId });

@@ -37,6 +37,14 @@ export const ProfileSchema = z
       .object({
         tickMs: z.number().int().min(50).default(1_000),
         startTimeoutMs: z.number().int().min(1_000).default(60_000),
+        /** With rotation on, an agent that ran `sliceMs` while others wait for a slot yields it. */
+        rotation: z
+          .object({
+            enabled: z.boolean().default(false),
+            sliceMs: z.number().int().min(1_000).default(600_000),
+          })
+          .strict()
+          .default({}),
       })
       .strict()
       .default({}),
