@@ -3,3 +3,4 @@ export * from './instrument-bus';
 export * from './ops-server';
 export * from './infrastructure';
 export * from './run-service';
+export * from './screenshot-store';

@@ -2,11 +2,12 @@ import { Module, type DynamicModule, type INestApplication } from '@nestjs/commo
 import { NestFactory } from '@nestjs/core';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Bus } from '@drover/messaging';
-import type { DroverMetrics } from '@drover/platform';
+import { ScreenshotStore, type DroverMetrics } from '@drover/platform';
 import type { Logger } from '@drover/runtime';
 import { AgentsController } from './agents/agents.controller';
 import { CommandsController } from './commands/commands.controller';
 import { HealthController } from './health/health.controller';
+import { ScreenshotsController } from './screenshots/screenshots.controller';
 import { ApiErrorFilter } from './infrastructure/api-error.filter';
 import { BusClients, type GatewayConfig } from './infrastructure/bus-clients';
 import { securityMiddleware, type GatewaySecurity } from './security/security.middleware';
@@ -25,16 +26,21 @@ export interface GatewayDeps {
   security?: GatewaySecurity;
   /** Served on `GET /metrics` (open, like the health endpoints). */
   metrics?: DroverMetrics;
+  /** Where session agents keep screenshots (a volume shared with them). */
+  screenshots?: ScreenshotStore;
 }
 
 /** The REST shim: validates HTTP calls and turns them into bus requests. No store access. */
 @Module({})
 export class GatewayModule {
-  static forRoot({ bus, config }: GatewayDeps): DynamicModule {
+  static forRoot({ bus, config, screenshots }: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [AgentsController, CommandsController, HealthController],
-      providers: [{ provide: BusClients, useValue: new BusClients(bus, config) }],
+      controllers: [AgentsController, CommandsController, HealthController, ScreenshotsController],
+      providers: [
+        { provide: BusClients, useValue: new BusClients(bus, config) },
+        { provide: ScreenshotStore, useValue: screenshots ?? new ScreenshotStore('./.drover/data', 50) },
+      ],
     };
   }
 }

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DroverMetrics, openBus, openRedis, runService } from '@drover/platform';
+import { resolve } from 'node:path';
+import { DroverMetrics, openBus, openRedis, runService, ScreenshotStore } from '@drover/platform';
 import { createGatewayApp } from './gateway.module';
 
 /** `npm run start:gateway`: the REST API on PORT; stateless, run any number behind a balancer. */
@@ -14,6 +15,7 @@ runService('gateway', async ({ env, profile }, logger) => {
     logger,
     config: { commandTimeoutMs: profile.gateway.commandTimeoutMs, queryTimeoutMs: profile.gateway.queryTimeoutMs },
     metrics,
+    screenshots: new ScreenshotStore(resolve(env.PERSISTENT_DATA_PATH), env.SCREENSHOT_LIMIT),
     security: {
       ...(env.DROVER_API_KEYS?.length ? { apiKeys: env.DROVER_API_KEYS } : {}),
       rateLimit: { points: env.RATE_LIMIT_POINTS, durationS: env.RATE_LIMIT_WINDOW_S },

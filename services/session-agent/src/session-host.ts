@@ -8,7 +8,8 @@ import {
   type StartSession,
   type StopSession,
 } from '@drover/contracts';
-import { abortableSleep, type BehaviorRegistry } from '@drover/behaviors';
+import { abortableSleep, type AgentStorage, type BehaviorRegistry } from '@drover/behaviors';
+import type { BrowserLender, LentBrowser } from './browser/browser-lender';
 import type { INestMicroservice } from '@nestjs/common';
 import {
   deadLetter,
@@ -34,6 +35,10 @@ export interface SessionHostOptions {
   heartbeatMs: number;
   leaseMs: number;
   metrics?: DroverMetrics;
+  /** Lends browser contexts to browser behaviours; absent on hosts without Chromium. */
+  browsers?: BrowserLender;
+  /** Per-agent key/value state for behaviours (through the persistence agent). */
+  storage?: (agentId: string) => AgentStorage;
 }
 
 /** Why a session's signal fired: a stop is reported, a shutdown hands the agent off silently. */
@@ -43,6 +48,7 @@ interface Session {
   agentId: string;
   attempt: number;
   controller: AbortController;
+  lent?: LentBrowser;
   cause?: EndCause;
   done: Promise<void>;
 }
@@ -138,11 +144,20 @@ export class SessionHost {
 
     const controller = new AbortController();
     const session: Session = { agentId, attempt, controller, done: Promise.resolve() };
+    // The slot is taken before the (slow) browser context is ready, so a stop finds the session.
     this.sessions.set(agentId, session);
     this.options.metrics?.sessionsActive.set({ instance: this.instanceId }, this.sessions.size);
-    await this.report('session.started', agentId, attempt, {});
     const logger = this.options.logger.child({ agentId, attempt });
+    if (behavior.requires.includes('browser')) {
+      const failure = await this.lendBrowser(session, work.proxy);
+      if (failure) {
+        this.sessions.delete(agentId);
+        return this.report('session.failed', agentId, attempt, { error: failure });
+      }
+    }
+    await this.report('session.started', agentId, attempt, {});
     logger.info({ behavior: behavior.name }, 'session started');
+    const storage = this.options.storage?.(agentId);
     session.done = behavior
       .run({
         agentId,
@@ -150,7 +165,10 @@ export class SessionHost {
         ...(work.proxy ? { proxy: work.proxy } : {}),
         signal: controller.signal,
         logger,
-        capabilities: {},
+        capabilities: {
+          ...(session.lent ? { browser: session.lent.browser } : {}),
+          ...(storage ? { storage } : {}),
+        },
         sleep: (ms) => abortableSleep(ms, controller.signal),
         report: (activity) => this.reportActivity(session, activity),
       })
@@ -160,9 +178,32 @@ export class SessionHost {
       );
   }
 
+  /** Returns why no browser could be lent, or undefined when `session.lent` is set. */
+  private async lendBrowser(session: Session, proxy: string | undefined): Promise<string | undefined> {
+    const { browsers } = this.options;
+    if (!browsers) return `no browser on session agent ${this.instanceId} (is Chromium installed at CHROME_PATH?)`;
+    try {
+      session.lent = await browsers.lend(session.agentId, proxy);
+      return undefined;
+    } catch (error) {
+      this.options.logger.warn({ agentId: session.agentId, err: (error as Error).message }, 'browser not available');
+      return `browser context failed: ${(error as Error).message}`;
+    }
+  }
+
+  /** Records an activity the host itself observed for an agent it runs (browser rebuilt, proxy error). */
+  noteActivity(agentId: string, activity: Activity): void {
+    const session = this.sessions.get(agentId);
+    if (session) void this.reportActivity(session, activity);
+  }
+
   /** Reports how a session ended (unless it was handed off) and frees its slot. */
   private async finish(session: Session, error?: Error): Promise<void> {
     const { agentId, attempt, cause } = session;
+    // Cookies are saved before the agent may start elsewhere.
+    await session.lent
+      ?.release()
+      .catch((failure: Error) => this.options.logger.warn({ agentId, err: failure.message }, 'browser release failed'));
     if (this.sessions.get(agentId) === session) this.sessions.delete(agentId);
     this.options.metrics?.sessionsActive.set({ instance: this.instanceId }, this.sessions.size);
     if (cause?.kind === 'shutdown' || cause?.kind === 'replaced') return;

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { BehaviorRegistry, builtInBehaviors } from '@drover/behaviors';
 import { DROVER_TOPOLOGY, InMemoryBus, Queues, type Bus } from '@drover/messaging';
-import { DroverMetrics, InstrumentedBus, openRedis, openStore } from '@drover/platform';
+import { DroverMetrics, InstrumentedBus, openRedis, openStore, ScreenshotStore } from '@drover/platform';
 import { systemClock, type DroverConfig, type Logger } from '@drover/runtime';
 // The standalone service is the one place allowed to compose other services.
 import { applyProfile } from '../../bootstrap/src/apply-profile';
@@ -15,6 +15,7 @@ import { Engine } from '../../engine/src/engine';
 import { createGatewayApp } from '../../gateway/src/gateway.module';
 import { PersistenceAgent } from '../../persistence-agent/src/persistence-agent';
 import { Scheduler } from '../../scheduler/src/scheduler';
+import { startBrowserStack } from '../../session-agent/src/browser/browser-stack';
 import { SessionHost } from '../../session-agent/src/session-host';
 
 export interface RunningSystem {
@@ -43,6 +44,13 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
   const engine = new Engine({ bus, store, clock, logger: child('engine') }, { policy: profile.recovery, metrics });
   // A fresh id per boot: the previous process's sessions are recognised as lost by their lease.
   const instanceId = env.SESSION_AGENT_ID ?? `${hostname()}-${randomUUID().slice(0, 8)}`;
+  const late: { host?: SessionHost } = {};
+  const browser = await startBrowserStack({
+    env,
+    bus,
+    logger: child('session-agent'),
+    note: (agentId, activity) => late.host?.noteActivity(agentId, activity),
+  });
   const sessions = new SessionHost({
     bus,
     clock,
@@ -53,10 +61,17 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
     heartbeatMs: profile.sessionAgent.heartbeatMs,
     leaseMs: profile.sessionAgent.leaseMs,
     metrics,
+    ...(browser.lender ? { browsers: browser.lender } : {}),
+    storage: browser.storage,
   });
+  late.host = sessions;
   const scheduler = new Scheduler(
     { bus, store, clock, logger: child('scheduler'), metrics },
-    { tickMs: profile.scheduler.tickMs, startTimeoutMs: profile.scheduler.startTimeoutMs },
+    {
+      tickMs: profile.scheduler.tickMs,
+      startTimeoutMs: profile.scheduler.startTimeoutMs,
+      rotation: profile.scheduler.rotation,
+    },
   );
 
   await persistence.start();
@@ -69,6 +84,7 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
     logger: child('gateway'),
     config: { commandTimeoutMs: profile.gateway.commandTimeoutMs, queryTimeoutMs: profile.gateway.queryTimeoutMs },
     metrics,
+    screenshots: new ScreenshotStore(resolve(env.PERSISTENT_DATA_PATH), env.SCREENSHOT_LIMIT),
     security: {
       ...(env.DROVER_API_KEYS?.length ? { apiKeys: env.DROVER_API_KEYS } : {}),
       rateLimit: { points: env.RATE_LIMIT_POINTS, durationS: env.RATE_LIMIT_WINDOW_S },
@@ -83,6 +99,7 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
     await gateway.close();
     await scheduler.stop();
     await sessions.shutdown();
+    await browser.shutdown();
     // Let the last reports and the goodbye heartbeat reach the read side before closing.
     await drain(
       memoryBus,

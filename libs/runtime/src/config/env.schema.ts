@@ -54,6 +54,14 @@ export const EnvSchema = z.object({
   /** Requests per client per window at the gateway. */
   RATE_LIMIT_POINTS: positiveInt.default(100),
   RATE_LIMIT_WINDOW_S: positiveInt.default(1),
+  /** Browser sessions (session agents). */
+  CHROME_PATH: z.string().min(1).default('/usr/bin/chromium'),
+  /** Screenshots live in `<PERSISTENT_DATA_PATH>/agents/<agentId>/`; shared by session agents and gateways. */
+  PERSISTENT_DATA_PATH: z.string().min(1).default('./.drover/data'),
+  BROWSER_MAX_CONTEXTS: positiveInt.default(200),
+  BROWSER_MAX_RSS_MB: positiveInt.default(1500),
+  SCREENSHOT_LIMIT: positiveInt.max(10_000).default(50),
+  COOKIE_SAVE_MS: positiveInt.min(1000).default(30_000),
   /** Unacknowledged messages per consumer (RabbitMQ prefetch). */
   PREFETCH: positiveInt.max(1000).default(16),
 });

@@ -1,0 +1,69 @@
+import type { AgentBrowser } from '@drover/behaviors';
+import type { BrowserHost, BrowserSession } from '@drover/browser';
+import type { ScreenshotStore } from '@drover/platform';
+import type { Logger } from '@drover/runtime';
+import type { CookieStore } from './cookie-store';
+
+/** A browser lent to one agent's session; `release` saves its cookies and closes its context. */
+export interface LentBrowser {
+  browser: AgentBrowser;
+  release(): Promise<void>;
+}
+
+/**
+ * Lends each browser behaviour an isolated context on this process's one browser: cookies
+ * restored from the persistence agent, the agent's proxy behind a local endpoint, cookies
+ * saved on request, every `cookieSaveMs` and at release; screenshots into the shared store.
+ */
+export class BrowserLender {
+  /** Contexts still closing after their session ended; a new session of the agent waits for it. */
+  private readonly closing = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly deps: {
+      host: BrowserHost;
+      cookies: CookieStore;
+      screenshots: ScreenshotStore;
+      logger: Logger;
+      cookieSaveMs: number;
+    },
+  ) {}
+
+  async lend(agentId: string, proxy: string | undefined): Promise<LentBrowser> {
+    const { host, cookies, screenshots, logger } = this.deps;
+    await this.closing.get(agentId);
+    const session: BrowserSession = await host.openSession({
+      agentId,
+      ...(proxy ? { proxy } : {}),
+      cookies: await cookies.load(agentId),
+    });
+    const saveCookies = async () => {
+      await cookies.save(agentId, await session.cookies());
+    };
+    const timer = setInterval(() => {
+      saveCookies().catch((error: Error) => logger.warn({ agentId, err: error.message }, 'cookie save failed'));
+    }, this.deps.cookieSaveMs);
+    timer.unref();
+
+    const browser: AgentBrowser = {
+      page: () => session.page(),
+      saveCookies,
+      screenshot: async (label) => {
+        const page = await session.page();
+        const png = await page.screenshot({ type: 'png' });
+        return screenshots.save(agentId, png, label);
+      },
+    };
+    return {
+      browser,
+      release: async () => {
+        clearInterval(timer);
+        const final = await session.close();
+        await cookies
+          .save(agentId, final)
+          .catch((error: Error) => logger.warn({ agentId, err: error.message }, 'final cookie save failed'));
+        cookies.forget(agentId);
+      },
+    };
+  }
+}

@@ -1,0 +1,62 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Activity } from '@drover/contracts';
+import type { AgentStorage } from '@drover/behaviors';
+import { BrowserHost } from '@drover/browser';
+import type { Bus } from '@drover/messaging';
+import { ScreenshotStore } from '@drover/platform';
+import type { Env, Logger } from '@drover/runtime';
+import { BrowserLender } from './browser-lender';
+import { BusAgentStorage } from './bus-agent-storage';
+import { CookieStore } from './cookie-store';
+
+export interface BrowserStack {
+  /** Absent when Chromium is not installed: browser behaviours then fail with the reason. */
+  lender?: BrowserLender;
+  storage: (agentId: string) => AgentStorage;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * One browser per session-agent process, launched at start when Chromium is present. Browser
+ * rebuilds and proxy failures become activities of the agent concerned (`note`).
+ */
+export async function startBrowserStack(deps: {
+  env: Env;
+  bus: Bus;
+  logger: Logger;
+  note: (agentId: string, activity: Activity) => void;
+}): Promise<BrowserStack> {
+  const { env, bus, logger, note } = deps;
+  const storage = (agentId: string) => new BusAgentStorage(bus, agentId);
+  if (!existsSync(env.CHROME_PATH)) {
+    logger.warn({ chromePath: env.CHROME_PATH }, 'Chromium not found: browser behaviours cannot run here');
+    return { storage, shutdown: async () => undefined };
+  }
+  const host = new BrowserHost({
+    chromePath: env.CHROME_PATH,
+    logger: logger.child({ component: 'browser' }),
+    maxContextsPerBrowser: env.BROWSER_MAX_CONTEXTS,
+    maxBrowserRssMb: env.BROWSER_MAX_RSS_MB,
+    // A proxied agent never bypasses its proxy, not even for loopback addresses.
+    proxyBypassList: ['<-loopback>'],
+    onRebuilt: (agentId, reason) =>
+      note(agentId, { kind: 'browser.rebuilt', ok: true, message: `moved to a new browser after a ${reason}` }),
+    onProxyError: (agentId, failure) =>
+      note(agentId, {
+        kind: 'proxy.error',
+        ok: false,
+        message: failure.message,
+        details: { errorClass: failure.errorClass },
+      }),
+  });
+  await host.start();
+  const lender = new BrowserLender({
+    host,
+    cookies: new CookieStore(bus),
+    screenshots: new ScreenshotStore(resolve(env.PERSISTENT_DATA_PATH), env.SCREENSHOT_LIMIT),
+    logger,
+    cookieSaveMs: env.COOKIE_SAVE_MS,
+  });
+  return { lender, storage, shutdown: () => host.shutdown() };
+}

@@ -1,0 +1,35 @@
+import type { AgentStorage } from '@drover/behaviors';
+import type { Bus } from '@drover/messaging';
+import { runTask } from './persistence-client';
+
+export const AGENT_STATE_COLLECTION = 'agent_state';
+
+/** `AgentStorage` kept by the persistence agent (`agent_state`, one document per agent and key). */
+export class BusAgentStorage implements AgentStorage {
+  constructor(
+    private readonly bus: Bus,
+    private readonly agentId: string,
+  ) {}
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const doc = await runTask<{ value?: T } | null>(this.bus, {
+      op: 'findOne',
+      collection: AGENT_STATE_COLLECTION,
+      filter: { field: '_id', op: 'eq', value: this.id(key) },
+    });
+    return doc?.value;
+  }
+
+  async set(key: string, value: unknown): Promise<void> {
+    await runTask(this.bus, {
+      op: 'upsert',
+      collection: AGENT_STATE_COLLECTION,
+      id: this.id(key),
+      document: { agentId: this.agentId, key, value, updatedAt: new Date().toISOString() },
+    });
+  }
+
+  private id(key: string): string {
+    return `${this.agentId}:${key}`;
+  }
+}

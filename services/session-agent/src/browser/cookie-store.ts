@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import type { CookieData } from 'puppeteer-core';
+import type { Bus } from '@drover/messaging';
+import { runTask } from './persistence-client';
+
+/** Collection of agents' cookie jars (never served by the API; only session agents read it). */
+export const COOKIE_COLLECTION = 'agent_cookies';
+
+/**
+ * Cookies per agent through the persistence agent, so an agent resumes logged in on any host.
+ * Saves are skipped when the jar did not change since the last save.
+ */
+export class CookieStore {
+  private readonly lastSaved = new Map<string, string>();
+
+  constructor(private readonly bus: Bus) {}
+
+  async load(agentId: string): Promise<CookieData[]> {
+    const doc = await runTask<{ cookies?: CookieData[] } | null>(this.bus, {
+      op: 'findOne',
+      collection: COOKIE_COLLECTION,
+      filter: { field: '_id', op: 'eq', value: agentId },
+    });
+    const cookies = doc?.cookies ?? [];
+    this.lastSaved.set(agentId, digest(cookies));
+    return cookies;
+  }
+
+  async save(agentId: string, cookies: CookieData[]): Promise<boolean> {
+    const hash = digest(cookies);
+    if (this.lastSaved.get(agentId) === hash) return false;
+    await runTask(this.bus, {
+      op: 'upsert',
+      collection: COOKIE_COLLECTION,
+      id: agentId,
+      document: { cookies, savedAt: new Date().toISOString() },
+    });
+    this.lastSaved.set(agentId, hash);
+    return true;
+  }
+
+  forget(agentId: string): void {
+    this.lastSaved.delete(agentId);
+  }
+}
+
+function digest(cookies: CookieData[]): string {
+  const stable = [...cookies].sort((a, b) => `${a.domain}${a.name}`.localeCompare(`${b.domain}${b.name}`));
+  return createHash('sha256').update(JSON.stringify(stable)).digest('hex');
+}
