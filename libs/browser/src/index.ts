@@ -2,3 +2,4 @@ export * from './browser-host';
 export * from './local-proxy';
 export * from './redact';
 export * from './cookies';
+export { processTree, rssMb } from './process-tree';

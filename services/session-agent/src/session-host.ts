@@ -83,8 +83,9 @@ export class SessionHost {
     await bus.declareQueue(own);
     this.app = await listenOnBus(bus, SessionModule.forRoot(this), [
       { name: own.name, pattern: OWN_QUEUE_PATTERN, prefetch: 16 },
-      // One start at a time: a full host defers instead of hoarding work.
-      { name: Queues.pendingSessions, prefetch: 1 },
+      // A few starts at once (browser contexts take a while); a slot is taken as a start
+      // arrives, so a full host defers instead of hoarding work.
+      { name: Queues.pendingSessions, prefetch: Math.min(4, this.options.maxConcurrentAgents) },
     ]);
     await this.heartbeat();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs);

@@ -43,7 +43,7 @@ describe('browser fleet: two session agents, per-agent proxies, cookies across h
 
   const proxyFor = (agentId: string) => `http://${agentId}:pw-${agentId}@127.0.0.1:${upstream.port}`;
   const view = async (agentId: string) => (await http(`${api}/agents/${agentId}`)).body;
-  const until = async (agentId: string, check: (v: Item) => boolean, timeoutMs = 60_000) => {
+  const until = async (agentId: string, check: (v: Item) => boolean, timeoutMs = 120_000) => {
     let last: Item = {};
     try {
       return await eventually(
@@ -90,7 +90,7 @@ describe('browser fleet: two session agents, per-agent proxies, cookies across h
         sessionAgent: { maxConcurrentAgents: 24, heartbeatMs: 1_000, leaseMs: 10_000 },
         recovery: { onInterrupt: 'restart', maxAttempts: 5, backoffInitialMs: 200, backoffMaxMs: 1_000 },
         gateway: { commandTimeoutMs: 10_000, queryTimeoutMs: 5_000 },
-        scheduler: { tickMs: 250, startTimeoutMs: 60_000 },
+        scheduler: { tickMs: 250, startTimeoutMs: 120_000 },
       }),
     );
     env = {
@@ -213,6 +213,7 @@ describe('browser fleet: two session agents, per-agent proxies, cookies across h
   it('brings a SIGKILLed session agent’s agents back on the other one, still logged in', async () => {
     const before = await view('feed-alice');
     const victimId = before.instanceId as string;
+    assert.ok(running.has(victimId), `feed-alice runs on a session agent (${victimId})`);
     const survivorId = victimId === 'sa-1' ? 'sa-2' : 'sa-1';
     const loginsBefore = feed.state.logins;
     await running.get(victimId)!.stop('SIGKILL');
