@@ -44,6 +44,13 @@ export class DroverMetrics {
     registers: [this.registry],
   });
 
+  readonly browserRebuilds = new Counter({
+    name: 'drover_browser_recycles_total',
+    help: 'Browser sessions moved to a new browser, by reason (recycle, crash)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly schedulerLeader = new Gauge({
     name: 'drover_scheduler_leader',
     help: '1 while this scheduler replica holds the leader lease',

@@ -3,12 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { launch, type Browser } from 'puppeteer-core';
 import { Server as ProxyServer } from 'proxy-chain';
-import { BrowserHost, CHROMIUM_ARGS, processTree, rssMb, type BrowserSession } from '@drover/browser';
+import { readFileSync } from 'node:fs';
+import { BrowserHost, CHROMIUM_ARGS, processTree, type BrowserSession } from '@drover/browser';
 import { silentLogger } from '@drover/runtime';
 
 /**
  * `npm run bench:sessions`: how many page-monitor agents one session agent holds per GB of
- * resident memory (node and Chromium together) and how fast a warm agent starts (context +
+ * resident memory (node and Chromium together, as proportional set size) and how fast a warm agent starts (context +
  * proxy endpoint + cookie restore + first page load, browser already up), against a baseline
  * measured in the same run: one browser per agent.
  */
@@ -99,7 +100,7 @@ async function browserPerAgent(url: string): Promise<Figures> {
       const pid = b.process()?.pid;
       return pid ? processTree(pid) : [];
     });
-    const used = rssMb(pids) + process.memoryUsage().rss / 1024 / 1024;
+    const used = pssMb(pids) + pssMb([process.pid]);
     log(`browser per agent: ${BASELINE_AGENTS} agents in ${used.toFixed(0)} MB`);
     return { agentsPerGb: (BASELINE_AGENTS * 1024) / used, startsMs };
   } finally {
@@ -107,9 +108,22 @@ async function browserPerAgent(url: string): Promise<Figures> {
   }
 }
 
+/** Memory of node and the browser tree. Proportional set size, so pages Chromium's processes share count once. */
 function residentMb(browserPid: number | undefined): number {
-  const browser = browserPid ? rssMb(processTree(browserPid)) : 0;
-  return browser + process.memoryUsage().rss / 1024 / 1024;
+  return pssMb([process.pid, ...(browserPid ? processTree(browserPid) : [])]);
+}
+
+function pssMb(pids: readonly number[]): number {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      kb += Number(match?.[1] ?? 0);
+    } catch {
+      // the process exited meanwhile
+    }
+  }
+  return kb / 1024;
 }
 
 function pct(values: number[], p: number): number {

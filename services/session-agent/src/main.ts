@@ -18,6 +18,7 @@ runService('session-agent', async ({ env, profile }, logger) => {
     bus,
     logger,
     note: (agentId, a) => late.host?.noteActivity(agentId, a),
+    metrics,
   });
   const host = new SessionHost({
     bus,

@@ -50,6 +50,7 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
     bus,
     logger: child('session-agent'),
     note: (agentId, activity) => late.host?.noteActivity(agentId, activity),
+    metrics,
   });
   const sessions = new SessionHost({
     bus,

@@ -4,7 +4,7 @@ import type { Activity } from '@drover/contracts';
 import type { AgentStorage } from '@drover/behaviors';
 import { BrowserHost } from '@drover/browser';
 import type { Bus } from '@drover/messaging';
-import { ScreenshotStore } from '@drover/platform';
+import { ScreenshotStore, type DroverMetrics } from '@drover/platform';
 import type { Env, Logger } from '@drover/runtime';
 import { BrowserLender } from './browser-lender';
 import { BusAgentStorage } from './bus-agent-storage';
@@ -26,8 +26,9 @@ export async function startBrowserStack(deps: {
   bus: Bus;
   logger: Logger;
   note: (agentId: string, activity: Activity) => void;
+  metrics?: DroverMetrics;
 }): Promise<BrowserStack> {
-  const { env, bus, logger, note } = deps;
+  const { env, bus, logger, note, metrics } = deps;
   const storage = (agentId: string) => new BusAgentStorage(bus, agentId);
   if (!existsSync(env.CHROME_PATH)) {
     logger.warn({ chromePath: env.CHROME_PATH }, 'Chromium not found: browser behaviours cannot run here');
@@ -40,8 +41,10 @@ export async function startBrowserStack(deps: {
     maxBrowserRssMb: env.BROWSER_MAX_RSS_MB,
     // A proxied agent never bypasses its proxy, not even for loopback addresses.
     proxyBypassList: ['<-loopback>'],
-    onRebuilt: (agentId, reason) =>
-      note(agentId, { kind: 'browser.rebuilt', ok: true, message: `moved to a new browser after a ${reason}` }),
+    onRebuilt: (agentId, reason) => {
+      metrics?.browserRebuilds.inc({ reason });
+      note(agentId, { kind: 'browser.rebuilt', ok: true, message: `moved to a new browser after a ${reason}` });
+    },
     onProxyError: (agentId, failure) =>
       note(agentId, {
         kind: 'proxy.error',

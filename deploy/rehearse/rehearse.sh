@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Rehearses the runtime images without Docker: for each service, assembles exactly what its
+# target in deploy/docker/Dockerfile copies (dist, production node_modules, package.json,
+# package-lock.json, run-profiles) into a temp dir, prints its size, then runs the service from
+# there as an unprivileged user (uid/gid 65534) with a clean environment, as the container would:
+# long-running services must answer GET /live with 200 within 30 s, then exit 0 on SIGTERM;
+# bootstrap must run once and exit 0.
+#
+# Usage: RABBITMQ_URL=amqp://... deploy/rehearse/rehearse.sh <service|all>
+# Needs: `npm run build` done in the repository, root (to drop privileges), the npm registry or
+# a warm npm cache (for `npm ci --omit=dev`). Optional: CHROME_PATH (default /usr/bin/chromium),
+# REHEARSE_KEEP=1 keeps the temp dir.
+set -euo pipefail
+
+SERVICES=(bootstrap gateway engine session-agent persistence-agent scheduler)
+REPO="$(cd "$(dirname "$0")/../.." && pwd)"
+RUN_UID=65534
+RUN_GID=65534
+LIVE_TIMEOUT_S=30
+STOP_TIMEOUT_S=35 # above the services' SHUTDOWN_TIMEOUT_MS default of 25 s
+
+usage() { echo "usage: $0 <$(IFS='|'; echo "${SERVICES[*]}")|all>" >&2; exit 2; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+[ $# -eq 1 ] || usage
+if [ "$1" = all ]; then
+  selected=("${SERVICES[@]}")
+else
+  selected=()
+  for s in "${SERVICES[@]}"; do [ "$s" = "$1" ] && selected=("$s"); done
+  [ ${#selected[@]} -eq 1 ] || usage
+fi
+
+[ -n "${RABBITMQ_URL:-}" ] || fail "RABBITMQ_URL is not set (every service but the standalone needs the broker)"
+for s in "${selected[@]}"; do
+  [ -f "$REPO/dist/services/$s/src/main.js" ] || fail "dist/services/$s/src/main.js is missing: run \"npm run build\" first"
+done
+
+# Drop privileges like `USER` in the image: setpriv (util-linux, in Debian 12) or runuser.
+if [ "$(id -u)" -ne 0 ]; then
+  fail "must run as root to start the services as uid $RUN_UID (the image's USER rehearsal)"
+elif command -v setpriv >/dev/null; then
+  AS_USER=(setpriv --reuid="$RUN_UID" --regid="$RUN_GID" --clear-groups --)
+elif command -v runuser >/dev/null; then
+  AS_USER=(runuser -u "$(getent passwd "$RUN_UID" | cut -d: -f1)" --)
+else
+  fail "neither setpriv nor runuser is available"
+fi
+
+NODE="$(command -v node)"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/drover-rehearse.XXXXXX")"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  if [ -n "${REHEARSE_KEEP:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+chmod 755 "$WORK"
+
+free_port() {
+  "$NODE" -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
+}
+# The image's HEALTHCHECK command, verbatim but for the port.
+live() {
+  PORT="$1" "$NODE" -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/live').then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"
+}
+
+# --- production dependencies, once: the builder's prod-deps stage (`npm ci --omit=dev`).
+echo "== production node_modules (npm ci --omit=dev, once for every service)"
+# Cached outside the repo by lock file and Node version (a cold install can take minutes when
+# better-sqlite3 has to compile); REHEARSE_FRESH=1 reinstalls.
+CACHE_ROOT="${REHEARSE_CACHE_DIR:-${TMPDIR:-/tmp}/drover-rehearse-cache}"
+KEY="$(cat "$REPO/package-lock.json" "$REPO/package.json" | sha256sum | cut -c1-16)-node$("$NODE" -p process.versions.modules)"
+DEPS="$CACHE_ROOT/$KEY"
+started=$SECONDS
+if [ -n "${REHEARSE_FRESH:-}" ] || [ ! -f "$DEPS/.complete" ]; then
+  rm -rf "$DEPS"
+  mkdir -p "$DEPS"
+  cp "$REPO/package.json" "$REPO/package-lock.json" "$DEPS/"
+  (cd "$DEPS" && PUPPETEER_SKIP_DOWNLOAD=true npm ci --omit=dev --ignore-scripts=false --prefer-offline \
+    --no-audit --no-fund --loglevel=error >"$WORK/npm-ci.log" 2>&1) \
+    || { tail -40 "$WORK/npm-ci.log" >&2; fail "npm ci --omit=dev failed"; }
+  touch "$DEPS/.complete"
+  how="installed"
+else
+  how="reused from $DEPS (same lock file; REHEARSE_FRESH=1 reinstalls)"
+fi
+(cd "$DEPS" && "$NODE" -e "new (require('better-sqlite3'))(':memory:').prepare('select 1').get()") \
+  || fail "better-sqlite3 does not load from the production node_modules"
+echo "   $how in $((SECONDS - started)) s: $(du -sh "$DEPS/node_modules" | cut -f1)," \
+  "$(find "$DEPS/node_modules" -mindepth 1 -maxdepth 1 -type d | wc -l) top-level entries"
+if [ -d "$DEPS/node_modules/typescript" ] || [ -d "$DEPS/node_modules/eslint" ]; then
+  fail "dev dependencies leaked into the production node_modules"
+fi
+echo "   note: every service's file set is identical (hardlinked copies here); only the main it runs differs"
+
+# One data dir shared by every service, as the compose volume is: writable by the service user.
+DATA="$WORK/data"
+mkdir -p "$DATA/files"
+chown -R "$RUN_UID:$RUN_GID" "$DATA"
+
+assemble() { # <service> → $WORK/app-<service>, what the runtime target holds under /app
+  local app="$WORK/app-$1"
+  mkdir -p "$app"
+  cp -a "$REPO/dist" "$app/dist"
+  cp -a "$REPO/run-profiles" "$app/run-profiles"
+  cp "$REPO/package.json" "$REPO/package-lock.json" "$app/"
+  cp -al "$DEPS/node_modules" "$app/node_modules" 2>/dev/null || cp -a "$DEPS/node_modules" "$app/node_modules"
+  # Root-owned, world-readable, not writable by the service user (as COPY without --chown).
+  chown -R 0:0 "$app"
+  chmod -R a+rX,go-w "$app"
+  echo "$app"
+}
+
+run_env() { # <port> : the container's environment, nothing inherited from this shell
+  local chrome="${CHROME_PATH:-/usr/bin/chromium}"
+  echo PATH=/usr/local/bin:/usr/bin:/bin HOME=/tmp NODE_ENV=production LOG_LEVEL="${LOG_LEVEL:-warn}" \
+    HOST=127.0.0.1 PORT="$1" RABBITMQ_URL="$RABBITMQ_URL" DROVER_DATA_DIR="$DATA" \
+    PERSISTENT_DATA_PATH="$DATA/files" CHROME_PATH="$chrome" SHUTDOWN_TIMEOUT_MS=25000
+}
+
+rehearse_bootstrap() {
+  local app log code=0
+  app="$(assemble bootstrap)"
+  log="$WORK/bootstrap.log"
+  echo "bootstrap: size $(du -sh "$app" | cut -f1) ($app)"
+  # shellcheck disable=SC2046
+  (cd "$app" && "${AS_USER[@]}" env -i $(run_env 0) "$NODE" dist/services/bootstrap/src/main.js --profile dev) \
+    >"$log" 2>&1 || code=$?
+  if [ "$code" -ne 0 ]; then
+    tail -40 "$log" >&2
+    fail "bootstrap exited $code"
+  fi
+  echo "bootstrap: ran as uid $RUN_UID, exit 0 ($(grep -m1 'applied' "$log" || echo 'no summary line'))"
+}
+
+rehearse_service() {
+  local svc="$1" app log port pid code waited=0 started
+  app="$(assemble "$svc")"
+  log="$WORK/$svc.log"
+  port="$(free_port)"
+  echo "$svc: size $(du -sh "$app" | cut -f1) ($app)"
+  cd "$app"
+  # shellcheck disable=SC2046
+  "${AS_USER[@]}" env -i $(run_env "$port") "$NODE" "dist/services/$svc/src/main.js" >"$log" 2>&1 &
+  pid=$!
+  cd "$REPO"
+  PIDS+=("$pid")
+  started=$SECONDS
+  until live "$port"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      code=0; wait "$pid" || code=$?
+      tail -40 "$log" >&2
+      fail "$svc exited $code before /live answered"
+    fi
+    if [ $((SECONDS - started)) -ge "$LIVE_TIMEOUT_S" ]; then
+      tail -40 "$log" >&2
+      fail "$svc: /live did not answer 200 within ${LIVE_TIMEOUT_S} s"
+    fi
+    sleep 0.5
+  done
+  local user
+  user="$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")"
+  [ "$user" = "$RUN_UID" ] || fail "$svc runs as uid $user, not $RUN_UID"
+  echo "$svc: live ok on port $port after $((SECONDS - started)) s as uid $user"
+  kill -TERM "$pid"
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$waited" -ge $((STOP_TIMEOUT_S * 10)) ]; then
+      tail -40 "$log" >&2
+      fail "$svc did not exit within ${STOP_TIMEOUT_S} s of SIGTERM"
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  code=0; wait "$pid" || code=$?
+  if [ "$code" -ne 0 ]; then
+    tail -40 "$log" >&2
+    fail "$svc exited $code after SIGTERM (expected 0)"
+  fi
+  echo "$svc: SIGTERM → exit 0 in $((waited / 10)).$((waited % 10)) s"
+}
+
+for svc in "${selected[@]}"; do
+  if [ "$svc" = bootstrap ]; then rehearse_bootstrap; else rehearse_service "$svc"; fi
+done
+echo "== rehearsal passed: ${selected[*]}"

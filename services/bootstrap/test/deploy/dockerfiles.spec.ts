@@ -1,0 +1,161 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { checkDockerfile, checkDockerignore, isPinned, parseDockerfile } from './dockerfile-rules';
+
+// dist/services/bootstrap/test/deploy → the repository root.
+const repo = resolve(__dirname, '../../../../..');
+const read = (path: string) => readFileSync(resolve(repo, path), 'utf8');
+
+const SERVICES = ['gateway', 'engine', 'session-agent', 'persistence-agent', 'scheduler', 'bootstrap'];
+const HEALTH = `HEALTHCHECK CMD ["node", "-e", "fetch('http://127.0.0.1:8080/live').then(r=>process.exit(r.ok?0:1))"]`;
+
+/** A passing runtime file; each bad example changes one thing. */
+const GOOD = `
+ARG BUILDER_IMAGE=drover-builder:latest
+FROM \${BUILDER_IMAGE} AS builder
+FROM node:20.19.5-bookworm-slim AS base
+COPY --from=builder /app/dist dist
+ENTRYPOINT ["/usr/bin/tini", "--"]
+USER 10001
+FROM base AS web
+${HEALTH}
+CMD ["node", "dist/services/gateway/src/main.js"]
+FROM base AS bootstrap
+CMD ["node", "dist/services/bootstrap/src/main.js"]
+`;
+
+function expectProblem(text: string, pattern: RegExp): void {
+  const problems = checkDockerfile(text);
+  assert.ok(
+    problems.some((p) => pattern.test(p)),
+    `expected a problem matching ${pattern}, got ${JSON.stringify(problems)}`,
+  );
+}
+
+describe('deploy Dockerfiles', () => {
+  for (const file of [
+    'deploy/docker/Dockerfile',
+    'deploy/docker/Dockerfile.builder',
+    'deploy/docker/Dockerfile.cmdRunner',
+  ]) {
+    it(`${file} passes the rules`, () => {
+      assert.deepEqual(checkDockerfile(read(file)), []);
+    });
+  }
+
+  it('.dockerignore excludes .env and node_modules', () => {
+    assert.deepEqual(checkDockerignore(read('.dockerignore')), []);
+    const ignore = read('.dockerignore').split('\n');
+    for (const entry of ['dist', '.git', '.drover', 'secrets', 'coverage', 'logs', '.build']) {
+      assert.ok(ignore.includes(entry), `.dockerignore lacks ${entry}`);
+    }
+  });
+
+  it('the runtime file has one target per service running its main as uid 10001', () => {
+    const { stages } = parseDockerfile(read('deploy/docker/Dockerfile'));
+    const names = stages.map((s) => s.name);
+    for (const service of SERVICES) {
+      const stage = stages.find((s) => s.name === service);
+      assert.ok(stage, `no target ${service} in ${names.join(', ')}`);
+      assert.equal(stage.image, 'base');
+      const cmd = stage.instructions.filter((i) => i.keyword === 'CMD').pop();
+      assert.deepEqual(JSON.parse(cmd?.args ?? 'null'), ['node', `dist/services/${service}/src/main.js`]);
+      const user = stage.instructions.filter((i) => i.keyword === 'USER').pop();
+      assert.equal(user?.args, '10001');
+      const health = stage.instructions.some((i) => i.keyword === 'HEALTHCHECK');
+      assert.equal(health, service !== 'bootstrap', `${service}: HEALTHCHECK ${health}`);
+      if (health) assert.match(stage.instructions.map((i) => i.args).join('\n'), /\/live/);
+    }
+  });
+
+  it('the runtime base copies only dist, production node_modules, package.json and run-profiles', () => {
+    const text = read('deploy/docker/Dockerfile');
+    const base = parseDockerfile(text).stages.find((s) => s.name === 'base');
+    const copies = base?.instructions.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD') ?? [];
+    const sources = copies.map((c) => c.args.split(/\s+/).filter((w) => !w.startsWith('--'))[0]).sort();
+    assert.deepEqual(sources, ['/app/dist', '/app/package.json', '/app/prod_node_modules', '/app/run-profiles']);
+    assert.ok(copies.every((c) => c.args.includes('--from=builder')));
+    assert.doesNotMatch(text, /^\s*(COPY|ADD)\b.*\.env/m);
+    assert.match(text, /ENV NODE_ENV=production/);
+  });
+
+  it('the session agent has Chromium and documents /dev/shm and the sandbox', () => {
+    const text = read('deploy/docker/Dockerfile');
+    assert.match(text, /chromium fonts-liberation fonts-noto-color-emoji/);
+    assert.match(text, /ENV CHROME_PATH=\/usr\/bin\/chromium/);
+    assert.match(text, /shm_size: 1gb/);
+    assert.match(text, /--disable-dev-shm-usage/);
+    assert.match(text, /--no-sandbox/);
+  });
+
+  it('the builder caches the dependency layer and can run the unit tests', () => {
+    const text = read('deploy/docker/Dockerfile.builder');
+    const copyManifest = text.indexOf('COPY package.json package-lock.json');
+    assert.ok(copyManifest > 0 && copyManifest < text.indexOf('COPY libs'));
+    assert.match(text, /ARG RUN_TESTS=false/);
+    assert.match(text, /npm ci --omit=dev/);
+    assert.match(text, /\/app\/prod_node_modules/);
+  });
+
+  it('accepts the sample runtime file', () => {
+    assert.deepEqual(checkDockerfile(GOOD), []);
+  });
+
+  describe('catches', () => {
+    it('an unpinned FROM: latest, no tag, a bare major, a floating minor', () => {
+      expectProblem(GOOD.replace('node:20.19.5-bookworm-slim', 'node:latest'), /not pinned/);
+      expectProblem(GOOD.replace('node:20.19.5-bookworm-slim', 'node'), /not pinned/);
+      expectProblem(GOOD.replace('node:20.19.5-bookworm-slim', 'node:20'), /not pinned/);
+      expectProblem(GOOD.replace('node:20.19.5-bookworm-slim', 'node:20-bookworm-slim'), /not pinned/);
+      expectProblem(GOOD.replace('node:20.19.5-bookworm-slim', 'node:20.19-bookworm-slim'), /not pinned/);
+      expectProblem(GOOD.replace('${BUILDER_IMAGE}', '${UNDECLARED}'), /not a global ARG/);
+      assert.ok(isPinned(`node@sha256:${'a'.repeat(64)}`));
+      assert.ok(isPinned('registry.local:5000/node:20.19.5'));
+      assert.ok(!isPinned('registry.local:5000/node'));
+    });
+
+    it('a runtime target running as root', () => {
+      expectProblem(GOOD.replace('USER 10001', 'USER root'), /stage "web".*root/);
+      expectProblem(GOOD.replace('USER 10001', 'USER 0:0'), /root/);
+      expectProblem(GOOD.replace('USER 10001\n', ''), /stage "bootstrap".*root/);
+      expectProblem(`${GOOD}USER root\n`, /stage "bootstrap".*root/);
+    });
+
+    it('a runtime target without an init as ENTRYPOINT', () => {
+      expectProblem(GOOD.replace('ENTRYPOINT ["/usr/bin/tini", "--"]\n', ''), /no init/);
+      expectProblem(GOOD.replace('/usr/bin/tini', 'node'), /no init/);
+      assert.deepEqual(checkDockerfile(GOOD.replace('/usr/bin/tini', '/usr/bin/dumb-init')), []);
+    });
+
+    it('a long-running target without a HEALTHCHECK', () => {
+      expectProblem(GOOD.replace(HEALTH, ''), /stage "web".*HEALTHCHECK/);
+      // The bootstrap is one-shot; so is a target that says HEALTHCHECK NONE.
+      assert.deepEqual(checkDockerfile(GOOD.replace(HEALTH, 'HEALTHCHECK NONE')), []);
+    });
+
+    it('ADD from a URL', () => {
+      expectProblem(GOOD.replace('USER 10001', 'ADD https://example.com/tool.tgz /tmp/\nUSER 10001'), /ADD from a URL/);
+      assert.deepEqual(checkDockerfile(GOOD.replace('USER 10001', 'ADD vendor.tgz /tmp/\nUSER 10001')), []);
+    });
+
+    it('secret-looking ENV and ARG values', () => {
+      const withLine = (line: string) => GOOD.replace('USER 10001', `${line}\nUSER 10001`);
+      expectProblem(withLine('ENV DB_PASSWORD=hunter2'), /DB_PASSWORD/);
+      expectProblem(withLine('ENV NODE_ENV=production \\\n    GITHUB_TOKEN=abc'), /GITHUB_TOKEN/);
+      expectProblem(withLine('ENV API_KEY abc'), /API_KEY/);
+      expectProblem(withLine('ARG NPM_TOKEN=abc'), /NPM_TOKEN/);
+      expectProblem(`ARG CLIENT_SECRET=abc\n${GOOD}`, /CLIENT_SECRET/);
+      // Declaring an ARG without a value is fine: the value comes at build time.
+      assert.deepEqual(checkDockerfile(withLine('ARG NPM_TOKEN')), []);
+    });
+
+    it('a .dockerignore that lets .env or node_modules in', () => {
+      assert.deepEqual(checkDockerignore('node_modules\n.env\n'), []);
+      assert.match(checkDockerignore('node_modules\n').join(), /\.env/);
+      assert.match(checkDockerignore('.env\ndist\n').join(), /node_modules/);
+      assert.match(checkDockerignore('node_modules\n.env*\n!.env\n').join(), /\.env/);
+    });
+  });
+});
