@@ -1,3 +1,4 @@
+import { CHROMIUM_ARGS } from '@drover/browser';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,16 +9,7 @@ import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppete
 import type { AgentBrowser } from '../browser.port';
 
 /** Chromium flags for tests: no sandbox (containers), nothing phoning home, no QUIC. */
-export const TEST_CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-  '--disable-quic',
-] as const;
+export const TEST_CHROMIUM_ARGS = CHROMIUM_ARGS;
 
 /** CHROME_PATH, else Debian's chromium. */
 export function chromiumPath(): string {

@@ -1,3 +1,4 @@
+import { CHROMIUM_ARGS } from '@drover/browser';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,16 +10,8 @@ import type { AgentBrowser } from '../../browser.port';
 export const chromiumPath = (): string => process.env.CHROME_PATH ?? '/usr/bin/chromium';
 export const chromiumAvailable = (): boolean => existsSync(chromiumPath());
 
-export const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-  '--disable-quic',
-] as const;
+/** The same flags production browsers use (`libs/browser`). */
+export const CHROMIUM_FLAGS = CHROMIUM_ARGS;
 
 export interface TestChromium {
   browser: Browser;
