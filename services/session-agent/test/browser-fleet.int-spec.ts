@@ -204,7 +204,7 @@ describe('browser fleet: two session agents, per-agent proxies, cookies across h
     const requestedAt = Date.now();
     const stop = await http(`${api}/agents/mon-5`, { method: 'DELETE' });
     assert.equal(stop.status, 202);
-    const stopped = await until('mon-5', (v) => v.status === 'stopped', 15_000);
+    const stopped = await until('mon-5', (v) => v.status === 'stopped', 60_000);
     assert.ok(stopped.stoppedAt);
     // Reported, not asserted: the bench is where timings are judged; this machine is shared.
     console.log(`mon-5 stopped ${Date.now() - requestedAt} ms after the DELETE`);

@@ -5,6 +5,17 @@ import type { Logger } from '@drover/runtime';
 import type { CookieStore } from './cookie-store';
 
 /** A browser lent to one agent's session; `release` saves its cookies and closes its context. */
+/** How long a stop waits for the final cookie save. */
+const FINAL_SAVE_MS = 3_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 export interface LentBrowser {
   browser: AgentBrowser;
   release(): Promise<void>;
@@ -56,13 +67,20 @@ export class BrowserLender {
     };
     return {
       browser,
+      // Cookies are saved before the session is reported ended (bounded, so a busy browser or
+      // bus cannot hold a stop; the periodic save is at most COOKIE_SAVE_MS old). The context
+      // closes afterwards; a new session of the same agent waits for that.
       release: async () => {
         clearInterval(timer);
-        const final = await session.close();
-        await cookies
-          .save(agentId, final)
-          .catch((error: Error) => logger.warn({ agentId, err: error.message }, 'final cookie save failed'));
+        await withTimeout(saveCookies(), FINAL_SAVE_MS).catch((error: Error) =>
+          logger.warn({ agentId, err: error.message }, 'final cookie save failed'),
+        );
         cookies.forget(agentId);
+        const closed = session
+          .close()
+          .catch((error: Error) => logger.warn({ agentId, err: error.message }, 'browser context close failed'))
+          .finally(() => this.closing.delete(agentId));
+        this.closing.set(agentId, closed);
       },
     };
   }
