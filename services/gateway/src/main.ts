@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { DroverMetrics, openBus, openRedis, runService, ScreenshotStore } from '@drover/platform';
 import { createGatewayApp } from './gateway.module';
+import { securityFromEnv } from './security/security.middleware';
 
 /** `npm run start:gateway`: the REST API on PORT; stateless, run any number behind a balancer. */
 runService('gateway', async ({ env, profile }, logger) => {
@@ -16,11 +17,7 @@ runService('gateway', async ({ env, profile }, logger) => {
     config: { commandTimeoutMs: profile.gateway.commandTimeoutMs, queryTimeoutMs: profile.gateway.queryTimeoutMs },
     metrics,
     screenshots: new ScreenshotStore(resolve(env.PERSISTENT_DATA_PATH), env.SCREENSHOT_LIMIT),
-    security: {
-      ...(env.DROVER_API_KEYS?.length ? { apiKeys: env.DROVER_API_KEYS } : {}),
-      rateLimit: { points: env.RATE_LIMIT_POINTS, durationS: env.RATE_LIMIT_WINDOW_S },
-      ...(redis ? { redis } : {}),
-    },
+    security: securityFromEnv(env, redis),
   });
   await app.listen(env.PORT, env.HOST);
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;

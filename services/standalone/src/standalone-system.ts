@@ -13,6 +13,7 @@ import { systemClock, type DroverConfig, type Logger } from '@drover/runtime';
 import { applyProfile } from '../../bootstrap/src/apply-profile';
 import { Engine } from '../../engine/src/engine';
 import { createGatewayApp } from '../../gateway/src/gateway.module';
+import { securityFromEnv } from '../../gateway/src/security/security.middleware';
 import { PersistenceAgent } from '../../persistence-agent/src/persistence-agent';
 import { Scheduler } from '../../scheduler/src/scheduler';
 import { startBrowserStack } from '../../session-agent/src/browser/browser-stack';
@@ -86,11 +87,7 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
     config: { commandTimeoutMs: profile.gateway.commandTimeoutMs, queryTimeoutMs: profile.gateway.queryTimeoutMs },
     metrics,
     screenshots: new ScreenshotStore(resolve(env.PERSISTENT_DATA_PATH), env.SCREENSHOT_LIMIT),
-    security: {
-      ...(env.DROVER_API_KEYS?.length ? { apiKeys: env.DROVER_API_KEYS } : {}),
-      rateLimit: { points: env.RATE_LIMIT_POINTS, durationS: env.RATE_LIMIT_WINDOW_S },
-      ...(redis ? { redis } : {}),
-    },
+    security: securityFromEnv(env, redis),
   });
   await gateway.listen(env.PORT, env.HOST);
   const address = (gateway.getHttpServer() as Server).address() as AddressInfo;

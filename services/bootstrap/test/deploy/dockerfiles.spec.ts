@@ -60,13 +60,16 @@ describe('deploy Dockerfiles', () => {
       const stage = stages.find((s) => s.name === service);
       assert.ok(stage, `no target ${service} in ${names.join(', ')}`);
       assert.equal(stage.image, 'base');
-      const cmd = stage.instructions.filter((i) => i.keyword === 'CMD').pop();
-      assert.deepEqual(JSON.parse(cmd?.args ?? 'null'), ['node', `dist/services/${service}/src/main.js`]);
-      const user = stage.instructions.filter((i) => i.keyword === 'USER').pop();
-      assert.equal(user?.args, '10001');
-      const health = stage.instructions.some((i) => i.keyword === 'HEALTHCHECK');
-      assert.equal(health, service !== 'bootstrap', `${service}: HEALTHCHECK ${health}`);
-      if (health) assert.match(stage.instructions.map((i) => i.args).join('\n'), /\/live/);
+      // A target inherits USER, HEALTHCHECK, ENTRYPOINT from `base`: check what it ends up with.
+      const base = stages.find((s) => s.name === 'base');
+      const effective = [...(base?.instructions ?? []), ...stage.instructions];
+      const last = (keyword: string) => effective.filter((i) => i.keyword === keyword).pop();
+      assert.deepEqual(JSON.parse(last('CMD')?.args ?? 'null'), ['node', `dist/services/${service}/src/main.js`]);
+      assert.equal(last('USER')?.args, '10001');
+      assert.match(last('ENTRYPOINT')?.args ?? '', /tini/);
+      const health = last('HEALTHCHECK')?.args ?? 'NONE';
+      if (service === 'bootstrap') assert.equal(health, 'NONE', 'bootstrap is one-shot');
+      else assert.match(health, /\/live/, `${service}: HEALTHCHECK on /live`);
     }
   });
 

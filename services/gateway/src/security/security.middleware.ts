@@ -73,3 +73,15 @@ export function securityMiddleware(security: GatewaySecurity, logger: Logger): R
     });
   };
 }
+
+/** The gateway's security as the environment configures it (API keys, rate limit, shared Redis). */
+export function securityFromEnv(
+  env: { DROVER_API_KEYS?: string[] | undefined; RATE_LIMIT_POINTS: number; RATE_LIMIT_WINDOW_S: number },
+  redis?: Redis,
+): GatewaySecurity {
+  return {
+    ...(env.DROVER_API_KEYS?.length ? { apiKeys: env.DROVER_API_KEYS } : {}),
+    rateLimit: { points: env.RATE_LIMIT_POINTS, durationS: env.RATE_LIMIT_WINDOW_S },
+    ...(redis ? { redis } : {}),
+  };
+}
