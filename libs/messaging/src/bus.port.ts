@@ -23,9 +23,17 @@ export interface PublishOptions {
   headers?: Record<string, unknown>;
 }
 
+/** How a delivery was finally settled: what the handler decided, after the adapter's own checks. */
+export type Settlement = Outcome['action'];
+
 export interface SubscribeOptions {
   /** Unacknowledged deliveries in flight for this consumer. */
   prefetch?: number;
+  /**
+   * Called once per delivery with its settlement. A retry past the delivery limit and content that
+   * is not JSON (which never reaches the handler) report `dead-letter`.
+   */
+  onSettled?: (settlement: Settlement) => void;
 }
 
 export interface Subscription {

@@ -1,40 +1,38 @@
 import type {
   Bus,
   Handler,
-  Outcome,
   PublishOptions,
   QueueSpec,
   QueueStats,
   RequestOptions,
+  Settlement,
   SubscribeOptions,
   Subscription,
 } from '@drover/messaging';
 import type { DroverMetrics } from './metrics';
 
-/** The same bus, counting every delivery's outcome per queue (`drover_bus_deliveries_total`). */
+const SETTLEMENTS: readonly Settlement[] = ['ack', 'retry', 'dead-letter'];
+
+/**
+ * The same bus, counting every delivery's settlement per queue (`drover_bus_deliveries_total`),
+ * including what the adapter decides on its own (content that is not JSON, the delivery limit).
+ */
 export class InstrumentedBus implements Bus {
   constructor(
     private readonly bus: Bus,
     private readonly metrics: DroverMetrics,
   ) {}
 
-  subscribe(queue: string, handler: Handler, options?: SubscribeOptions): Promise<Subscription> {
-    const count = (outcome: Outcome | void) =>
-      this.metrics.deliveries.inc({ queue, outcome: outcome?.action ?? 'ack' });
-    return this.bus.subscribe(
-      queue,
-      async (delivery) => {
-        try {
-          const outcome = await handler(delivery);
-          count(outcome);
-          return outcome;
-        } catch (error) {
-          count({ action: 'retry', reason: '' });
-          throw error;
-        }
+  subscribe(queue: string, handler: Handler, options: SubscribeOptions = {}): Promise<Subscription> {
+    // Every series starts at 0, so rate() and increase() also see a queue's first dead letter.
+    for (const outcome of SETTLEMENTS) this.metrics.deliveries.inc({ queue, outcome }, 0);
+    return this.bus.subscribe(queue, handler, {
+      ...options,
+      onSettled: (settlement) => {
+        this.metrics.deliveries.inc({ queue, outcome: settlement });
+        options.onSettled?.(settlement);
       },
-      options,
-    );
+    });
   }
 
   publish(exchange: string, routingKey: string, body: unknown, options?: PublishOptions): Promise<void> {

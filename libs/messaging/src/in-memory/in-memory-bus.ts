@@ -12,6 +12,7 @@ import {
   type QueueStats,
   type RequestOptions,
   RequestTimeoutError,
+  type Settlement,
   type SubscribeOptions,
   type Subscription,
   type Topology,
@@ -49,6 +50,7 @@ interface StoredMessage {
 
 interface Consumer {
   handler: Handler;
+  onSettled?: (settlement: Settlement) => void;
   prefetch: number;
   inFlight: number;
   running: Set<Promise<void>>;
@@ -134,7 +136,7 @@ export class InMemoryBus implements Bus {
     const state = this.requireQueue(queue);
     const prefetch = options.prefetch ?? DEFAULT_PREFETCH;
     if (!Number.isInteger(prefetch) || prefetch < 1) throw new RangeError(`prefetch must be a positive integer`);
-    const consumer: Consumer = { handler, prefetch, inFlight: 0, running: new Set() };
+    const consumer: Consumer = { handler, onSettled: options.onSettled, prefetch, inFlight: 0, running: new Set() };
     state.consumers.push(consumer);
     this.scheduleDispatch(state);
     return { cancel: () => this.cancel(state, consumer) };
@@ -280,29 +282,33 @@ export class InMemoryBus implements Bus {
   private async handle(state: QueueState, consumer: Consumer, message: StoredMessage): Promise<void> {
     const outcome = await invoke(consumer.handler, toDelivery(message));
     try {
-      this.settle(state, message, outcome);
+      // Settle first: `onSettled?.(...)` would skip evaluating its argument without a callback.
+      const settlement = this.settle(state, message, outcome);
+      consumer.onSettled?.(settlement);
     } catch (error) {
       this.logger?.warn({ queue: state.name, messageId: message.messageId, err: error }, 'settling a delivery failed');
     }
   }
 
-  private settle(state: QueueState, message: StoredMessage, outcome: Outcome): void {
+  private settle(state: QueueState, message: StoredMessage, outcome: Outcome): Settlement {
     switch (outcome.action) {
       case 'ack':
-        return;
+        return 'ack';
       case 'retry':
         return this.retry(state, message, outcome.reason, outcome.delayMs);
       case 'dead-letter':
-        return this.deadLetter(state, message, outcome.reason);
+        this.deadLetter(state, message, outcome.reason);
+        return 'dead-letter';
     }
   }
 
   /** Requeues after a delay with `attempt + 1`, or dead-letters once the delivery limit is reached. */
-  private retry(state: QueueState, message: StoredMessage, reason: string, delayMs: number | undefined): void {
+  private retry(state: QueueState, message: StoredMessage, reason: string, delayMs: number | undefined): Settlement {
     if (message.attempt >= state.deliveryLimit) {
-      return this.deadLetter(state, message, `delivery limit ${state.deliveryLimit} reached: ${reason}`);
+      this.deadLetter(state, message, `delivery limit ${state.deliveryLimit} reached: ${reason}`);
+      return 'dead-letter';
     }
-    if (!this.isLive(state)) return;
+    if (!this.isLive(state)) return 'retry';
     const delay = delayMs ?? this.retryDelay(message.attempt);
     this.logger?.debug(
       { queue: state.name, messageId: message.messageId, attempt: message.attempt, delay, reason },
@@ -315,6 +321,7 @@ export class InMemoryBus implements Bus {
       state.ready.push({ ...message, attempt: message.attempt + 1 });
       this.scheduleDispatch(state);
     }, delay);
+    return 'retry';
   }
 
   private retryDelay(attempt: number): number {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect as amqpConnect } from 'amqplib';
+import { connect as amqpConnect, type GetMessage } from 'amqplib';
 import pino from 'pino';
 import type { Logger } from '@drover/runtime';
 import { Exchanges } from '@drover/contracts';
@@ -103,6 +103,49 @@ if (!url) {
         assert.equal(dead[0]?.headers[DEATH_QUEUE_HEADER], queue);
         assert.equal(dead[0]?.attempt, 1);
         assert.deepEqual(dead[0]?.body, { n: 3, poison: true });
+      } finally {
+        await bus.deleteQueue(queue).catch(() => undefined);
+        await bus.close();
+      }
+    });
+
+    it('dead-letters content that is not JSON without calling the handler, and reports it', async () => {
+      const bus = await open();
+      const queue = `garbage.${randomUUID().slice(0, 8)}`;
+      extraQueues.push(queue);
+      try {
+        await bus.declareQueue({ name: queue, bindings: [{ exchange: Exchanges.dispatch, pattern: queue }] });
+        const handled: Delivery[] = [];
+        const settlements: string[] = [];
+        await bus.subscribe(queue, async (delivery) => void handled.push(delivery), {
+          onSettled: (settlement) => settlements.push(settlement),
+        });
+        const connection = await amqpConnect(url);
+        try {
+          const channel = await connection.createConfirmChannel();
+          channel.publish(qualify(prefix, Exchanges.dispatch), queue, Buffer.from('{not json'), {
+            contentType: 'application/json',
+            messageId: 'garbage-1',
+          });
+          await channel.waitForConfirms();
+          await until(() => settlements.length >= 1, 'the settlement');
+          // The dead letter is read raw: it is no more JSON than before.
+          const letters: GetMessage[] = [];
+          await until(async () => {
+            const letter = await channel.get(qualify(prefix, `${queue}.dead`), { noAck: true });
+            if (letter) letters.push(letter);
+            return letters.length > 0;
+          }, 'the dead letter');
+          const [letter] = letters;
+          assert.equal(handled.length, 0);
+          assert.deepEqual(settlements, ['dead-letter']);
+          assert.ok(letter);
+          assert.equal(letter.content.toString(), '{not json');
+          assert.equal(letter.properties.messageId, 'garbage-1');
+          assert.match(String(letter.properties.headers?.[DEATH_REASON_HEADER]), /invalid content/);
+        } finally {
+          await connection.close();
+        }
       } finally {
         await bus.deleteQueue(queue).catch(() => undefined);
         await bus.close();

@@ -20,6 +20,7 @@ import {
   type QueueStats,
   type RequestOptions,
   RequestTimeoutError,
+  type Settlement,
   type SubscribeOptions,
   type Subscription,
   type Topology,
@@ -81,6 +82,7 @@ interface Consumer {
   source: string;
   info: QueueInfo;
   handler: Handler;
+  onSettled?: (settlement: Settlement) => void;
   session: SubscriberSessionAsPromised;
   /** Deliveries received and not yet acked, nacked or recovered (counted by `queueStats`). */
   unacked: number;
@@ -244,7 +246,16 @@ export class RabbitMqBus implements Bus {
     const source = qualify(this.prefix, queue);
     const overrides = { prefetch, queue: source, source } as SubscriptionConfig;
     const session = await this.broker.subscribe(info.inConfig ? queue : CONSUMER_TEMPLATE, overrides);
-    const consumer: Consumer = { queue, source, info, handler, session, unacked: 0, running: new Set() };
+    const consumer: Consumer = {
+      queue,
+      source,
+      info,
+      handler,
+      onSettled: options.onSettled,
+      session,
+      unacked: 0,
+      running: new Set(),
+    };
     this.consumers.add(consumer);
     const adopt = (message: Message, work: () => Promise<void>): void => {
       consumer.unacked += 1;
@@ -360,6 +371,7 @@ export class RabbitMqBus implements Bus {
     const outcome = await invoke(consumer.handler, delivery);
     switch (outcome.action) {
       case 'ack':
+        consumer.onSettled?.('ack');
         return settle();
       case 'dead-letter':
         return this.deadLetter(consumer, message, outcome.reason, settle);
@@ -376,6 +388,7 @@ export class RabbitMqBus implements Bus {
         // The copy must not carry this delivery's broker count: fold it into rascal's republish count.
         setRepublishCount(headers, consumer.source, attempt - 1);
         delete message.properties.headers?.['x-delivery-count'];
+        consumer.onSettled?.('retry');
         return settle(new Error(outcome.reason), [
           { strategy: 'republish', defer: delay, attempts: limit - 1 },
           this.deadLetterRecovery(consumer, `delivery limit ${limit} reached: ${outcome.reason}`),
@@ -386,6 +399,7 @@ export class RabbitMqBus implements Bus {
 
   private async deadLetter(consumer: Consumer, message: Message, reason: string, settle: Settle): Promise<void> {
     rascalHeaders(message, consumer.source);
+    consumer.onSettled?.('dead-letter');
     const messageId = message.properties.messageId as unknown;
     if (!consumer.info.hasDeadLetterQueue) {
       this.logger?.warn({ queue: consumer.queue, messageId, reason }, 'message dead-lettered without a queue, dropped');

@@ -266,6 +266,32 @@ export function busContract(name: string, open: () => Promise<Bus>, options: Bus
     );
 
     it(
+      'reports how each delivery was settled, a retry past the delivery limit as a dead letter',
+      withFixture(async (f) => {
+        const queue = await f.queue('settled', [{ exchange: Exchanges.events, pattern: f.key('#') }], {
+          deliveryLimit: 2,
+        });
+        const settlements: string[] = [];
+        await f.consume(
+          queue,
+          async (delivery) => {
+            const { kind } = delivery.body as { kind: string };
+            if (kind === 'poison') return deadLetter('poison');
+            if (kind === 'flaky') return retryLater('flaky', 10);
+            return undefined;
+          },
+          { onSettled: (settlement) => settlements.push(settlement) },
+        );
+        for (const kind of ['fine', 'poison', 'flaky']) {
+          await f.bus.publish(Exchanges.events, f.key(kind), { kind });
+          await f.until(() => settlements.length === (kind === 'flaky' ? 4 : kind === 'poison' ? 2 : 1), kind);
+        }
+        await settle();
+        assert.deepEqual(settlements, ['ack', 'dead-letter', 'retry', 'dead-letter']);
+      }),
+    );
+
+    it(
       'answers a request through the delivery reply',
       withFixture(async (f) => {
         const queue = await f.queue('rpc', [{ exchange: Exchanges.dispatch, pattern: f.key('ask') }]);
