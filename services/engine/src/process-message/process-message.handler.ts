@@ -1,4 +1,4 @@
-import type { CommandReply } from '@drover/contracts';
+import { AGENT_COMMAND_TYPES, SESSION_REPORT_TYPES, type CommandReply } from '@drover/contracts';
 import {
   agentView,
   decide,
@@ -26,6 +26,9 @@ export interface ProcessMessageDeps {
   metrics?: DroverMetrics;
 }
 
+/** `drover_commands_total` outcomes: the reply's, or `rejected`. */
+const OUTCOMES = ['accepted', 'duplicate', 'noop', 'rejected'] as const;
+
 /** Appends that lost a race are decided again on the fresh stream, a bounded number of times. */
 const MAX_CONFLICT_RETRIES = 5;
 
@@ -34,7 +37,14 @@ const MAX_CONFLICT_RETRIES = 5;
  * lock, load the stream, decide, append one commit with its outbox, relay it, and answer.
  */
 export class ProcessMessageHandler {
-  constructor(private readonly deps: ProcessMessageDeps) {}
+  constructor(private readonly deps: ProcessMessageDeps) {
+    // Every type's series exist from the start, so rate() and increase() also see the first
+    // message of a type after an engine starts.
+    for (const type of [...AGENT_COMMAND_TYPES, ...SESSION_REPORT_TYPES]) {
+      deps.metrics?.commandSeconds.zero({ type });
+      for (const outcome of OUTCOMES) deps.metrics?.commands.inc({ type, outcome }, 0);
+    }
+  }
 
   async handle(message: DomainMessage): Promise<CommandReply> {
     const { metrics } = this.deps;

@@ -54,6 +54,8 @@ export async function startBrowserStack(deps: {
       }),
   });
   await host.start();
+  // Both series exist from the start, so increase() also sees the first recycle or crash.
+  for (const reason of ['recycle', 'crash'] as const) metrics?.browserRebuilds.inc({ reason }, 0);
   const lender = new BrowserLender({
     host,
     cookies: new CookieStore(bus),
