@@ -37,7 +37,12 @@ describe('standalone system: an http-monitor agent through the REST API', () => 
   it('starts an agent that checks the gateway and accumulates activities', async () => {
     const started = await http(`${api}/agents`, {
       method: 'POST',
-      body: { agentId: 'mon-1', behavior: 'http-monitor', config: { url: `${system.url}/live`, intervalMs: 100 } },
+      // A generous timeout: other test files load this 2-core machine at the same time.
+      body: {
+        agentId: 'mon-1',
+        behavior: 'http-monitor',
+        config: { url: `${system.url}/live`, intervalMs: 100, timeoutMs: 10_000 },
+      },
     });
     assert.equal(started.status, 202);
     assert.equal(started.body.agentId, 'mon-1');
@@ -51,7 +56,7 @@ describe('standalone system: an http-monitor agent through the REST API', () => 
       return found.length >= 3 ? found : undefined;
     });
     for (const check of checks) {
-      assert.equal(check.ok, true);
+      assert.equal(check.ok, true, JSON.stringify(check));
       assert.equal((check.details as Item).status, 200);
       assert.equal(typeof (check.details as Item).ms, 'number');
     }
