@@ -75,7 +75,8 @@ describe('production mode: six processes on RabbitMQ', { skip: !RABBITMQ_URL && 
     mkdirSync(join(profilesDir, 'int'));
     const profile = {
       name: 'int',
-      sessionAgent: { maxConcurrentAgents: 64, heartbeatMs: 200, leaseMs: 1_500 },
+      // The lease allows for a loaded machine: a heartbeat that lands late must not interrupt agents.
+      sessionAgent: { maxConcurrentAgents: 64, heartbeatMs: 200, leaseMs: 5_000 },
       recovery: { onInterrupt: 'restart', maxAttempts: 3, backoffInitialMs: 200, backoffMaxMs: 1_000 },
       gateway: { commandTimeoutMs: 3_000, queryTimeoutMs: 3_000 },
       scheduler: { tickMs: 200, startTimeoutMs: 10_000 },
@@ -190,8 +191,12 @@ describe('production mode: six processes on RabbitMQ', { skip: !RABBITMQ_URL && 
       assert.equal(view.attempts, 1, `${agentId} attempts`);
       // Every command committed exactly once: one start, one started, nothing lost, nothing twice.
       const log = (await http(`${api}/agents/${agentId}/activities?limit=100`)).body as { items: Item[] };
-      const transitions = log.items.map((a) => a.kind).filter((kind) => String(kind).startsWith('agent.'));
-      assert.deepEqual(transitions.sort(), ['agent.start-requested', 'agent.started'], agentId);
+      const transitions = log.items.filter((a) => String(a.kind).startsWith('agent.'));
+      assert.deepEqual(
+        transitions.map((a) => a.kind).sort(),
+        ['agent.start-requested', 'agent.started'],
+        `${agentId}: ${JSON.stringify(transitions)}`,
+      );
       assert.equal(view.version, 2, `${agentId} version`);
     }
   });
