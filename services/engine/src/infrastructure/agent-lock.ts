@@ -15,8 +15,44 @@ export interface AgentLockOptions {
   pollMs: number;
 }
 
-/** The per-agent lease of DESIGN.md section 3: waits for it, runs `work`, releases. */
-export async function withAgentLock<T>(
+/**
+ * The per-agent lock of DESIGN.md section 3, in two layers. Across engine replicas, the store's
+ * lease: one process at a time. Within this process, a queue per agent: the lease is re-entrant
+ * for its owner, so without it two messages for one agent would run side by side here, and
+ * their commits could be relayed out of order.
+ */
+export class AgentLock {
+  /** Per agent, the promise the next message waits for; removed when the queue drains. */
+  private readonly tails = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly locks: Locks,
+    private readonly options: AgentLockOptions,
+  ) {}
+
+  async run<T>(agentId: string, work: (lease: Lease) => Promise<T>): Promise<T> {
+    const previous = this.tails.get(agentId) ?? Promise.resolve();
+    let finished: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    const tail = previous.then(() => done);
+    this.tails.set(agentId, tail);
+    try {
+      await previous;
+      return await withLease(this.locks, agentId, this.options, work);
+    } finally {
+      finished();
+      if (this.tails.get(agentId) === tail) this.tails.delete(agentId);
+    }
+  }
+
+  /** Agents with messages running or waiting here (for tests and diagnostics). */
+  get busyAgents(): number {
+    return this.tails.size;
+  }
+}
+
+/** Waits for the agent's lease, runs `work`, releases. */
+async function withLease<T>(
   locks: Locks,
   agentId: string,
   options: AgentLockOptions,

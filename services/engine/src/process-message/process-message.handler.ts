@@ -12,7 +12,7 @@ import type { Bus } from '@drover/messaging';
 import type { DroverMetrics } from '@drover/platform';
 import type { Clock, Logger } from '@drover/runtime';
 import type { Commit, Store } from '@drover/store';
-import { withAgentLock, type AgentLockOptions } from '../infrastructure/agent-lock';
+import { AgentLock, type AgentLockOptions } from '../infrastructure/agent-lock';
 import { relayCommit } from '../relay-outbox/outbox-relay';
 import { outboxFor, stopMessage } from './outbox-for';
 
@@ -37,7 +37,10 @@ const MAX_CONFLICT_RETRIES = 5;
  * lock, load the stream, decide, append one commit with its outbox, relay it, and answer.
  */
 export class ProcessMessageHandler {
+  private readonly agentLock: AgentLock;
+
   constructor(private readonly deps: ProcessMessageDeps) {
+    this.agentLock = new AgentLock(deps.store.locks, deps.lock);
     // Every type's series exist from the start, so rate() and increase() also see the first
     // message of a type after an engine starts.
     for (const type of [...AGENT_COMMAND_TYPES, ...SESSION_REPORT_TYPES]) {
@@ -59,7 +62,7 @@ export class ProcessMessageHandler {
     const earlier = await this.deps.store.streams.findByCommandId(message.messageId);
     if (earlier) return this.duplicateReply(message, earlier);
 
-    return withAgentLock(this.deps.store.locks, message.agentId, this.deps.lock, async () => {
+    return this.agentLock.run(message.agentId, async () => {
       for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt += 1) {
         const reply = await this.decideAndAppend(message);
         if (reply) return reply;

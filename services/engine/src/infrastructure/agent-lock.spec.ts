@@ -1,0 +1,62 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openSqliteStore } from '@drover/store';
+import { AgentLock, LockTimeoutError } from './agent-lock';
+
+const options = (owner: string) => ({ owner, ttlMs: 10_000, waitMs: 200, pollMs: 5 });
+
+/** Runs `work` under the lock and records when it started and ended. */
+function traced(lock: AgentLock, agentId: string, name: string, trace: string[], ms = 20, fail = false) {
+  return lock.run(agentId, async () => {
+    trace.push(`${name}:start`);
+    await sleep(ms);
+    trace.push(`${name}:end`);
+    if (fail) throw new Error(`${name} failed`);
+    return name;
+  });
+}
+
+describe('AgentLock', () => {
+  it('runs one agent’s messages one at a time in arrival order within a process', async () => {
+    const store = openSqliteStore({ filename: ':memory:' });
+    const lock = new AgentLock(store.locks, options('engine-1'));
+    const trace: string[] = [];
+    const results = await Promise.allSettled([
+      traced(lock, 'a', 'first', trace),
+      traced(lock, 'a', 'second', trace, 5, true),
+      traced(lock, 'a', 'third', trace, 1),
+    ]);
+    assert.deepEqual(trace, ['first:start', 'first:end', 'second:start', 'second:end', 'third:start', 'third:end']);
+    // A failure is the caller's; the next message still runs.
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.equal(lock.busyAgents, 0);
+    await store.close();
+  });
+
+  it('runs different agents side by side', async () => {
+    const store = openSqliteStore({ filename: ':memory:' });
+    const lock = new AgentLock(store.locks, options('engine-1'));
+    const trace: string[] = [];
+    await Promise.all([traced(lock, 'a', 'a', trace), traced(lock, 'b', 'b', trace)]);
+    assert.deepEqual(trace.slice(0, 2).sort(), ['a:start', 'b:start']);
+    await store.close();
+  });
+
+  it('waits for another process’s lease, and gives up after waitMs', async () => {
+    const store = openSqliteStore({ filename: ':memory:' });
+    const mine = new AgentLock(store.locks, options('engine-1'));
+    const held = await store.locks.acquire('agent:a', 'engine-2', 10_000);
+    assert.ok(held);
+    await assert.rejects(
+      mine.run('a', async () => 'ran'),
+      LockTimeoutError,
+    );
+    await store.locks.release(held);
+    assert.equal(await mine.run('a', async () => 'ran'), 'ran');
+    await store.close();
+  });
+});
