@@ -8,7 +8,8 @@
 #
 # Usage: RABBITMQ_URL=amqp://... deploy/rehearse/rehearse.sh <service|all>
 # Needs: `npm run build` done in the repository, root (to drop privileges), the npm registry or
-# a warm npm cache (for `npm ci --omit=dev`). Optional: CHROME_PATH (default /usr/bin/chromium),
+# a warm npm cache (for `npm ci --omit=dev`). Optional: CHROME_PATH (default
+# /usr/lib/chromium/chromium-headless-shell),
 # REHEARSE_KEEP=1 keeps the temp dir.
 set -euo pipefail
 
@@ -113,7 +114,7 @@ assemble() { # <service> → $WORK/app-<service>, what the runtime target holds 
 }
 
 run_env() { # <port> : the container's environment, nothing inherited from this shell
-  local chrome="${CHROME_PATH:-/usr/bin/chromium}"
+  local chrome="${CHROME_PATH:-/usr/lib/chromium/chromium-headless-shell}"
   echo PATH=/usr/local/bin:/usr/bin:/bin HOME=/tmp NODE_ENV=production LOG_LEVEL="${LOG_LEVEL:-warn}" \
     HOST=127.0.0.1 PORT="$1" RABBITMQ_URL="$RABBITMQ_URL" DROVER_DATA_DIR="$DATA" \
     PERSISTENT_DATA_PATH="$DATA/files" CHROME_PATH="$chrome" SHUTDOWN_TIMEOUT_MS=25000

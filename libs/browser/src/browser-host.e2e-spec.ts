@@ -5,10 +5,10 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server as ProxyServer } from 'proxy-chain';
 import pino from 'pino';
-import { BrowserHost, type BrowserSession, type CookieData } from './index';
+import { BrowserHost, resolveChromePath, type BrowserSession, type CookieData } from './index';
 import { processTree } from './process-tree';
 
-const chromePath = process.env.CHROME_PATH ?? '/usr/bin/chromium';
+const chromePath = resolveChromePath();
 const TEST = { timeout: 60_000 };
 
 async function eventually<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {

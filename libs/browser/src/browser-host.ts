@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch, type Browser, type BrowserContext, type CookieData, type Page } from 'puppeteer-core';
 import type { Logger } from '@drover/runtime';
+import { headlessModeFor, resolveChromePath } from './chromium';
 import { toCookieData } from './cookies';
 import { LocalProxy, type ProxyFailure } from './local-proxy';
 import { isAlive, killAll, processTree, rssMb, waitGone } from './process-tree';
@@ -23,7 +24,7 @@ export const CHROMIUM_ARGS: readonly string[] = [
 ];
 
 export interface BrowserHostOptions {
-  /** Default `/usr/bin/chromium`. */
+  /** Default: `CHROME_PATH`, else the lightest installed Chromium (`resolveChromePath`). */
   chromePath?: string;
   logger: Logger;
   /** Recycle the browser once this many contexts were created on it (default 200). */
@@ -112,7 +113,7 @@ export class BrowserHost {
   private checking = false;
 
   constructor(private readonly options: BrowserHostOptions) {
-    this.chromePath = options.chromePath ?? '/usr/bin/chromium';
+    this.chromePath = options.chromePath ?? resolveChromePath();
     this.logger = options.logger;
     this.maxContexts = options.maxContextsPerBrowser ?? 200;
     this.maxRssMb = options.maxBrowserRssMb ?? 1500;
@@ -342,7 +343,7 @@ export class BrowserHost {
     try {
       browser = await launch({
         executablePath: this.chromePath,
-        headless: true,
+        headless: headlessModeFor(this.chromePath),
         userDataDir,
         args: [...CHROMIUM_ARGS],
         // CDP over a pipe: when this process dies, even by SIGKILL, the pipe closes and

@@ -1,4 +1,5 @@
 export * from './browser-host';
+export * from './chromium';
 export * from './local-proxy';
 export * from './redact';
 export * from './cookies';

@@ -4,7 +4,14 @@ import { performance } from 'node:perf_hooks';
 import { launch, type Browser } from 'puppeteer-core';
 import { Server as ProxyServer } from 'proxy-chain';
 import { readFileSync } from 'node:fs';
-import { BrowserHost, CHROMIUM_ARGS, processTree, type BrowserSession } from '@drover/browser';
+import {
+  BrowserHost,
+  CHROMIUM_ARGS,
+  headlessModeFor,
+  processTree,
+  resolveChromePath,
+  type BrowserSession,
+} from '@drover/browser';
 import { silentLogger } from '@drover/runtime';
 
 /**
@@ -13,7 +20,7 @@ import { silentLogger } from '@drover/runtime';
  * proxy endpoint + cookie restore + first page load, browser already up), against a baseline
  * measured in the same run: one browser per agent.
  */
-const CHROME_PATH = process.env.CHROME_PATH ?? '/usr/bin/chromium';
+const CHROME_PATH = resolveChromePath();
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 20);
 const BASELINE_AGENTS = Number(process.env.BENCH_BASELINE_AGENTS ?? 5);
 
@@ -87,7 +94,7 @@ async function browserPerAgent(url: string): Promise<Figures> {
       const started = performance.now();
       const browser = await launch({
         executablePath: CHROME_PATH,
-        headless: true,
+        headless: headlessModeFor(CHROME_PATH),
         pipe: true,
         args: [...CHROMIUM_ARGS],
       });

@@ -6,13 +6,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server as ProxyServer } from 'proxy-chain';
+import { resolveChromePath } from '@drover/browser';
 // The feed fixture site belongs to the behaviour's own tests; reused here as the fleet's target.
 import { startFeedSite, type FeedSite } from '../../../libs/behaviors/src/social-feed/testing/feed-site';
 import { createTestVhost, eventually, http, startService, type ServiceProcess, type TestVhost } from '@drover/testing';
 
 type Item = Record<string, unknown>;
 const RABBITMQ_URL = process.env.RABBITMQ_URL;
-const CHROME_PATH = process.env.CHROME_PATH ?? '/usr/bin/chromium';
+const CHROME_PATH = resolveChromePath();
 const skip = !RABBITMQ_URL
   ? 'RABBITMQ_URL is not set'
   : !existsSync(CHROME_PATH)

@@ -1,4 +1,4 @@
-import { CHROMIUM_ARGS } from '@drover/browser';
+import { CHROMIUM_ARGS, headlessModeFor, resolveChromePath } from '@drover/browser';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,9 +11,9 @@ import type { AgentBrowser } from '../browser.port';
 /** Chromium flags for tests: no sandbox (containers), nothing phoning home, no QUIC. */
 export const TEST_CHROMIUM_ARGS = CHROMIUM_ARGS;
 
-/** CHROME_PATH, else Debian's chromium. */
+/** CHROME_PATH, else the lightest installed Chromium, as in production. */
 export function chromiumPath(): string {
-  return process.env.CHROME_PATH ?? '/usr/bin/chromium';
+  return resolveChromePath();
 }
 
 /**
@@ -45,7 +45,7 @@ export class TestChromium {
     try {
       const browser = await puppeteer.launch({
         executablePath,
-        headless: true,
+        headless: headlessModeFor(executablePath),
         userDataDir,
         args: [...TEST_CHROMIUM_ARGS],
       });

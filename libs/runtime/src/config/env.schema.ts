@@ -55,7 +55,7 @@ export const EnvSchema = z.object({
   RATE_LIMIT_POINTS: positiveInt.default(100),
   RATE_LIMIT_WINDOW_S: positiveInt.default(1),
   /** Browser sessions (session agents). */
-  CHROME_PATH: z.string().min(1).default('/usr/bin/chromium'),
+  CHROME_PATH: z.string().min(1).optional(),
   /** Screenshots live in `<PERSISTENT_DATA_PATH>/agents/<agentId>/`; shared by session agents and gateways. */
   PERSISTENT_DATA_PATH: z.string().min(1).default('./.drover/data'),
   BROWSER_MAX_CONTEXTS: positiveInt.default(200),

@@ -86,8 +86,8 @@ describe('deploy Dockerfiles', () => {
 
   it('the session agent has Chromium and documents /dev/shm and the sandbox', () => {
     const text = read('deploy/docker/Dockerfile');
-    assert.match(text, /chromium fonts-liberation fonts-noto-color-emoji/);
-    assert.match(text, /ENV CHROME_PATH=\/usr\/bin\/chromium/);
+    assert.match(text, /chromium-headless-shell fonts-liberation fonts-noto-color-emoji/);
+    assert.match(text, /ENV CHROME_PATH=\/usr\/lib\/chromium\/chromium-headless-shell\n/);
     assert.match(text, /shm_size: 1gb/);
     assert.match(text, /--disable-dev-shm-usage/);
     assert.match(text, /--no-sandbox/);

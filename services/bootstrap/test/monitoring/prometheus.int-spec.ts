@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { Exchanges } from '@drover/contracts';
+import { resolveChromePath } from '@drover/browser';
 import { DROVER_TOPOLOGY } from '@drover/messaging';
 import {
   createTestVhost,
@@ -56,7 +57,7 @@ function skipReason(): string | false {
     return 'RABBITMQ_URL is not set';
   }
   // The browser panels read series a session agent only has with a browser.
-  const chromium = process.env.CHROME_PATH ?? '/usr/bin/chromium';
+  const chromium = resolveChromePath();
   if (!existsSync(chromium)) {
     if (process.env.CI === 'true') throw new Error(`CI=true and Chromium is not installed at ${chromium}`);
     return `Chromium is not installed at ${chromium}`;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Activity } from '@drover/contracts';
 import type { AgentStorage } from '@drover/behaviors';
-import { BrowserHost } from '@drover/browser';
+import { BrowserHost, resolveChromePath } from '@drover/browser';
 import type { Bus } from '@drover/messaging';
 import { ScreenshotStore, type DroverMetrics } from '@drover/platform';
 import type { Env, Logger } from '@drover/runtime';
@@ -30,12 +30,13 @@ export async function startBrowserStack(deps: {
 }): Promise<BrowserStack> {
   const { env, bus, logger, note, metrics } = deps;
   const storage = (agentId: string) => new BusAgentStorage(bus, agentId);
-  if (!existsSync(env.CHROME_PATH)) {
-    logger.warn({ chromePath: env.CHROME_PATH }, 'Chromium not found: browser behaviours cannot run here');
+  const chromePath = resolveChromePath(env.CHROME_PATH);
+  if (!existsSync(chromePath)) {
+    logger.warn({ chromePath }, 'Chromium not found: browser behaviours cannot run here');
     return { storage, shutdown: async () => undefined };
   }
   const host = new BrowserHost({
-    chromePath: env.CHROME_PATH,
+    chromePath,
     logger: logger.child({ component: 'browser' }),
     maxContextsPerBrowser: env.BROWSER_MAX_CONTEXTS,
     maxBrowserRssMb: env.BROWSER_MAX_RSS_MB,

@@ -1,4 +1,4 @@
-import { CHROMIUM_ARGS } from '@drover/browser';
+import { CHROMIUM_ARGS, headlessModeFor, resolveChromePath } from '@drover/browser';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import puppeteer, { type Browser, type BrowserContext, type Cookie, type Page } from 'puppeteer-core';
 import type { AgentBrowser } from '../../browser.port';
 
-/** Where the e2e tests look for Chromium: `CHROME_PATH`, else Debian's package. */
-export const chromiumPath = (): string => process.env.CHROME_PATH ?? '/usr/bin/chromium';
+/** Where the e2e tests look for Chromium: `CHROME_PATH`, else the lightest installed one, as in production. */
+export const chromiumPath = (): string => resolveChromePath();
 export const chromiumAvailable = (): boolean => existsSync(chromiumPath());
 
 /** The same flags production browsers use (`libs/browser`). */
@@ -25,7 +25,7 @@ export async function launchTestChromium(): Promise<TestChromium> {
   try {
     const browser = await puppeteer.launch({
       executablePath: chromiumPath(),
-      headless: true,
+      headless: headlessModeFor(chromiumPath()),
       userDataDir,
       args: [...CHROMIUM_FLAGS],
     });
