@@ -35,6 +35,7 @@ describe('standalone system: rotation when agents wait for a slot', () => {
   let sampler: Promise<void> = Promise.resolve();
 
   const view = async (agentId: string) => (await http(`${api}/agents/${agentId}`)).body;
+  const statusOf = (agent: Item) => (typeof agent.status === 'string' ? agent.status : 'none');
   const transitions = async (agentId: string) =>
     ((await http(`${api}/agents/${agentId}/activities?limit=100`)).body as { items: Item[] }).items.filter((a) =>
       String(a.kind).startsWith('agent.'),
@@ -45,7 +46,7 @@ describe('standalone system: rotation when agents wait for a slot', () => {
     api = `${system.url}/api`;
     sampler = (async () => {
       while (sampling) {
-        const statuses = await Promise.all(AGENTS.map(async (id) => String((await view(id)).status ?? 'none')));
+        const statuses = await Promise.all(AGENTS.map(async (id) => statusOf(await view(id))));
         mostRunning = Math.max(mostRunning, statuses.filter((s) => s === 'running').length);
         AGENTS.forEach((id, i) => {
           const list = seen.get(id)!;
