@@ -1,11 +1,13 @@
 import type { Behavior, BehaviorContext } from '../behavior.port';
+import { ProxiedFetch, type FetchLike } from '../http/proxied-fetch';
 import { HttpMonitorConfig } from './http-monitor.schema';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 /**
- * `http-monitor`: one GET per tick, one `http.check` activity per GET. The proxy is not used
- * yet: HTTP traffic through per-agent proxies arrives with the browser host.
+ * `http-monitor`: one GET per tick, one `http.check` activity per GET. With an agent `proxy`,
+ * every GET goes through it (a local endpoint holds the credentials), and a failing upstream
+ * proxy is also recorded as a `proxy.error` activity, as for browser agents.
  */
 export const httpMonitor: Behavior<HttpMonitorConfig> = {
   name: 'http-monitor',
@@ -13,19 +15,29 @@ export const httpMonitor: Behavior<HttpMonitorConfig> = {
   configSchema: HttpMonitorConfig,
   requires: [],
   async run(context) {
-    while (!context.signal.aborted) {
-      await check(context);
-      if (!(await context.sleep(context.config.intervalMs))) return;
+    const proxied = context.proxy
+      ? await ProxiedFetch.open(context.proxy, (failure) => {
+          const activity = { kind: 'proxy.error', ok: false, message: failure.message };
+          context.report({ ...activity, details: { errorClass: failure.errorClass } }).catch(() => undefined);
+        })
+      : undefined;
+    try {
+      while (!context.signal.aborted) {
+        await check(context, proxied?.fetch ?? fetch);
+        if (!(await context.sleep(context.config.intervalMs))) return;
+      }
+    } finally {
+      await proxied?.close();
     }
   },
 };
 
-async function check({ config, signal, report }: BehaviorContext<HttpMonitorConfig>): Promise<void> {
+async function check({ config, signal, report }: BehaviorContext<HttpMonitorConfig>, get: FetchLike): Promise<void> {
   const timeoutMs = config.timeoutMs ?? Math.min(DEFAULT_TIMEOUT_MS, Math.max(config.intervalMs, 1_000));
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   try {
-    const response = await fetch(config.url, {
+    const response = await get(config.url, {
       signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
       redirect: 'follow',
     });

@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Server as ProxyServer } from 'proxy-chain';
 import type { Activity } from '@drover/contracts';
 import { silentLogger } from '@drover/runtime';
 import { abortableSleep } from '../abortable-sleep';
@@ -26,12 +27,13 @@ describe('http-monitor', () => {
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   /** Runs the behaviour until it has reported `count` activities, then stops it. */
-  async function runUntil(config: HttpMonitorConfig, count: number): Promise<Activity[]> {
+  async function runUntil(config: HttpMonitorConfig, count: number, proxy?: string): Promise<Activity[]> {
     const controller = new AbortController();
     const activities: Activity[] = [];
     await httpMonitor.run({
       agentId: 'a-1',
       config,
+      ...(proxy ? { proxy } : {}),
       signal: controller.signal,
       logger: silentLogger(),
       capabilities: {},
@@ -76,6 +78,57 @@ describe('http-monitor', () => {
     assert.equal(activities.length, 2);
     assert.equal(activities[0]?.ok, false);
     assert.match(activities[0]?.message ?? '', /ECONNREFUSED/);
+  });
+
+  it('sends every GET through the agent’s proxy, with the agent’s credentials', async () => {
+    const seen: string[] = [];
+    const upstream = new ProxyServer({
+      port: 0,
+      host: '127.0.0.1',
+      prepareRequestFunction: ({ username, password, hostname }) => {
+        seen.push(`${username}:${password}@${hostname}`);
+        return { requestAuthentication: password !== 'right' };
+      },
+    });
+    await upstream.listen();
+    try {
+      const before = hits;
+      const good = await runUntil(
+        { url: `${base}/`, intervalMs: 100 },
+        2,
+        `http://alice:right@127.0.0.1:${upstream.port}`,
+      );
+      assert.deepEqual(
+        good.map((a) => [a.kind, a.ok, a.details?.status]),
+        [
+          ['http.check', true, 200],
+          ['http.check', true, 200],
+        ],
+      );
+      assert.equal(hits - before, 2);
+      // undici tunnels through the proxy (CONNECT) and keeps the tunnel for the next GET.
+      assert.ok(seen.length >= 1);
+      assert.ok(
+        seen.every((entry) => entry === 'alice:right@127.0.0.1'),
+        seen.join(', '),
+      );
+
+      // Refused credentials: the check fails, the proxy failure is recorded, the password never shows.
+      const bad = await runUntil(
+        { url: `${base}/`, intervalMs: 100 },
+        2,
+        `http://alice:wrong@127.0.0.1:${upstream.port}`,
+      );
+      const check = bad.find((a) => a.kind === 'http.check');
+      assert.equal(check?.ok, false);
+      const failure = bad.find((a) => a.kind === 'proxy.error');
+      assert.ok(failure, JSON.stringify(bad));
+      assert.equal(failure.ok, false);
+      assert.doesNotMatch(JSON.stringify(bad), /wrong/);
+      assert.equal(hits - before, 2, 'nothing reached the site around the proxy');
+    } finally {
+      await upstream.close(true);
+    }
   });
 
   it('returns as soon as it is stopped, even in the middle of a long interval', async () => {
