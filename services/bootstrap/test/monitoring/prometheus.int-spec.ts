@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -210,7 +211,11 @@ describe('monitoring: Prometheus against a running Drover', { skip: skipReason()
   });
 
   after(async () => {
-    prometheus?.kill('SIGTERM');
+    if (prometheus && prometheus.exitCode === null) {
+      const exited = once(prometheus, 'exit');
+      prometheus.kill('SIGTERM');
+      await exited; // before its storage directory is removed
+    }
     for (const service of running) await service.stop('SIGKILL');
     await vhost?.delete();
     for (const dir of [dataDir, profilesDir, promDir]) rmSync(dir, { recursive: true, force: true });
