@@ -1,19 +1,12 @@
-import { after, afterEach, before, describe, it } from 'node:test';
+import { after, afterEach, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Activity } from '@drover/contracts';
 import { silentLogger } from '@drover/runtime';
 import { abortableSleep } from '../abortable-sleep';
 import { MemoryAgentStorage, type AgentStorage } from '../storage.port';
+import { describeWithChromium, TestChromium, type TestAgentBrowser } from '../testing/test-browser';
 import { createSocialFeed, socialFeed, socialFeedDayKey, type SocialFeedDayCounts } from './social-feed.behavior';
 import { SocialFeedConfig, type SocialFeedConfigInput } from './social-feed.schema';
-import {
-  chromiumAvailable,
-  chromiumPath,
-  createTestAgentBrowser,
-  launchTestChromium,
-  type TestAgentBrowser,
-  type TestChromium,
-} from './testing/chromium';
 import { DEFAULT_FEED_USERS, startFeedSite, type FeedSite, type FeedSiteOptions } from './testing/feed-site';
 
 const USER = 'alice';
@@ -23,299 +16,293 @@ const TEMPLATE = 'Great read, thanks! [{postId}]';
 /** Upper bound on one behaviour run in these tests. */
 const RUN_TIMEOUT_MS = 60_000;
 
-if (!chromiumAvailable()) {
-  const reason = `Chromium not found at ${chromiumPath()}: social-feed tests not run`;
-  if (process.env.CI === 'true') it(reason, () => assert.fail(`${reason} (set CHROME_PATH)`));
-  else void it.skip(reason);
-} else {
-  describe('social-feed in Chromium', () => {
-    let chromium: TestChromium;
-    const sites: FeedSite[] = [];
-    const agents: TestAgentBrowser[] = [];
-    /** Every activity of every run, checked for the password at the end. */
-    const everything: Activity[] = [];
+describeWithChromium('social-feed in Chromium', (executablePath) => {
+  let chromium: TestChromium;
+  const sites: FeedSite[] = [];
+  const agents: TestAgentBrowser[] = [];
+  /** Every activity of every run, checked for the password at the end. */
+  const everything: Activity[] = [];
 
-    before(async () => {
-      chromium = await launchTestChromium();
-    });
-    afterEach(async () => {
-      await Promise.all(agents.splice(0).map((agent) => agent.close().catch(() => undefined)));
-      await Promise.all(sites.splice(0).map((site) => site.close()));
-    });
-    after(async () => {
-      await chromium?.close();
-    });
-
-    async function site(options?: FeedSiteOptions): Promise<FeedSite> {
-      const started = await startFeedSite(options);
-      sites.push(started);
-      return started;
-    }
-    async function agent(cookies?: Parameters<typeof createTestAgentBrowser>[1]): Promise<TestAgentBrowser> {
-      const created = await createTestAgentBrowser(chromium.browser, cookies);
-      agents.push(created);
-      return created;
-    }
-
-    interface RunOptions {
-      browser: TestAgentBrowser;
-      storage?: AgentStorage;
-      config: Omit<SocialFeedConfigInput, 'username' | 'password'> & { username?: string; password?: string };
-      /** Aborts the run once this returns true for a reported activity (default: the `feed.run` summary). */
-      stopWhen?: (activity: Activity) => boolean;
-      behavior?: typeof socialFeed;
-    }
-    interface RunResult {
-      activities: Activity[];
-      /** True when the behaviour returned on its own (no abort). */
-      returnedByItself: boolean;
-      /** ms between the abort and the return, when aborted. */
-      abortToReturnMs?: number;
-    }
-
-    /** Runs the behaviour once over the feed: the `feed.run` summary (or stopWhen) aborts it. */
-    async function run(options: RunOptions): Promise<RunResult> {
-      const controller = new AbortController();
-      const activities: Activity[] = [];
-      const stopWhen = options.stopWhen ?? ((a: Activity) => a.kind === 'feed.run');
-      let abortedAt: number | undefined;
-      const abort = () => {
-        abortedAt ??= performance.now();
-        controller.abort();
-      };
-      const guard = setTimeout(abort, RUN_TIMEOUT_MS);
-      try {
-        await (options.behavior ?? socialFeed).run({
-          agentId: 'agent-1',
-          config: SocialFeedConfig.parse({
-            username: USER,
-            password: PASSWORD,
-            commentTemplate: TEMPLATE,
-            delayMs: { min: 10, max: 30 },
-            ...options.config,
-          }),
-          signal: controller.signal,
-          logger: silentLogger(),
-          sleep: (ms) => abortableSleep(ms, controller.signal),
-          capabilities: { browser: options.browser, storage: options.storage ?? new MemoryAgentStorage() },
-          report: async (activity) => {
-            activities.push(activity);
-            everything.push(activity);
-            if (stopWhen(activity)) abort();
-          },
-        });
-      } finally {
-        clearTimeout(guard);
-      }
-      const returned = performance.now();
-      return {
-        activities,
-        returnedByItself: abortedAt === undefined,
-        ...(abortedAt === undefined ? {} : { abortToReturnMs: returned - abortedAt }),
-      };
-    }
-
-    const kinds = (activities: Activity[]) => activities.map((a) => a.kind);
-    const ofKind = (activities: Activity[], kind: string) => activities.filter((a) => a.kind === kind);
-
-    it('logs in, likes up to likesPerRun, comments with the template, and the site records it', async () => {
-      const feed = await site({ posts: 6 });
-      const browser = await agent();
-      const { activities } = await run({
-        browser,
-        config: { baseUrl: feed.url, likesPerRun: 3, commentsPerRun: 2 },
-      });
-
-      const session = ofKind(activities, 'feed.session');
-      assert.deepEqual(session, [{ kind: 'feed.session', ok: true, details: { reused: false } }]);
-      assert.equal(feed.state.logins, 1);
-      assert.equal(browser.savedCookies.length, 1, 'cookies saved once after the login');
-      assert.ok(browser.savedCookies[0]?.some((c) => c.name === 'feed_session'));
-
-      const likes = ofKind(activities, 'feed.like');
-      assert.equal(likes.length, 3);
-      assert.ok(likes.every((a) => a.ok));
-      assert.deepEqual(
-        likes.map((a) => a.details?.postId),
-        ['p1', 'p2', 'p3'],
-      );
-      assert.deepEqual(feed.state.likedBy(USER), ['p1', 'p2', 'p3']);
-
-      const comments = ofKind(activities, 'feed.comment');
-      assert.equal(comments.length, 2);
-      assert.ok(comments.every((a) => a.ok));
-      assert.deepEqual(feed.state.commentsBy(USER), [
-        { postId: 'p1', text: 'Great read, thanks! [p1]' },
-        { postId: 'p2', text: 'Great read, thanks! [p2]' },
-      ]);
-
-      const [summary] = ofKind(activities, 'feed.run');
-      assert.equal(summary?.ok, true);
-      assert.equal(summary?.details?.likes, 3);
-      assert.equal(summary?.details?.comments, 2);
-      assert.equal(summary?.details?.posts, 6);
-      assert.equal(kinds(activities).at(-1), 'feed.run');
-    });
-
-    it('skips posts already liked or commented, and the page is the source of truth', async () => {
-      const feed = await site({ posts: 4 });
-      const browser = await agent();
-      await run({ browser, config: { baseUrl: feed.url, likesPerRun: 2, commentsPerRun: 1 } });
-      // A fresh storage (no day counts): only the page tells what was already done.
-      const { activities } = await run({ browser, config: { baseUrl: feed.url, likesPerRun: 5, commentsPerRun: 1 } });
-      assert.deepEqual(
-        ofKind(activities, 'feed.like').map((a) => a.details?.postId),
-        ['p3', 'p4'],
-      );
-      assert.deepEqual(
-        ofKind(activities, 'feed.comment').map((a) => a.details?.postId),
-        ['p2'],
-      );
-      assert.deepEqual(feed.state.likedBy(USER), ['p1', 'p2', 'p3', 'p4']);
-      assert.equal(feed.state.commentsBy(USER).length, 2);
-    });
-
-    it('respects the per-day caps across runs sharing the agent storage', async () => {
-      const feed = await site({ posts: 10 });
-      const storage = new MemoryAgentStorage();
-      const config = { baseUrl: feed.url, likesPerRun: 3, likesPerDay: 4, commentsPerRun: 1, commentsPerDay: 1 };
-
-      const first = await run({ browser: await agent(), storage, config });
-      assert.equal(ofKind(first.activities, 'feed.like').length, 3);
-      assert.equal(ofKind(first.activities, 'feed.comment').length, 1);
-      assert.deepEqual(await storage.get<SocialFeedDayCounts>(socialFeedDayKey()), { likes: 3, comments: 1 });
-
-      // A restart: a new browser, the same storage.
-      const second = await run({ browser: await agent(), storage, config });
-      assert.equal(ofKind(second.activities, 'feed.like').length, 1, 'only one like left for today');
-      assert.equal(ofKind(second.activities, 'feed.comment').length, 0, 'no comment left for today');
-      const summary = ofKind(second.activities, 'feed.run')[0];
-      assert.equal(summary?.details?.likeCapReached, true);
-      assert.equal(summary?.details?.commentCapReached, true);
-
-      const third = await run({ browser: await agent(), storage, config });
-      assert.equal(ofKind(third.activities, 'feed.like').length, 0);
-      assert.equal(ofKind(third.activities, 'feed.comment').length, 0);
-
-      assert.equal(feed.state.likedBy(USER).length, 4);
-      assert.equal(feed.state.commentsBy(USER).length, 1);
-      assert.deepEqual(await storage.get<SocialFeedDayCounts>(socialFeedDayKey()), { likes: 4, comments: 1 });
-    });
-
-    it('reuses the saved session cookies instead of logging in again', async () => {
-      const feed = await site();
-      const first = await agent();
-      await run({ browser: first, config: { baseUrl: feed.url, likesPerRun: 1, commentsPerRun: 0 } });
-      assert.equal(feed.state.logins, 1);
-      const cookies = first.savedCookies.at(-1) ?? [];
-      assert.ok(cookies.length > 0);
-
-      const second = await agent(cookies);
-      const { activities } = await run({
-        browser: second,
-        config: { baseUrl: feed.url, likesPerRun: 1, commentsPerRun: 0 },
-      });
-      assert.deepEqual(ofKind(activities, 'feed.session'), [
-        { kind: 'feed.session', ok: true, details: { reused: true } },
-      ]);
-      assert.equal(feed.state.logins, 1, 'no second login');
-      assert.equal(second.savedCookies.length, 0);
-      assert.deepEqual(
-        ofKind(activities, 'feed.like').map((a) => [a.details?.postId, a.ok]),
-        [['p2', true]],
-      );
-      assert.deepEqual(feed.state.likedBy(USER), ['p1', 'p2']);
-    });
-
-    it('stops cleanly on the block page: feed.blocked, no action, and the run returns', async () => {
-      const feed = await site();
-      feed.block(true);
-      // Logged out, the site first asks for the login; the block page comes after it.
-      const { activities, returnedByItself } = await run({ browser: await agent(), config: { baseUrl: feed.url } });
-      assert.equal(returnedByItself, true, 'the behaviour returned without being aborted');
-      assert.deepEqual(kinds(activities), ['feed.session', 'feed.blocked']);
-      assert.equal(activities[1]?.ok, false);
-      assert.equal(feed.state.actionRequests, 0);
-    });
-
-    it('stops cleanly on a challenge: feed.challenge, no action, and the run returns', async () => {
-      const feed = await site();
-      const browser = await agent();
-      await run({ browser, config: { baseUrl: feed.url, likesPerRun: 1, commentsPerRun: 0 } });
-      const before = feed.state.actionRequests;
-      feed.challenge(true);
-      const { activities, returnedByItself } = await run({ browser, config: { baseUrl: feed.url } });
-      assert.equal(returnedByItself, true);
-      // The saved session reaches the feed URL, which shows the challenge straight away.
-      assert.deepEqual(kinds(activities), ['feed.challenge']);
-      assert.equal(activities[0]?.ok, false);
-      assert.equal(feed.state.actionRequests, before);
-    });
-
-    it('returns within a second when aborted during the delay between actions', async () => {
-      const feed = await site();
-      const { activities, abortToReturnMs } = await run({
-        browser: await agent(),
-        config: { baseUrl: feed.url, likesPerRun: 5, delayMs: { min: 20_000, max: 20_000 } },
-        stopWhen: (a) => a.kind === 'feed.like',
-      });
-      assert.ok(abortToReturnMs !== undefined && abortToReturnMs < 1_000, `returned ${abortToReturnMs} ms after abort`);
-      assert.deepEqual(kinds(activities), ['feed.session', 'feed.like']);
-      assert.equal(feed.state.likedBy(USER).length, 1);
-    });
-
-    it('reports an action that does not take effect as not ok', async () => {
-      const feed = await site({ ignoreActions: true });
-      const { activities } = await run({
-        browser: await agent(),
-        behavior: createSocialFeed({ verifyTimeoutMs: 1_000 }),
-        config: { baseUrl: feed.url, likesPerRun: 1, commentsPerRun: 1 },
-      });
-      const [like] = ofKind(activities, 'feed.like');
-      const [comment] = ofKind(activities, 'feed.comment');
-      assert.equal(like?.ok, false);
-      assert.equal(like?.details?.postId, 'p1');
-      assert.equal(comment?.ok, false);
-      const [summary] = ofKind(activities, 'feed.run');
-      assert.equal(summary?.ok, false);
-      assert.equal(summary?.details?.failedLikes, 1);
-      assert.equal(summary?.details?.failedComments, 1);
-    });
-
-    it('fails the session on rejected credentials, without quoting the password', async () => {
-      const feed = await site();
-      const activities: Activity[] = [];
-      const controller = new AbortController();
-      const error = await socialFeed
-        .run({
-          agentId: 'agent-1',
-          config: SocialFeedConfig.parse({ baseUrl: feed.url, username: USER, password: WRONG_PASSWORD }),
-          signal: controller.signal,
-          logger: silentLogger(),
-          sleep: (ms) => abortableSleep(ms, controller.signal),
-          capabilities: { browser: await agent() },
-          report: async (activity) => {
-            activities.push(activity);
-            everything.push(activity);
-          },
-        })
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-      assert.ok(error instanceof Error, 'the run rejects');
-      assert.match(error.message, /login rejected/);
-      assert.ok(!error.message.includes(WRONG_PASSWORD));
-      assert.deepEqual(kinds(activities), ['feed.session']);
-      assert.equal(activities[0]?.ok, false);
-      assert.equal(feed.state.failedLogins, 1);
-    });
-
-    it('never reports the password', () => {
-      assert.ok(everything.length > 20, `activities were collected (${everything.length})`);
-      const all = JSON.stringify(everything);
-      assert.ok(!all.includes(PASSWORD), 'the password appears in an activity');
-      assert.ok(!all.includes(WRONG_PASSWORD), 'the wrong password appears in an activity');
-    });
+  before(async () => {
+    chromium = await TestChromium.launch(executablePath);
   });
-}
+  afterEach(async () => {
+    await Promise.all(agents.splice(0).map((agent) => agent.close().catch(() => undefined)));
+    await Promise.all(sites.splice(0).map((site) => site.close()));
+  });
+  after(async () => {
+    await chromium?.close();
+  });
+
+  async function site(options?: FeedSiteOptions): Promise<FeedSite> {
+    const started = await startFeedSite(options);
+    sites.push(started);
+    return started;
+  }
+  async function agent(cookies?: Parameters<TestChromium['agentBrowser']>[0]): Promise<TestAgentBrowser> {
+    const created = await chromium.agentBrowser(cookies);
+    agents.push(created);
+    return created;
+  }
+
+  interface RunOptions {
+    browser: TestAgentBrowser;
+    storage?: AgentStorage;
+    config: Omit<SocialFeedConfigInput, 'username' | 'password'> & { username?: string; password?: string };
+    /** Aborts the run once this returns true for a reported activity (default: the `feed.run` summary). */
+    stopWhen?: (activity: Activity) => boolean;
+    behavior?: typeof socialFeed;
+  }
+  interface RunResult {
+    activities: Activity[];
+    /** True when the behaviour returned on its own (no abort). */
+    returnedByItself: boolean;
+    /** ms between the abort and the return, when aborted. */
+    abortToReturnMs?: number;
+  }
+
+  /** Runs the behaviour once over the feed: the `feed.run` summary (or stopWhen) aborts it. */
+  async function run(options: RunOptions): Promise<RunResult> {
+    const controller = new AbortController();
+    const activities: Activity[] = [];
+    const stopWhen = options.stopWhen ?? ((a: Activity) => a.kind === 'feed.run');
+    let abortedAt: number | undefined;
+    const abort = () => {
+      abortedAt ??= performance.now();
+      controller.abort();
+    };
+    const guard = setTimeout(abort, RUN_TIMEOUT_MS);
+    try {
+      await (options.behavior ?? socialFeed).run({
+        agentId: 'agent-1',
+        config: SocialFeedConfig.parse({
+          username: USER,
+          password: PASSWORD,
+          commentTemplate: TEMPLATE,
+          delayMs: { min: 10, max: 30 },
+          ...options.config,
+        }),
+        signal: controller.signal,
+        logger: silentLogger(),
+        sleep: (ms) => abortableSleep(ms, controller.signal),
+        capabilities: { browser: options.browser, storage: options.storage ?? new MemoryAgentStorage() },
+        report: async (activity) => {
+          activities.push(activity);
+          everything.push(activity);
+          if (stopWhen(activity)) abort();
+        },
+      });
+    } finally {
+      clearTimeout(guard);
+    }
+    const returned = performance.now();
+    return {
+      activities,
+      returnedByItself: abortedAt === undefined,
+      ...(abortedAt === undefined ? {} : { abortToReturnMs: returned - abortedAt }),
+    };
+  }
+
+  const kinds = (activities: Activity[]) => activities.map((a) => a.kind);
+  const ofKind = (activities: Activity[], kind: string) => activities.filter((a) => a.kind === kind);
+
+  it('logs in, likes up to likesPerRun, comments with the template, and the site records it', async () => {
+    const feed = await site({ posts: 6 });
+    const browser = await agent();
+    const { activities } = await run({
+      browser,
+      config: { baseUrl: feed.url, likesPerRun: 3, commentsPerRun: 2 },
+    });
+
+    const session = ofKind(activities, 'feed.session');
+    assert.deepEqual(session, [{ kind: 'feed.session', ok: true, details: { reused: false } }]);
+    assert.equal(feed.state.logins, 1);
+    assert.equal(browser.savedCookies.length, 1, 'cookies saved once after the login');
+    assert.ok(browser.savedCookies[0]?.some((c) => c.name === 'feed_session'));
+
+    const likes = ofKind(activities, 'feed.like');
+    assert.equal(likes.length, 3);
+    assert.ok(likes.every((a) => a.ok));
+    assert.deepEqual(
+      likes.map((a) => a.details?.postId),
+      ['p1', 'p2', 'p3'],
+    );
+    assert.deepEqual(feed.state.likedBy(USER), ['p1', 'p2', 'p3']);
+
+    const comments = ofKind(activities, 'feed.comment');
+    assert.equal(comments.length, 2);
+    assert.ok(comments.every((a) => a.ok));
+    assert.deepEqual(feed.state.commentsBy(USER), [
+      { postId: 'p1', text: 'Great read, thanks! [p1]' },
+      { postId: 'p2', text: 'Great read, thanks! [p2]' },
+    ]);
+
+    const [summary] = ofKind(activities, 'feed.run');
+    assert.equal(summary?.ok, true);
+    assert.equal(summary?.details?.likes, 3);
+    assert.equal(summary?.details?.comments, 2);
+    assert.equal(summary?.details?.posts, 6);
+    assert.equal(kinds(activities).at(-1), 'feed.run');
+  });
+
+  it('skips posts already liked or commented, and the page is the source of truth', async () => {
+    const feed = await site({ posts: 4 });
+    const browser = await agent();
+    await run({ browser, config: { baseUrl: feed.url, likesPerRun: 2, commentsPerRun: 1 } });
+    // A fresh storage (no day counts): only the page tells what was already done.
+    const { activities } = await run({ browser, config: { baseUrl: feed.url, likesPerRun: 5, commentsPerRun: 1 } });
+    assert.deepEqual(
+      ofKind(activities, 'feed.like').map((a) => a.details?.postId),
+      ['p3', 'p4'],
+    );
+    assert.deepEqual(
+      ofKind(activities, 'feed.comment').map((a) => a.details?.postId),
+      ['p2'],
+    );
+    assert.deepEqual(feed.state.likedBy(USER), ['p1', 'p2', 'p3', 'p4']);
+    assert.equal(feed.state.commentsBy(USER).length, 2);
+  });
+
+  it('respects the per-day caps across runs sharing the agent storage', async () => {
+    const feed = await site({ posts: 10 });
+    const storage = new MemoryAgentStorage();
+    const config = { baseUrl: feed.url, likesPerRun: 3, likesPerDay: 4, commentsPerRun: 1, commentsPerDay: 1 };
+
+    const first = await run({ browser: await agent(), storage, config });
+    assert.equal(ofKind(first.activities, 'feed.like').length, 3);
+    assert.equal(ofKind(first.activities, 'feed.comment').length, 1);
+    assert.deepEqual(await storage.get<SocialFeedDayCounts>(socialFeedDayKey()), { likes: 3, comments: 1 });
+
+    // A restart: a new browser, the same storage.
+    const second = await run({ browser: await agent(), storage, config });
+    assert.equal(ofKind(second.activities, 'feed.like').length, 1, 'only one like left for today');
+    assert.equal(ofKind(second.activities, 'feed.comment').length, 0, 'no comment left for today');
+    const summary = ofKind(second.activities, 'feed.run')[0];
+    assert.equal(summary?.details?.likeCapReached, true);
+    assert.equal(summary?.details?.commentCapReached, true);
+
+    const third = await run({ browser: await agent(), storage, config });
+    assert.equal(ofKind(third.activities, 'feed.like').length, 0);
+    assert.equal(ofKind(third.activities, 'feed.comment').length, 0);
+
+    assert.equal(feed.state.likedBy(USER).length, 4);
+    assert.equal(feed.state.commentsBy(USER).length, 1);
+    assert.deepEqual(await storage.get<SocialFeedDayCounts>(socialFeedDayKey()), { likes: 4, comments: 1 });
+  });
+
+  it('reuses the saved session cookies instead of logging in again', async () => {
+    const feed = await site();
+    const first = await agent();
+    await run({ browser: first, config: { baseUrl: feed.url, likesPerRun: 1, commentsPerRun: 0 } });
+    assert.equal(feed.state.logins, 1);
+    const cookies = first.savedCookies.at(-1) ?? [];
+    assert.ok(cookies.length > 0);
+
+    const second = await agent(cookies);
+    const { activities } = await run({
+      browser: second,
+      config: { baseUrl: feed.url, likesPerRun: 1, commentsPerRun: 0 },
+    });
+    assert.deepEqual(ofKind(activities, 'feed.session'), [
+      { kind: 'feed.session', ok: true, details: { reused: true } },
+    ]);
+    assert.equal(feed.state.logins, 1, 'no second login');
+    assert.equal(second.savedCookies.length, 0);
+    assert.deepEqual(
+      ofKind(activities, 'feed.like').map((a) => [a.details?.postId, a.ok]),
+      [['p2', true]],
+    );
+    assert.deepEqual(feed.state.likedBy(USER), ['p1', 'p2']);
+  });
+
+  it('stops cleanly on the block page: feed.blocked, no action, and the run returns', async () => {
+    const feed = await site();
+    feed.block(true);
+    // Logged out, the site first asks for the login; the block page comes after it.
+    const { activities, returnedByItself } = await run({ browser: await agent(), config: { baseUrl: feed.url } });
+    assert.equal(returnedByItself, true, 'the behaviour returned without being aborted');
+    assert.deepEqual(kinds(activities), ['feed.session', 'feed.blocked']);
+    assert.equal(activities[1]?.ok, false);
+    assert.equal(feed.state.actionRequests, 0);
+  });
+
+  it('stops cleanly on a challenge: feed.challenge, no action, and the run returns', async () => {
+    const feed = await site();
+    const browser = await agent();
+    await run({ browser, config: { baseUrl: feed.url, likesPerRun: 1, commentsPerRun: 0 } });
+    const before = feed.state.actionRequests;
+    feed.challenge(true);
+    const { activities, returnedByItself } = await run({ browser, config: { baseUrl: feed.url } });
+    assert.equal(returnedByItself, true);
+    // The saved session reaches the feed URL, which shows the challenge straight away.
+    assert.deepEqual(kinds(activities), ['feed.challenge']);
+    assert.equal(activities[0]?.ok, false);
+    assert.equal(feed.state.actionRequests, before);
+  });
+
+  it('returns within a second when aborted during the delay between actions', async () => {
+    const feed = await site();
+    const { activities, abortToReturnMs } = await run({
+      browser: await agent(),
+      config: { baseUrl: feed.url, likesPerRun: 5, delayMs: { min: 20_000, max: 20_000 } },
+      stopWhen: (a) => a.kind === 'feed.like',
+    });
+    assert.ok(abortToReturnMs !== undefined && abortToReturnMs < 1_000, `returned ${abortToReturnMs} ms after abort`);
+    assert.deepEqual(kinds(activities), ['feed.session', 'feed.like']);
+    assert.equal(feed.state.likedBy(USER).length, 1);
+  });
+
+  it('reports an action that does not take effect as not ok', async () => {
+    const feed = await site({ ignoreActions: true });
+    const { activities } = await run({
+      browser: await agent(),
+      behavior: createSocialFeed({ verifyTimeoutMs: 1_000 }),
+      config: { baseUrl: feed.url, likesPerRun: 1, commentsPerRun: 1 },
+    });
+    const [like] = ofKind(activities, 'feed.like');
+    const [comment] = ofKind(activities, 'feed.comment');
+    assert.equal(like?.ok, false);
+    assert.equal(like?.details?.postId, 'p1');
+    assert.equal(comment?.ok, false);
+    const [summary] = ofKind(activities, 'feed.run');
+    assert.equal(summary?.ok, false);
+    assert.equal(summary?.details?.failedLikes, 1);
+    assert.equal(summary?.details?.failedComments, 1);
+  });
+
+  it('fails the session on rejected credentials, without quoting the password', async () => {
+    const feed = await site();
+    const activities: Activity[] = [];
+    const controller = new AbortController();
+    const error = await socialFeed
+      .run({
+        agentId: 'agent-1',
+        config: SocialFeedConfig.parse({ baseUrl: feed.url, username: USER, password: WRONG_PASSWORD }),
+        signal: controller.signal,
+        logger: silentLogger(),
+        sleep: (ms) => abortableSleep(ms, controller.signal),
+        capabilities: { browser: await agent() },
+        report: async (activity) => {
+          activities.push(activity);
+          everything.push(activity);
+        },
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(error instanceof Error, 'the run rejects');
+    assert.match(error.message, /login rejected/);
+    assert.ok(!error.message.includes(WRONG_PASSWORD));
+    assert.deepEqual(kinds(activities), ['feed.session']);
+    assert.equal(activities[0]?.ok, false);
+    assert.equal(feed.state.failedLogins, 1);
+  });
+
+  it('never reports the password', () => {
+    assert.ok(everything.length > 20, `activities were collected (${everything.length})`);
+    const all = JSON.stringify(everything);
+    assert.ok(!all.includes(PASSWORD), 'the password appears in an activity');
+    assert.ok(!all.includes(WRONG_PASSWORD), 'the wrong password appears in an activity');
+  });
+});

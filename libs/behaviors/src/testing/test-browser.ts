@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
+import puppeteer, { type Browser, type BrowserContext, type Cookie, type Page } from 'puppeteer-core';
 import type { AgentBrowser } from '../browser.port';
 
 /** Chromium flags for tests: no sandbox (containers), nothing phoning home, no QUIC. */
@@ -56,9 +56,10 @@ export class TestChromium {
     }
   }
 
-  /** An AgentBrowser over one page in a fresh browser context. */
-  async agentBrowser(): Promise<TestAgentBrowser> {
+  /** An AgentBrowser over one page in a fresh browser context, with the given cookies restored. */
+  async agentBrowser(cookies: Cookie[] = []): Promise<TestAgentBrowser> {
     const context = await this.browser.createBrowserContext();
+    if (cookies.length > 0) await context.setCookie(...cookies);
     const screenshotDir = await mkdtemp(join(tmpdir(), 'drover-test-shots-'));
     return new TestAgentBrowser(context, screenshotDir);
   }
@@ -76,8 +77,8 @@ export class TestChromium {
 export class TestAgentBrowser implements AgentBrowser {
   /** File names returned by screenshot(), in order. */
   readonly screenshots: string[] = [];
-  /** How many times saveCookies() was called. */
-  saveCookiesCalls = 0;
+  /** The context's cookies at each saveCookies() call, in order. */
+  readonly savedCookies: Cookie[][] = [];
   private current?: Page;
 
   constructor(
@@ -100,7 +101,7 @@ export class TestAgentBrowser implements AgentBrowser {
   }
 
   async saveCookies(): Promise<void> {
-    this.saveCookiesCalls += 1;
+    this.savedCookies.push(await this.context.cookies());
   }
 
   /** Full path of a file name returned by screenshot(). */
