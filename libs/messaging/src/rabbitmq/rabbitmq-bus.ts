@@ -52,6 +52,8 @@ export interface RabbitMqBusOptions {
   prefetch?: number;
   /** Name of the broker connection (management UI, `rabbitmqctl`). Default `drover` or `drover:<prefix>`. */
   connectionName?: string;
+  /** Publishes awaiting their confirm at once (rascal confirm channels). Default 32. */
+  publishChannels?: number;
 }
 
 const DEFAULT_RETRY_DELAYS_MS = [1000, 5000, 15_000];
@@ -163,6 +165,7 @@ export class RabbitMqBus implements Bus {
     const definitions = toRascalConfig(url, topology, prefix, {
       replyQueue,
       prefetch: options.prefetch,
+      publishChannels: options.publishChannels,
       connectionName: options.connectionName ?? (prefix ? `drover:${prefix}` : 'drover'),
     });
     // promisifyAckOrNack: ackOrNack returns a promise that settles once the ack or recovery is done.

@@ -30,6 +30,12 @@ describe('toRascalConfig', () => {
     assert.ok(config.defaults.vhosts.connection.retry.max > 0);
   });
 
+  it('lets 32 publishes await their confirm at once unless told otherwise (rascal pools 5)', () => {
+    assert.equal(vhostOf().publicationChannelPools.confirmPool.max, 32);
+    const narrow = toRascalConfig(AMQP_URL, DROVER_TOPOLOGY, '', { publishChannels: 4 }).vhosts[RASCAL_VHOST];
+    assert.equal(narrow?.publicationChannelPools.confirmPool.max, 4);
+  });
+
   it('declares every topology exchange durable with its type, plus the dead-letter exchange', () => {
     const vhost = vhostOf();
     for (const exchange of DROVER_TOPOLOGY.exchanges) {
