@@ -1,1 +1,2 @@
 export * from './session-host';
+export * from './session-agent';

@@ -2,10 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import { BehaviorRegistry, builtInBehaviors } from '@drover/behaviors';
 import { DROVER_TOPOLOGY, InMemoryBus, Queues, type Bus } from '@drover/messaging';
 import { DroverMetrics, InstrumentedBus, openRedis, openStore, ScreenshotStore } from '@drover/platform';
 import { systemClock, type DroverConfig, type Logger } from '@drover/runtime';
@@ -16,8 +13,7 @@ import { createGatewayApp } from '../../gateway/src/gateway.module';
 import { securityFromEnv } from '../../gateway/src/security/security.middleware';
 import { PersistenceAgent } from '../../persistence-agent/src/persistence-agent';
 import { Scheduler } from '../../scheduler/src/scheduler';
-import { startBrowserStack } from '../../session-agent/src/browser/browser-stack';
-import { SessionHost } from '../../session-agent/src/session-host';
+import { createSessionAgent } from '../../session-agent/src/session-agent';
 
 export interface RunningSystem {
   url: string;
@@ -43,30 +39,7 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
 
   const persistence = new PersistenceAgent({ bus, store, clock, logger: child('persistence-agent') });
   const engine = new Engine({ bus, store, clock, logger: child('engine') }, { policy: profile.recovery, metrics });
-  // A fresh id per boot: the previous process's sessions are recognised as lost by their lease.
-  const instanceId = env.SESSION_AGENT_ID ?? `${hostname()}-${randomUUID().slice(0, 8)}`;
-  const late: { host?: SessionHost } = {};
-  const browser = await startBrowserStack({
-    env,
-    bus,
-    logger: child('session-agent'),
-    note: (agentId, activity) => late.host?.noteActivity(agentId, activity),
-    metrics,
-  });
-  const sessions = new SessionHost({
-    bus,
-    clock,
-    logger: child('session-agent'),
-    registry: new BehaviorRegistry(builtInBehaviors()),
-    instanceId,
-    maxConcurrentAgents: profile.sessionAgent.maxConcurrentAgents,
-    heartbeatMs: profile.sessionAgent.heartbeatMs,
-    leaseMs: profile.sessionAgent.leaseMs,
-    metrics,
-    ...(browser.lender ? { browsers: browser.lender } : {}),
-    storage: browser.storage,
-  });
-  late.host = sessions;
+  const sessions = await createSessionAgent({ config, bus, clock, logger: child('session-agent'), metrics });
   const scheduler = new Scheduler(
     { bus, store, clock, logger: child('scheduler'), metrics },
     {
@@ -78,7 +51,7 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
 
   await persistence.start();
   await engine.start();
-  await sessions.start();
+  await sessions.host.start();
   scheduler.start();
   await applyProfile({ bus, store, clock, logger: child('bootstrap'), profile });
   const gateway: INestApplication = await createGatewayApp({
@@ -97,7 +70,6 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
     await gateway.close();
     await scheduler.stop();
     await sessions.shutdown();
-    await browser.shutdown();
     // Let the last reports and the goodbye heartbeat reach the read side before closing.
     await drain(
       memoryBus,
@@ -110,7 +82,7 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
     await store.close();
     redis?.disconnect();
   };
-  return { url, instanceId, stop };
+  return { url, instanceId: sessions.instanceId, stop };
 }
 
 async function drain(bus: Bus, queues: string[], maxMs: number): Promise<void> {
