@@ -1,3 +1,4 @@
 export * from './http';
 export * from './service-process';
 export * from './rabbitmq-vhost';
+export * from './skip';

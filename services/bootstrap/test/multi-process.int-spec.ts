@@ -11,6 +11,7 @@ import {
   http,
   managementQueue,
   runOnce,
+  skipUnlessCi,
   startService,
   type ServiceProcess,
   type TestVhost,
@@ -24,7 +25,9 @@ const RABBITMQ_URL = process.env.RABBITMQ_URL;
  * in containers: bootstrap, REST and bus-driven lifecycles, poison messages, SIGKILLed
  * engines and session agents, and a dropped broker connection.
  */
-describe('production mode: six processes on RabbitMQ', { skip: !RABBITMQ_URL && 'RABBITMQ_URL is not set' }, () => {
+const skip = skipUnlessCi(!RABBITMQ_URL && 'RABBITMQ_URL is not set');
+
+describe('production mode: six processes on RabbitMQ', { skip }, () => {
   let vhost: TestVhost;
   let env: Record<string, string>;
   const dataDir = mkdtempSync(join(tmpdir(), 'drover-int-'));
