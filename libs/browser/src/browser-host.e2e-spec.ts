@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
@@ -9,7 +9,6 @@ import { BrowserHost, resolveChromePath, type BrowserSession, type CookieData } 
 import { processTree } from './process-tree';
 
 const chromePath = resolveChromePath();
-const TEST = { timeout: 60_000 };
 
 async function eventually<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
@@ -56,7 +55,7 @@ if (!existsSync(chromePath)) {
   if (process.env.CI === 'true') {
     it('Chromium is installed', () => assert.fail(`Chromium not found at ${chromePath} (set CHROME_PATH)`));
   } else {
-    void it.skip(`Chromium not found at ${chromePath}: browser tests not run`, () => undefined);
+    it.skip(`Chromium not found at ${chromePath}: browser tests not run`, () => undefined);
   }
 } else {
   describe('BrowserHost with real Chromium', () => {
@@ -85,7 +84,7 @@ if (!existsSync(chromePath)) {
       return pid;
     };
 
-    before(async () => {
+    beforeAll(async () => {
       app = createServer((req, res) => {
         const url = new URL(req.url ?? '/', 'http://app');
         if (url.pathname === '/login') {
@@ -112,23 +111,23 @@ if (!existsSync(chromePath)) {
       remember();
     });
 
-    after(async () => {
+    afterAll(async () => {
       await host?.shutdown();
       await proxyA.close(true);
       await proxyB.close(true);
       await new Promise((resolve) => app?.close(resolve));
     });
 
-    it('routes each session through its own upstream with its own credentials', TEST, async () => {
+    it('routes each session through its own upstream with its own credentials', async () => {
       a = await host.openSession({ agentId: 'agent-a', proxy: `http://userA:secretA@127.0.0.1:${proxyA.port}` });
       b = await host.openSession({ agentId: 'agent-b', proxy: `http://userB:secretB@127.0.0.1:${proxyB.port}` });
       await visit(a, `${appUrl}/login?name=alice`);
       await visit(b, `${appUrl}/login?name=bob`);
-      assert.match(await visit(a, `${appUrl}/`), /sid=alice/);
-      assert.match(await visit(b, `${appUrl}/`), /sid=bob/);
+      expect(await visit(a, `${appUrl}/`)).toMatch(/sid=alice/);
+      expect(await visit(b, `${appUrl}/`)).toMatch(/sid=bob/);
 
-      assert.ok(hitsA.some((hit) => hit === `userA ${appUrl}/login?name=alice`));
-      assert.ok(hitsB.some((hit) => hit === `userB ${appUrl}/login?name=bob`));
+      expect(hitsA.some((hit) => hit === `userA ${appUrl}/login?name=alice`)).toBeTruthy();
+      expect(hitsB.some((hit) => hit === `userB ${appUrl}/login?name=bob`)).toBeTruthy();
       assert.ok(
         hitsA.every((hit) => hit.startsWith('userA ') && !hit.includes('bob')),
         hitsA.join('\n'),
@@ -137,23 +136,23 @@ if (!existsSync(chromePath)) {
         hitsB.every((hit) => hit.startsWith('userB ') && !hit.includes('alice')),
         hitsB.join('\n'),
       );
-      assert.equal(host.stats().sessions, 2);
+      expect(host.stats().sessions).toBe(2);
     });
 
-    it('returns cookies on close and restores them in a new session', TEST, async () => {
-      assert.equal(sid(await a.cookies()), 'alice');
+    it('returns cookies on close and restores them in a new session', async () => {
+      expect(sid(await a.cookies())).toBe('alice');
       const final = await a.close();
-      assert.equal(sid(final), 'alice');
-      assert.equal(host.stats().sessions, 1);
+      expect(sid(final)).toBe('alice');
+      expect(host.stats().sessions).toBe(1);
       a = await host.openSession({
         agentId: 'agent-a',
         proxy: `http://userA:secretA@127.0.0.1:${proxyA.port}`,
         cookies: final,
       });
-      assert.match(await visit(a, `${appUrl}/`), /sid=alice/);
+      expect(await visit(a, `${appUrl}/`)).toMatch(/sid=alice/);
     });
 
-    it('reports upstream proxy failures without the credentials', TEST, async () => {
+    it('reports upstream proxy failures without the credentials', async () => {
       const bad = await host.openSession({
         agentId: 'agent-bad',
         proxy: `http://userA:wrong-Pa55word@127.0.0.1:${proxyA.port}`,
@@ -161,55 +160,55 @@ if (!existsSync(chromePath)) {
       const page = await bad.page();
       await page.goto(`${appUrl}/`, { timeout: 20_000 }).catch(() => undefined);
       const failure = await eventually(() => proxyErrors.find((e) => e.agentId === 'agent-bad'), 'onProxyError');
-      assert.ok(failure.errorClass.length > 0);
+      expect(failure.errorClass.length > 0).toBeTruthy();
       assert.ok(!failure.message.includes('wrong-Pa55word'), failure.message);
-      assert.ok(!JSON.stringify(proxyErrors).includes('wrong-Pa55word'));
-      assert.ok(!hitsA.some((hit) => hit.includes('wrong')));
+      expect(!JSON.stringify(proxyErrors).includes('wrong-Pa55word')).toBeTruthy();
+      expect(!hitsA.some((hit) => hit.includes('wrong'))).toBeTruthy();
       await bad.close();
     });
 
-    it('recycle moves the sessions to a new browser with their cookies', TEST, async () => {
+    it('recycle moves the sessions to a new browser with their cookies', async () => {
       const oldPid = remember();
       rebuilt.length = 0;
       await host.recycle('test');
       const newPid = remember();
-      assert.notEqual(newPid, oldPid);
-      assert.deepEqual([...rebuilt].sort(), ['agent-a:recycle', 'agent-b:recycle']);
-      assert.equal(host.stats().recycles, 1);
+      expect(newPid).not.toBe(oldPid);
+      expect([...rebuilt].sort()).toEqual(['agent-a:recycle', 'agent-b:recycle']);
+      expect(host.stats().recycles).toBe(1);
       await eventually(() => procGone(oldPid), `old browser ${oldPid} gone`);
-      assert.match(await visit(a, `${appUrl}/`), /sid=alice/);
-      assert.match(await visit(b, `${appUrl}/`), /sid=bob/);
+      expect(await visit(a, `${appUrl}/`)).toMatch(/sid=alice/);
+      expect(await visit(b, `${appUrl}/`)).toMatch(/sid=bob/);
       const before = hitsB.length;
       await visit(b, `${appUrl}/login?name=bob2`);
-      assert.ok(hitsB.slice(before).some((hit) => hit === `userB ${appUrl}/login?name=bob2`));
+      expect(hitsB.slice(before).some((hit) => hit === `userB ${appUrl}/login?name=bob2`)).toBeTruthy();
     });
 
-    it('rebuilds every session from its cookie snapshot after a crash', TEST, async () => {
+    it('rebuilds every session from its cookie snapshot after a crash', async () => {
       const pid = remember();
-      assert.equal(sid(await b.cookies()), 'bob2'); // refreshes the snapshot the rebuild uses
+      expect(sid(await b.cookies())).toBe('bob2'); // refreshes the snapshot the rebuild uses
       rebuilt.length = 0;
       process.kill(pid, 'SIGKILL');
       await eventually(() => rebuilt.length === 2, 'onRebuilt for both sessions');
-      assert.deepEqual([...rebuilt].sort(), ['agent-a:crash', 'agent-b:crash']);
-      assert.equal(host.stats().crashes, 1);
-      assert.notEqual(host.stats().browserPid, pid);
+      expect([...rebuilt].sort()).toEqual(['agent-a:crash', 'agent-b:crash']);
+      expect(host.stats().crashes).toBe(1);
+      expect(host.stats().browserPid).not.toBe(pid);
       remember();
-      assert.match(await visit(a, `${appUrl}/`), /sid=alice/);
-      assert.match(await visit(b, `${appUrl}/`), /sid=bob2/);
+      expect(await visit(a, `${appUrl}/`)).toMatch(/sid=alice/);
+      expect(await visit(b, `${appUrl}/`)).toMatch(/sid=bob2/);
       await eventually(() => procGone(pid), `crashed browser ${pid} gone`);
     });
 
-    it('shutdown leaves no chromium process and no profile dir behind', TEST, async () => {
+    it('shutdown leaves no chromium process and no profile dir behind', async () => {
       remember();
       await host.shutdown();
-      assert.equal(host.stats().sessions, 0);
-      assert.equal(host.stats().browserPid, undefined);
+      expect(host.stats().sessions).toBe(0);
+      expect(host.stats().browserPid).toBe(undefined);
       await eventually(() => [...processes].every(procGone), 'every chromium process gone', 10_000).catch(() => {
         const left = [...processes].filter((pid) => !procGone(pid));
         assert.fail(`chromium processes left: ${left.join(', ')} (of browsers ${[...browserPids].join(', ')})`);
       });
       for (const dir of profiles) assert.ok(!existsSync(dir), `${dir} removed`);
-      assert.ok(profiles.size >= 3);
+      expect(profiles.size >= 3).toBeTruthy();
       await assert.rejects(host.openSession({ agentId: 'late' }), /shutting down/);
     });
   });
@@ -217,7 +216,7 @@ if (!existsSync(chromePath)) {
   describe('BrowserHost recycling limits', () => {
     const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 
-    it('recycles before opening a context past maxContextsPerBrowser', TEST, async () => {
+    it('recycles before opening a context past maxContextsPerBrowser', async () => {
       const rebuilt: string[] = [];
       const host = new BrowserHost({
         chromePath,
@@ -230,19 +229,19 @@ if (!existsSync(chromePath)) {
         const first = host.stats().browserPid;
         await host.openSession({ agentId: 's1' });
         await host.openSession({ agentId: 's2' });
-        assert.equal(host.stats().recycles, 0);
+        expect(host.stats().recycles).toBe(0);
         const s3 = await host.openSession({ agentId: 's3' });
-        assert.equal(host.stats().recycles, 1);
-        assert.notEqual(host.stats().browserPid, first);
-        assert.deepEqual(rebuilt.sort(), ['s1:recycle', 's2:recycle']);
-        assert.equal(host.stats().contextsOnBrowser, 3);
-        assert.ok(!(await s3.page()).isClosed());
+        expect(host.stats().recycles).toBe(1);
+        expect(host.stats().browserPid).not.toBe(first);
+        expect(rebuilt.sort()).toEqual(['s1:recycle', 's2:recycle']);
+        expect(host.stats().contextsOnBrowser).toBe(3);
+        expect(!(await s3.page()).isClosed()).toBeTruthy();
       } finally {
         await host.shutdown();
       }
     });
 
-    it('recycles when the process tree passes maxBrowserRssMb', TEST, async () => {
+    it('recycles when the process tree passes maxBrowserRssMb', async () => {
       const host = new BrowserHost({ chromePath, logger, maxBrowserRssMb: 1, checkEveryMs: 100 });
       await host.start();
       try {

@@ -1,14 +1,14 @@
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { redactCredentials, redactProxyUrl, urlSecrets } from './redact';
 import { validateProxyUrl } from './local-proxy';
 
 describe('proxy credential redaction', () => {
   it('hides user and password of proxy URLs', () => {
-    assert.equal(redactProxyUrl('http://bob:s3cret@proxy.example:8080'), 'http://***:***@proxy.example:8080');
-    assert.equal(redactProxyUrl('socks5://u:p%40ss@10.0.0.1:1080'), 'socks5://***:***@10.0.0.1:1080');
-    assert.equal(redactProxyUrl('http://proxy.example:8080'), 'http://proxy.example:8080');
-    assert.ok(!redactProxyUrl('not a url user:pw@x').includes('pw'));
+    expect(redactProxyUrl('http://bob:s3cret@proxy.example:8080')).toBe('http://***:***@proxy.example:8080');
+    expect(redactProxyUrl('socks5://u:p%40ss@10.0.0.1:1080')).toBe('socks5://***:***@10.0.0.1:1080');
+    expect(redactProxyUrl('http://proxy.example:8080')).toBe('http://proxy.example:8080');
+    expect(!redactProxyUrl('not a url user:pw@x').includes('pw')).toBeTruthy();
   });
 
   it('scrubs URLs and known secrets out of free text', () => {

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { AgentCommand } from './commands.schema';
 import { FilterSchema } from './filter.schema';
@@ -13,8 +13,8 @@ describe('command envelope', () => {
   };
 
   it('accepts the documented start and stop envelopes', () => {
-    assert.equal(AgentCommand.safeParse(start).success, true);
-    assert.equal(
+    expect(AgentCommand.safeParse(start).success).toBe(true);
+    expect(
       AgentCommand.safeParse({
         messageId: 'm-2',
         type: 'agent.stop',
@@ -23,8 +23,7 @@ describe('command envelope', () => {
         occurredAt: '2026-01-01T00:00:00Z',
         correlationId: 'c',
       }).success,
-      true,
-    );
+    ).toBe(true);
   });
 
   it('refuses bad ids, unknown types, unknown fields and bad proxies', () => {
@@ -47,23 +46,23 @@ describe('filter language', () => {
     const ok = {
       and: [{ field: 'a.b', op: 'eq', value: 1 }, { not: { or: [{ field: 'c', op: 'exists', value: true }] } }],
     };
-    assert.equal(FilterSchema.safeParse(ok).success, true);
-    assert.equal(FilterSchema.safeParse({ field: "a'); drop table x; --", op: 'eq', value: 1 }).success, false);
-    assert.equal(FilterSchema.safeParse({ field: 'a', op: 'in', value: 'not-a-list' }).success, false);
+    expect(FilterSchema.safeParse(ok).success).toBe(true);
+    expect(FilterSchema.safeParse({ field: "a'); drop table x; --", op: 'eq', value: 1 }).success).toBe(false);
+    expect(FilterSchema.safeParse({ field: 'a', op: 'in', value: 'not-a-list' }).success).toBe(false);
   });
 });
 
 describe('redaction', () => {
   it('hides proxy passwords but keeps the user', () => {
-    assert.equal(redactUrl('http://alice:hunter2@proxy.local:3128'), 'http://alice:***@proxy.local:3128');
-    assert.equal(redactUrl('socks5://proxy.local:1080'), 'socks5://proxy.local:1080');
+    expect(redactUrl('http://alice:hunter2@proxy.local:3128')).toBe('http://alice:***@proxy.local:3128');
+    expect(redactUrl('socks5://proxy.local:1080')).toBe('socks5://proxy.local:1080');
   });
 
   it('hides secret-looking config values at any depth', () => {
     const redacted = JSON.stringify(
       redactConfig({ url: 'u', login: { user: 'bob', password: 'pw', apiKey: 'k' }, list: [{ token: 't' }] }),
     );
-    for (const secret of ['"pw"', '"k"', '"t"']) assert.ok(!redacted.includes(secret));
-    assert.ok(redacted.includes('bob'));
+    for (const secret of ['"pw"', '"k"', '"t"']) expect(!redacted.includes(secret)).toBeTruthy();
+    expect(redacted.includes('bob')).toBeTruthy();
   });
 });

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { AgentCommand, AgentSchedule, StartAgentPayload } from './commands.schema';
 import { AgentEvent } from './events.schema';
@@ -32,31 +32,31 @@ describe('agent schedule contract', () => {
 
   it('names the field of a bad cron expression', () => {
     const [issue, ...rest] = issues({ start: '61 * * * *', stop: '0 18 * * *' });
-    assert.equal(rest.length, 0);
-    assert.match(issue ?? '', /^payload\.schedule\.start: schedule\.start: invalid cron expression "61 \* \* \* \*"/);
-    assert.match(issues({ stop: 'every evening' })[0] ?? '', /^payload\.schedule\.stop: schedule\.stop: invalid cron/);
+    expect(rest.length).toBe(0);
+    expect(issue ?? '').toMatch(/^payload\.schedule\.start: schedule\.start: invalid cron expression "61 \* \* \* \*"/);
+    expect(issues({ stop: 'every evening' })[0] ?? '').toMatch(
+      /^payload\.schedule\.stop: schedule\.stop: invalid cron/,
+    );
   });
 
   it('refuses one-off dates, empty schedules, unknown fields and unknown time zones', () => {
-    assert.match(issues({ start: '2027-01-01T00:00:00' })[0] ?? '', /^payload\.schedule\.start: .*not a recurring/);
-    assert.match(issues({})[0] ?? '', /^payload\.schedule: a schedule needs a start or a stop/);
-    assert.match(issues({ start: '0 8 * * *', every: 'day' })[0] ?? '', /^payload\.schedule: /);
-    assert.match(
-      issues({ start: '0 8 * * *', timezone: 'Mars/Olympus' })[0] ?? '',
+    expect(issues({ start: '2027-01-01T00:00:00' })[0] ?? '').toMatch(/^payload\.schedule\.start: .*not a recurring/);
+    expect(issues({})[0] ?? '').toMatch(/^payload\.schedule: a schedule needs a start or a stop/);
+    expect(issues({ start: '0 8 * * *', every: 'day' })[0] ?? '').toMatch(/^payload\.schedule: /);
+    expect(issues({ start: '0 8 * * *', timezone: 'Mars/Olympus' })[0] ?? '').toMatch(
       /^payload\.schedule\.timezone: schedule\.timezone: unknown IANA time zone "Mars\/Olympus"/,
     );
   });
 
   it('is part of the start payload (hence profiles), the start-requested event and the view', () => {
     const schedule = { start: '0 8 * * *' };
-    assert.deepEqual(StartAgentPayload.parse({ behavior: 'b', schedule }).schedule, schedule);
+    expect(StartAgentPayload.parse({ behavior: 'b', schedule }).schedule).toEqual(schedule);
     const event = { type: 'agent.start-requested', data: { behavior: 'b', config: {}, attempt: 1, schedule } };
-    assert.equal(AgentEvent.safeParse(event).success, true);
-    assert.equal(
-      AgentView.safeParse({ agentId: 'a', status: 'stopped', attempts: 1, version: 2, schedule }).success,
+    expect(AgentEvent.safeParse(event).success).toBe(true);
+    expect(AgentView.safeParse({ agentId: 'a', status: 'stopped', attempts: 1, version: 2, schedule }).success).toBe(
       true,
     );
-    assert.equal(AgentSchedule.safeParse({ stop: 'nope' }).success, false);
+    expect(AgentSchedule.safeParse({ stop: 'nope' }).success).toBe(false);
   });
 
   it('accepts the scheduler wake command with an ISO occurrence only', () => {
@@ -66,8 +66,8 @@ describe('agent schedule contract', () => {
       agentId: 'a-1',
       payload: { occurrence: '2026-01-01T08:00:00.000Z' },
     };
-    assert.equal(AgentCommand.safeParse(wake).success, true);
-    assert.equal(AgentCommand.safeParse({ ...wake, payload: {} }).success, false);
-    assert.equal(AgentCommand.safeParse({ ...wake, payload: { occurrence: 'soon' } }).success, false);
+    expect(AgentCommand.safeParse(wake).success).toBe(true);
+    expect(AgentCommand.safeParse({ ...wake, payload: {} }).success).toBe(false);
+    expect(AgentCommand.safeParse({ ...wake, payload: { occurrence: 'soon' } }).success).toBe(false);
   });
 });

@@ -1,5 +1,4 @@
-import { describe, it } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, expect, it } from '@jest/globals';
 import type { AgentEvent } from '@drover/contracts';
 import { decide, type Decision, type DomainMessage } from './decide';
 import { fold } from './evolve';
@@ -79,18 +78,18 @@ describe('agent state machine: start', () => {
   for (const status of ['idle', 'stopped', 'failed']) {
     it(`given ${status}, a start is accepted: starting with attempt 1 and the proxy kept for the session`, () => {
       const { decision, after } = when(agentWith(...STATES[status]!), start);
-      assert.deepEqual(types(decision), ['agent.start-requested']);
-      assert.equal(after.status, 'starting');
-      assert.equal(after.attempts, 1);
-      assert.equal(after.proxy, 'http://u:p@proxy:8080');
-      assert.equal(after.lastError, undefined);
+      expect(types(decision)).toEqual(['agent.start-requested']);
+      expect(after.status).toBe('starting');
+      expect(after.attempts).toBe(1);
+      expect(after.proxy).toBe('http://u:p@proxy:8080');
+      expect(after.lastError).toBe(undefined);
     });
   }
   for (const status of ['queued', 'starting', 'running', 'stopping', 'interrupted']) {
     it(`given ${status}, a start is rejected as a conflict (agent_active)`, () => {
       const { decision } = when(agentWith(...STATES[status]!), start);
-      assert.equal(decision.kind, 'reject');
-      assert.equal(decision.kind === 'reject' && decision.code, 'agent_active');
+      expect(decision.kind).toBe('reject');
+      expect(decision.kind === 'reject' && decision.code).toBe('agent_active');
     });
   }
 });
@@ -98,31 +97,31 @@ describe('agent state machine: start', () => {
 describe('agent state machine: stop', () => {
   it('given an agent that never existed, a stop is rejected (agent_not_found)', () => {
     const { decision } = when(agentWith(), stop);
-    assert.equal(decision.kind === 'reject' && decision.code, 'agent_not_found');
+    expect(decision.kind === 'reject' && decision.code).toBe('agent_not_found');
   });
   for (const status of ['starting', 'running']) {
     it(`given ${status}, a stop asks the session to stop`, () => {
       const { decision, after } = when(agentWith(...STATES[status]!), stop);
-      assert.deepEqual(types(decision), ['agent.stop-requested']);
-      assert.equal(after.status, 'stopping');
+      expect(types(decision)).toEqual(['agent.stop-requested']);
+      expect(after.status).toBe('stopping');
     });
   }
   for (const status of ['queued', 'interrupted']) {
     it(`given ${status} (no session), a stop stops the agent at once`, () => {
       const { decision, after } = when(agentWith(...STATES[status]!), stop);
-      assert.deepEqual(types(decision), ['agent.stopped']);
-      assert.equal(after.status, 'stopped');
-      assert.equal(after.retryAt, undefined);
+      expect(types(decision)).toEqual(['agent.stopped']);
+      expect(after.status).toBe('stopped');
+      expect(after.retryAt).toBe(undefined);
     });
   }
   it('given stopping, a second stop is a no-op answer, not an error', () => {
     const { decision } = when(agentWith(...STATES.stopping!), stop);
-    assert.deepEqual(decision.kind === 'noop' && decision.code, 'already_stopping');
+    expect(decision.kind === 'noop' && decision.code).toEqual('already_stopping');
   });
   for (const status of ['stopped', 'failed']) {
     it(`given ${status}, a stop is a no-op answer (not_running)`, () => {
       const { decision } = when(agentWith(...STATES[status]!), stop);
-      assert.equal(decision.kind === 'noop' && decision.code, 'not_running');
+      expect(decision.kind === 'noop' && decision.code).toBe('not_running');
     });
   }
 });
@@ -130,70 +129,70 @@ describe('agent state machine: stop', () => {
 describe('agent state machine: session reports', () => {
   it('given starting, session.started makes it running on that instance', () => {
     const { decision, after } = when(agentWith(requested), report('session.started', {}));
-    assert.deepEqual(types(decision), ['agent.started']);
-    assert.equal(after.status, 'running');
-    assert.equal(after.instanceId, 'sa-1');
+    expect(types(decision)).toEqual(['agent.started']);
+    expect(after.status).toBe('running');
+    expect(after.instanceId).toBe('sa-1');
   });
   it('given a stop requested while starting, session.started records the instance and stays stopping', () => {
     const { after } = when(agentWith(requested, stopRequested), report('session.started', {}));
-    assert.equal(after.status, 'stopping');
-    assert.equal(after.instanceId, 'sa-1');
+    expect(after.status).toBe('stopping');
+    expect(after.instanceId).toBe('sa-1');
   });
   for (const status of ['stopped', 'failed', 'idle']) {
     it(`given ${status}, session.started is an orphaned session (the engine stops it)`, () => {
       const { decision } = when(agentWith(...STATES[status]!), report('session.started', {}));
-      assert.equal(decision.kind === 'noop' && decision.code, 'orphaned_session');
+      expect(decision.kind === 'noop' && decision.code).toBe('orphaned_session');
     });
   }
   it('a report of an earlier attempt changes nothing', () => {
     const restarted: AgentEvent = { type: 'agent.restarted', data: { attempt: 2 } };
     const state = agentWith(requested, started, interrupted('2026-01-01T00:00:00.000Z'), restarted);
-    assert.equal(when(state, report('session.started', {}, 1)).decision.kind, 'noop');
-    assert.equal(when(state, report('session.failed', { error: 'x' }, 1)).decision.kind, 'noop');
-    assert.deepEqual(types(when(state, report('session.started', {}, 2)).decision), ['agent.started']);
+    expect(when(state, report('session.started', {}, 1)).decision.kind).toBe('noop');
+    expect(when(state, report('session.failed', { error: 'x' }, 1)).decision.kind).toBe('noop');
+    expect(types(when(state, report('session.started', {}, 2)).decision)).toEqual(['agent.started']);
   });
   it('a stopped report from another instance than the host changes nothing', () => {
     const { decision } = when(agentWith(...STATES.running!), report('session.stopped', {}, 1, 'sa-2'));
-    assert.equal(decision.kind === 'noop' && decision.code, 'stale_report');
+    expect(decision.kind === 'noop' && decision.code).toBe('stale_report');
   });
   for (const status of ['starting', 'running', 'stopping']) {
     it(`given ${status}, session.stopped stops the agent and clears its instance`, () => {
       const { after } = when(agentWith(...STATES[status]!), report('session.stopped', {}));
-      assert.equal(after.status, 'stopped');
-      assert.equal(after.instanceId, undefined);
-      assert.ok(after.stoppedAt);
+      expect(after.status).toBe('stopped');
+      expect(after.instanceId).toBe(undefined);
+      expect(after.stoppedAt).toBeTruthy();
     });
   }
   it('given running with attempts left, session.failed evicts the session and schedules a retry', () => {
     const { after } = when(agentWith(...STATES.running!), report('session.failed', { error: 'bad page' }));
-    assert.equal(after.status, 'interrupted');
-    assert.match(after.lastError ?? '', /bad page/);
-    assert.ok(after.retryAt);
+    expect(after.status).toBe('interrupted');
+    expect(after.lastError ?? '').toMatch(/bad page/);
+    expect(after.retryAt).toBeTruthy();
   });
   it('given running on the last attempt, session.failed fails the agent with the error', () => {
     const policy = { ...DEFAULT_RECOVERY_POLICY, maxAttempts: 1 };
     const { after } = when(agentWith(...STATES.running!), report('session.failed', { error: 'bad page' }), policy);
-    assert.equal(after.status, 'failed');
-    assert.match(after.lastError ?? '', /session failed: bad page \(gave up after 1 attempts\)/);
+    expect(after.status).toBe('failed');
+    expect(after.lastError ?? '').toMatch(/session failed: bad page \(gave up after 1 attempts\)/);
   });
   it('given stopping, session.failed counts as stopped', () => {
     const { after } = when(agentWith(...STATES.stopping!), report('session.failed', { error: 'closed' }));
-    assert.equal(after.status, 'stopped');
+    expect(after.status).toBe('stopped');
   });
   it('given starting, session.deferred queues the agent', () => {
     const { after } = when(agentWith(requested), report('session.deferred', { reason: 'full' }));
-    assert.equal(after.status, 'queued');
-    assert.ok(after.queuedAt);
+    expect(after.status).toBe('queued');
+    expect(after.queuedAt).toBeTruthy();
   });
   it('given a stop requested while starting, session.deferred stops it', () => {
     const { after } = when(agentWith(requested, stopRequested), report('session.deferred', { reason: 'full' }));
-    assert.equal(after.status, 'stopped');
+    expect(after.status).toBe('stopped');
   });
   for (const status of ['idle', 'stopped', 'failed', 'queued']) {
     it(`given ${status}, session.stopped and session.failed change nothing`, () => {
       const state = agentWith(...STATES[status]!);
-      assert.equal(when(state, report('session.stopped', {})).decision.kind, 'noop');
-      assert.equal(when(state, report('session.failed', { error: 'x' })).decision.kind, 'noop');
+      expect(when(state, report('session.stopped', {})).decision.kind).toBe('noop');
+      expect(when(state, report('session.failed', { error: 'x' })).decision.kind).toBe('noop');
     });
   }
 });
@@ -209,66 +208,65 @@ describe('agent state machine: scheduler commands', () => {
 
   it('given running, an interrupt with attempts left schedules a restart after the back-off', () => {
     const { decision, after } = when(agentWith(...STATES.running!), interrupt);
-    assert.deepEqual(types(decision), ['agent.interrupted']);
-    assert.equal(after.status, 'interrupted');
-    assert.equal(after.retryAt, new Date(NOW.getTime() + 1_000).toISOString());
-    assert.equal(after.instanceId, undefined);
+    expect(types(decision)).toEqual(['agent.interrupted']);
+    expect(after.status).toBe('interrupted');
+    expect(after.retryAt).toBe(new Date(NOW.getTime() + 1_000).toISOString());
+    expect(after.instanceId).toBe(undefined);
   });
   it('given running on the last attempt, an interrupt fails the agent with the reason', () => {
     const policy = { ...DEFAULT_RECOVERY_POLICY, maxAttempts: 1 };
     const { decision, after } = when(agentWith(...STATES.running!), interrupt, policy);
-    assert.deepEqual(types(decision), ['agent.interrupted', 'agent.failed']);
-    assert.equal(after.status, 'failed');
-    assert.match(after.lastError ?? '', /lease lapsed/);
+    expect(types(decision)).toEqual(['agent.interrupted', 'agent.failed']);
+    expect(after.status).toBe('failed');
+    expect(after.lastError ?? '').toMatch(/lease lapsed/);
   });
   it('with onInterrupt "stop", an interrupt fails the agent at once', () => {
     const policy = { ...DEFAULT_RECOVERY_POLICY, onInterrupt: 'stop' as const };
-    assert.equal(when(agentWith(...STATES.running!), interrupt, policy).after.status, 'failed');
+    expect(when(agentWith(...STATES.running!), interrupt, policy).after.status).toBe('failed');
   });
   it('given stopping, an interrupt means the session is gone: stopped', () => {
-    assert.equal(when(agentWith(...STATES.stopping!), interrupt).after.status, 'stopped');
+    expect(when(agentWith(...STATES.stopping!), interrupt).after.status).toBe('stopped');
   });
   it('an interrupt naming an instance the agent no longer runs on changes nothing', () => {
     const state = agentWith(requested, { type: 'agent.started', data: { instanceId: 'sa-2', attempt: 1 } });
-    assert.equal(when(state, interrupt).decision.kind, 'noop');
+    expect(when(state, interrupt).decision.kind).toBe('noop');
   });
   for (const status of ['idle', 'stopped', 'failed', 'queued', 'interrupted']) {
     it(`given ${status}, an interrupt changes nothing`, () => {
-      assert.equal(
-        when(agentWith(...STATES[status]!), { ...interrupt, payload: { reason: 'x' } }).decision.kind,
+      expect(when(agentWith(...STATES[status]!), { ...interrupt, payload: { reason: 'x' } }).decision.kind).toBe(
         'noop',
       );
     });
   }
   it('given interrupted and due, recover restarts it with the next attempt', () => {
     const { decision, after } = when(agentWith(requested, started, interrupted(NOW.toISOString())), recoverCmd);
-    assert.deepEqual(types(decision), ['agent.restarted']);
-    assert.equal(after.status, 'starting');
-    assert.equal(after.attempts, 2);
-    assert.equal(after.retryAt, undefined);
+    expect(types(decision)).toEqual(['agent.restarted']);
+    expect(after.status).toBe('starting');
+    expect(after.attempts).toBe(2);
+    expect(after.retryAt).toBe(undefined);
   });
   it('given interrupted but not due yet, recover changes nothing', () => {
     const later = new Date(NOW.getTime() + 5_000).toISOString();
     const { decision } = when(agentWith(requested, started, interrupted(later)), recoverCmd);
-    assert.equal(decision.kind === 'noop' && decision.code, 'not_due');
+    expect(decision.kind === 'noop' && decision.code).toBe('not_due');
   });
   it('given anything but interrupted, recover changes nothing', () => {
-    assert.equal(when(agentWith(...STATES.running!), recoverCmd).decision.kind, 'noop');
+    expect(when(agentWith(...STATES.running!), recoverCmd).decision.kind).toBe('noop');
   });
   it('given starting, a start timeout applies the recovery policy', () => {
     const { after } = when(agentWith(requested), timeout);
-    assert.equal(after.status, 'interrupted');
-    assert.match(after.lastError ?? '', /60000 ms/);
+    expect(after.status).toBe('interrupted');
+    expect(after.lastError ?? '').toMatch(/60000 ms/);
   });
   it('given running, a start timeout changes nothing', () => {
-    assert.equal(when(agentWith(...STATES.running!), timeout).decision.kind, 'noop');
+    expect(when(agentWith(...STATES.running!), timeout).decision.kind).toBe('noop');
   });
   it('given queued, dequeue starts it again; otherwise dequeue changes nothing', () => {
     const dequeue: DomainMessage = { ...envelope, type: 'agent.dequeue', payload: {} };
     const { after } = when(agentWith(...STATES.queued!), dequeue);
-    assert.equal(after.status, 'starting');
-    assert.equal(after.queuedAt, undefined);
-    assert.equal(when(agentWith(...STATES.running!), dequeue).decision.kind, 'noop');
+    expect(after.status).toBe('starting');
+    expect(after.queuedAt).toBe(undefined);
+    expect(when(agentWith(...STATES.running!), dequeue).decision.kind).toBe('noop');
   });
 });
 
@@ -278,10 +276,10 @@ describe('fold', () => {
       { version: 1, events: [requested], committedAt: '2026-01-01T00:00:00.000Z' },
       { version: 2, events: [started], committedAt: '2026-01-01T00:00:05.000Z' },
     ]);
-    assert.equal(state.version, 2);
-    assert.equal(state.createdAt, '2026-01-01T00:00:00.000Z');
-    assert.equal(state.updatedAt, '2026-01-01T00:00:05.000Z');
-    assert.equal(state.startedAt, '2026-01-01T00:00:05.000Z');
+    expect(state.version).toBe(2);
+    expect(state.createdAt).toBe('2026-01-01T00:00:00.000Z');
+    expect(state.updatedAt).toBe('2026-01-01T00:00:05.000Z');
+    expect(state.startedAt).toBe('2026-01-01T00:00:05.000Z');
   });
 });
 
@@ -306,26 +304,26 @@ describe('agent state machine: schedules', () => {
 
   it('a start carries its schedule into the event, the state and the view', () => {
     const { decision, after } = when(agentWith(), scheduledStart);
-    assert.equal(decision.kind === 'accept' && decision.events[0]?.type, 'agent.start-requested');
-    assert.deepEqual(decision.kind === 'accept' && decision.events[0]?.data, scheduledRequest.data);
-    assert.deepEqual(after.schedule, schedule);
-    assert.deepEqual(agentView(after).schedule, schedule);
-    assert.ok(OPTIONAL_VIEW_FIELDS.includes('schedule'));
+    expect(decision.kind === 'accept' && decision.events[0]?.type).toBe('agent.start-requested');
+    expect(decision.kind === 'accept' && decision.events[0]?.data).toEqual(scheduledRequest.data);
+    expect(after.schedule).toEqual(schedule);
+    expect(agentView(after).schedule).toEqual(schedule);
+    expect(OPTIONAL_VIEW_FIELDS.includes('schedule')).toBeTruthy();
   });
   it('the schedule survives stops and failures', () => {
-    assert.deepEqual(agentWith(scheduledRequest, started, stopRequested, stopped).schedule, schedule);
-    assert.deepEqual(agentWith(scheduledRequest, failed).schedule, schedule);
+    expect(agentWith(scheduledRequest, started, stopRequested, stopped).schedule).toEqual(schedule);
+    expect(agentWith(scheduledRequest, failed).schedule).toEqual(schedule);
   });
   it('a new start without a schedule removes it; with one, replaces it', () => {
     const { after } = when(agentWith(scheduledRequest, failed), start);
-    assert.equal(after.schedule, undefined);
-    assert.equal('schedule' in after, false);
+    expect(after.schedule).toBe(undefined);
+    expect('schedule' in after).toBe(false);
     const other = { stop: '30 17 * * 1-5' };
     const replaced = when(agentWith(scheduledRequest, failed), {
       ...start,
       payload: { ...start.payload, schedule: other },
     }).after;
-    assert.deepEqual(replaced.schedule, other);
+    expect(replaced.schedule).toEqual(other);
   });
 
   for (const [status, events] of [
@@ -334,36 +332,36 @@ describe('agent state machine: schedules', () => {
   ] as const) {
     it(`given ${status} with a schedule, a wake starts it again with its config, proxy and schedule`, () => {
       const { decision, after } = when(agentWith(...events), wake());
-      assert.deepEqual(types(decision), ['agent.start-requested']);
-      assert.deepEqual(decision.kind === 'accept' && decision.events[0]?.data, scheduledRequest.data);
-      assert.equal(after.status, 'starting');
-      assert.equal(after.attempts, 1);
-      assert.deepEqual(after.config, { url: 'http://x/' });
-      assert.equal(after.proxy, 'http://u:p@proxy:8080');
-      assert.equal(after.lastError, undefined);
-      assert.deepEqual(after.schedule, schedule);
+      expect(types(decision)).toEqual(['agent.start-requested']);
+      expect(decision.kind === 'accept' && decision.events[0]?.data).toEqual(scheduledRequest.data);
+      expect(after.status).toBe('starting');
+      expect(after.attempts).toBe(1);
+      expect(after.config).toEqual({ url: 'http://x/' });
+      expect(after.proxy).toBe('http://u:p@proxy:8080');
+      expect(after.lastError).toBe(undefined);
+      expect(after.schedule).toEqual(schedule);
     });
   }
   for (const status of ['queued', 'starting', 'running', 'stopping', 'interrupted', 'idle']) {
     it(`given ${status}, a wake changes nothing (not_sleeping)`, () => {
       const events = status === 'idle' ? [] : [scheduledRequest, ...STATES[status]!.slice(1)];
       const { decision } = when(agentWith(...events), wake());
-      assert.equal(decision.kind === 'noop' && decision.code, 'not_sleeping');
+      expect(decision.kind === 'noop' && decision.code).toBe('not_sleeping');
     });
   }
   it('given stopped without a schedule (or with only a stop), a wake changes nothing (not_scheduled)', () => {
     const { decision } = when(agentWith(...STATES.stopped!), wake());
-    assert.equal(decision.kind === 'noop' && decision.code, 'not_scheduled');
+    expect(decision.kind === 'noop' && decision.code).toBe('not_scheduled');
     const stopOnly: AgentEvent = {
       type: 'agent.start-requested',
       data: { behavior: 'http-monitor', config: {}, attempt: 1, schedule: { stop: '0 18 * * *' } },
     };
-    assert.equal(when(agentWith(stopOnly, failed), wake()).decision.kind, 'noop');
+    expect(when(agentWith(stopOnly, failed), wake()).decision.kind).toBe('noop');
   });
   it('given an agent stopped after the occurrence (a late wake), a wake changes nothing', () => {
     const earlier = new Date(NOW.getTime() - 60_000).toISOString();
     const { decision } = when(agentWith(scheduledRequest, failed), wake(earlier));
-    assert.equal(decision.kind === 'noop' && decision.code, 'stopped_after_occurrence');
+    expect(decision.kind === 'noop' && decision.code).toBe('stopped_after_occurrence');
   });
 });
 
@@ -376,33 +374,32 @@ describe('agent state machine: rotation', () => {
 
   it('given running, a yield stops the session for a requeue', () => {
     const { decision, after } = when(agentWith(...STATES.running!), yieldCmd);
-    assert.deepEqual(types(decision), ['agent.stop-requested']);
-    assert.equal(after.status, 'stopping');
-    assert.equal(after.requeue, true);
+    expect(types(decision)).toEqual(['agent.stop-requested']);
+    expect(after.status).toBe('stopping');
+    expect(after.requeue).toBe(true);
   });
   it('given a rotation stop, session.stopped queues the agent again instead of stopping it', () => {
     const { decision, after } = when(agentWith(requested, started, rotating), report('session.stopped', {}));
-    assert.deepEqual(types(decision), ['agent.queued']);
-    assert.equal(after.status, 'queued');
-    assert.equal(after.requeue, undefined);
-    assert.ok(after.queuedAt);
+    expect(types(decision)).toEqual(['agent.queued']);
+    expect(after.status).toBe('queued');
+    expect(after.requeue).toBe(undefined);
+    expect(after.queuedAt).toBeTruthy();
   });
   it('a user stop during a rotation wins: the agent ends stopped', () => {
     const state = agentWith(requested, started, rotating);
     const { decision, after } = when(state, stop);
-    assert.deepEqual(types(decision), ['agent.stop-requested']);
-    assert.equal(after.requeue, undefined);
-    assert.equal(
+    expect(types(decision)).toEqual(['agent.stop-requested']);
+    expect(after.requeue).toBe(undefined);
+    expect(
       when(
         agentWith(requested, started, rotating, ...(decision.kind === 'accept' ? decision.events : [])),
         report('session.stopped', {}),
       ).after.status,
-      'stopped',
-    );
+    ).toBe('stopped');
   });
   for (const status of ['starting', 'stopping', 'queued', 'stopped']) {
     it(`given ${status}, a yield changes nothing`, () => {
-      assert.equal(when(agentWith(...STATES[status]!), yieldCmd).decision.kind, 'noop');
+      expect(when(agentWith(...STATES[status]!), yieldCmd).decision.kind).toBe('noop');
     });
   }
 });

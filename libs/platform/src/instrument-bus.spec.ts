@@ -1,5 +1,4 @@
-import { describe, it } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, expect, it } from '@jest/globals';
 import { Exchanges } from '@drover/contracts';
 import { deadLetter, DROVER_TOPOLOGY, InMemoryBus } from '@drover/messaging';
 import { eventually } from '@drover/testing';
@@ -20,7 +19,7 @@ describe('InstrumentedBus', () => {
     const bus = new InstrumentedBus(new InMemoryBus(DROVER_TOPOLOGY), metrics);
     await bus.declareQueue({ name: 'work', bindings: [{ exchange: Exchanges.dispatch, pattern: 'work' }] });
     await bus.subscribe('work', async () => undefined);
-    assert.deepEqual(await deliveries(metrics, 'work'), { ack: 0, retry: 0, 'dead-letter': 0 });
+    expect(await deliveries(metrics, 'work')).toEqual({ ack: 0, retry: 0, 'dead-letter': 0 });
     await bus.close();
   });
 
@@ -47,8 +46,8 @@ describe('InstrumentedBus', () => {
       await bus.publish(Exchanges.events, `work.${kind}`, { kind });
     // fine, fine, poison, then flaky three times: two retries and a dead letter at the limit.
     await eventually('six settlements', async () => (seen.length === 6 ? true : undefined), 5_000);
-    assert.deepEqual(await deliveries(metrics, 'work'), { ack: 2, retry: 2, 'dead-letter': 2 });
-    assert.deepEqual([...seen].sort(), ['ack', 'ack', 'dead-letter', 'dead-letter', 'retry', 'retry']);
+    expect(await deliveries(metrics, 'work')).toEqual({ ack: 2, retry: 2, 'dead-letter': 2 });
+    expect([...seen].sort()).toEqual(['ack', 'ack', 'dead-letter', 'dead-letter', 'retry', 'retry']);
     await bus.close();
   });
 });

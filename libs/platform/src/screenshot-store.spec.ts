@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,17 +16,18 @@ describe('screenshot store', () => {
         await store.save('a-1', PNG, i === 4 ? 'After Login' : undefined, new Date(Date.UTC(2026, 0, 1, 0, 0, i)));
       }
       const list = await store.list('a-1');
-      assert.equal(list.length, 3);
-      assert.deepEqual(
-        list.map((s) => s.at),
-        ['2026-01-01T00:00:04.000Z', '2026-01-01T00:00:03.000Z', '2026-01-01T00:00:02.000Z'],
-      );
-      assert.match(list[0]!.name, /-after-login\.png$/);
+      expect(list.length).toBe(3);
+      expect(list.map((s) => s.at)).toEqual([
+        '2026-01-01T00:00:04.000Z',
+        '2026-01-01T00:00:03.000Z',
+        '2026-01-01T00:00:02.000Z',
+      ]);
+      expect(list[0]!.name).toMatch(/-after-login\.png$/);
       const latest = await store.latest('a-1');
-      assert.equal(latest?.name, list[0]!.name);
-      assert.deepEqual([...(latest?.png ?? [])], [...PNG]);
-      assert.deepEqual(await store.list('nobody'), []);
-      assert.equal(await store.latest('nobody'), undefined);
+      expect(latest?.name).toBe(list[0]!.name);
+      expect([...(latest?.png ?? [])]).toEqual([...PNG]);
+      expect(await store.list('nobody')).toEqual([]);
+      expect(await store.latest('nobody')).toBe(undefined);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

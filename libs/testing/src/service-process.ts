@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** The repository root, from `dist/libs/testing/src`. */
-export const REPO_ROOT = resolve(__dirname, '../../../..');
+/** The repository root, from `libs/testing/src`. */
+export const REPO_ROOT = resolve(__dirname, '../../..');
 
 export interface ServiceProcess {
   name: string;

@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import {
   http,
   managementQueue,
   runOnce,
+  describeUnless,
   skipUnlessCi,
   startService,
   type ServiceProcess,
@@ -27,7 +28,7 @@ const RABBITMQ_URL = process.env.RABBITMQ_URL;
  */
 const skip = skipUnlessCi(!RABBITMQ_URL && 'RABBITMQ_URL is not set');
 
-describe('production mode: six processes on RabbitMQ', { skip }, () => {
+describeUnless(skip, 'production mode: six processes on RabbitMQ', () => {
   let vhost: TestVhost;
   let env: Record<string, string>;
   const dataDir = mkdtempSync(join(tmpdir(), 'drover-int-'));
@@ -73,7 +74,7 @@ describe('production mode: six processes on RabbitMQ', { skip }, () => {
     await connection.close();
   }
 
-  before(async () => {
+  beforeAll(async () => {
     vhost = await createTestVhost(RABBITMQ_URL!);
     mkdirSync(join(profilesDir, 'int'));
     const profile = {
@@ -96,7 +97,7 @@ describe('production mode: six processes on RabbitMQ', { skip }, () => {
     };
   });
 
-  after(async () => {
+  afterAll(async () => {
     for (const service of running) await service.stop('SIGKILL');
     await vhost?.delete();
     rmSync(dataDir, { recursive: true, force: true });
@@ -106,7 +107,7 @@ describe('production mode: six processes on RabbitMQ', { skip }, () => {
   it('bootstraps twice with the same result, then every service starts and consumes its queues', async () => {
     const first = await runOnce('bootstrap', env);
     assert.equal(first.code, 0, first.output);
-    assert.match(first.output, /1 agent\(s\) registered/);
+    expect(first.output).toMatch(/1 agent\(s\) registered/);
     const second = await runOnce('bootstrap', env, ['--profile', 'int']);
     assert.equal(second.code, 0, second.output);
 
@@ -120,7 +121,7 @@ describe('production mode: six processes on RabbitMQ', { skip }, () => {
 
     // The start bootstrap published before any engine ran is processed once.
     const declared = await until('declared-1', (v) => v.status === 'running');
-    assert.equal(declared.version, 2);
+    expect(declared.version).toBe(2);
     // The management UI's figures lag by a few seconds.
     for (const queue of [
       'engine.commands',
@@ -134,12 +135,12 @@ describe('production mode: six processes on RabbitMQ', { skip }, () => {
       );
     }
     const ready = await http(`${engine.url}/ready`);
-    assert.equal(ready.status, 200);
+    expect(ready.status).toBe(200);
   });
 
   it('runs the REST lifecycle: start, running with activities, 409, stop', async () => {
     const started = await http(`${api}/agents`, { method: 'POST', body: startBody('rest-1') });
-    assert.equal(started.status, 202);
+    expect(started.status).toBe(202);
     await until('rest-1', (v) => v.status === 'running');
     await eventually('activities', async () => {
       const page = (await http(`${api}/agents/rest-1/activities?limit=50`)).body as { items: Item[] };
@@ -148,7 +149,7 @@ describe('production mode: six processes on RabbitMQ', { skip }, () => {
     const again = await http(`${api}/agents`, { method: 'POST', body: startBody('rest-1') });
     assert.equal(again.status, 409, JSON.stringify(again.body));
     const stopped = await http(`${api}/agents/rest-1`, { method: 'DELETE' });
-    assert.equal(stopped.status, 202);
+    expect(stopped.status).toBe(202);
     await until('rest-1', (v) => v.status === 'stopped');
   });
 
@@ -170,8 +171,8 @@ describe('production mode: six processes on RabbitMQ', { skip }, () => {
       async () => (await channel.get('engine.commands.dead')) || undefined,
     );
     await connection.close();
-    assert.equal(letter.properties.messageId, 'poison-1');
-    assert.match(String(letter.properties.headers?.['x-drover-death-reason']), /agentId/);
+    expect(letter.properties.messageId).toBe('poison-1');
+    expect(String(letter.properties.headers?.['x-drover-death-reason'])).toMatch(/agentId/);
   });
 
   it('loses no command and duplicates no transition when the engine is SIGKILLed mid-stream', async () => {
@@ -195,11 +196,7 @@ describe('production mode: six processes on RabbitMQ', { skip }, () => {
       // Every command committed exactly once: one start, one started, nothing lost, nothing twice.
       const log = (await http(`${api}/agents/${agentId}/activities?limit=100`)).body as { items: Item[] };
       const transitions = log.items.filter((a) => String(a.kind).startsWith('agent.'));
-      assert.deepEqual(
-        transitions.map((a) => a.kind).sort(),
-        ['agent.start-requested', 'agent.started'],
-        `${agentId}: ${JSON.stringify(transitions)}`,
-      );
+      expect(transitions.map((a) => a.kind).sort()).toEqual(['agent.start-requested', 'agent.started']);
       assert.equal(view.version, 2, `${agentId} version`);
     }
   });
@@ -210,15 +207,15 @@ describe('production mode: six processes on RabbitMQ', { skip }, () => {
       'sa-2': await start('session-agent', { SESSION_AGENT_ID: 'sa-2' }),
     };
     const started = await http(`${api}/agents`, { method: 'POST', body: startBody('moved-1') });
-    assert.equal(started.status, 202);
+    expect(started.status).toBe(202);
     const before = await until('moved-1', (v) => v.status === 'running');
     const victim = hosts[before.instanceId as string]!;
     await victim.stop('SIGKILL');
     running.delete(victim);
     const after = await until('moved-1', (v) => v.status === 'running' && v.attempts === 2, 30_000);
-    assert.notEqual(after.instanceId, before.instanceId);
+    expect(after.instanceId).not.toBe(before.instanceId);
     const log = (await http(`${api}/agents/moved-1/activities?limit=100`)).body as { items: Item[] };
-    assert.ok(log.items.some((a) => a.kind === 'agent.interrupted'));
+    expect(log.items.some((a) => a.kind === 'agent.interrupted')).toBeTruthy();
   });
 
   it('keeps working after every broker connection is dropped', async () => {
@@ -228,14 +225,14 @@ describe('production mode: six processes on RabbitMQ', { skip }, () => {
       const response = await http(`${api}/agents`, { method: 'POST', body: startBody('after-drop') });
       return response.status === 202 ? response : undefined;
     });
-    assert.equal(started.status, 202);
+    expect(started.status).toBe(202);
     await until('after-drop', (v) => v.status === 'running');
   });
 
   it('exports metrics and stops every service with exit 0 on SIGTERM', async () => {
     const engine = [...running].find((s) => s.name === 'engine')!;
     const metrics = await fetch(`${engine.url}/metrics`).then((r) => r.text());
-    assert.match(metrics, /drover_commands_total\{[^}]*type="agent.start"/);
+    expect(metrics).toMatch(/drover_commands_total\{[^}]*type="agent.start"/);
     for (const service of [...running]) {
       assert.equal(await service.stop('SIGTERM'), 0, `${service.name} exit code\n${service.output().slice(-2000)}`);
       running.delete(service);

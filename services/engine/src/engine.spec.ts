@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Exchanges, type CommandReply } from '@drover/contracts';
@@ -44,7 +44,7 @@ describe('engine', () => {
   let dispatched: Delivery[];
   let events: Delivery[];
 
-  before(async () => {
+  beforeAll(async () => {
     bus = new InMemoryBus(DROVER_TOPOLOGY, { retryDelaysMs: [5] });
     store = openSqliteStore({ filename: ':memory:' });
     const deps = { bus, store, clock: systemClock, logger: silentLogger() };
@@ -60,7 +60,7 @@ describe('engine', () => {
     events = await tap(bus, 'test.events', [{ exchange: Exchanges.events, pattern: '#' }]);
     for (const engine of engines) await engine.start();
   });
-  after(async () => {
+  afterAll(async () => {
     for (const engine of engines) await engine.stop();
     await bus.close();
     await store.close();
@@ -71,14 +71,14 @@ describe('engine', () => {
 
   it('commits a start and only then dispatches the session with attempt 1', async () => {
     const reply = await request(start('a-1', 'cmd-a-1'));
-    assert.equal(reply.ok, true);
-    assert.equal(reply.ok && reply.view.status, 'starting');
+    expect(reply.ok).toBe(true);
+    expect(reply.ok && reply.view.status).toBe('starting');
     const commits = await store.streams.load('a-1');
-    assert.equal(commits.length, 1);
+    expect(commits.length).toBe(1);
     assert.ok(commits[0]?.dispatchedAt, 'outbox marked dispatched');
     const dispatch = await until(() => dispatched.find((d) => (d.body as { agentId: string }).agentId === 'a-1'));
-    assert.equal((dispatch.body as { type: string }).type, 'session.start');
-    assert.equal((dispatch.body as { attempt: number }).attempt, 1);
+    expect((dispatch.body as { type: string }).type).toBe('session.start');
+    expect((dispatch.body as { attempt: number }).attempt).toBe(1);
     await until(() =>
       events.find((d) => d.routingKey === 'agent.start-requested' && (d.body as { agentId: string }).agentId === 'a-1'),
     );
@@ -86,14 +86,14 @@ describe('engine', () => {
 
   it('answers a redelivered command with the first result and commits once', async () => {
     const again = await request(start('a-1', 'cmd-a-1'));
-    assert.equal(again.ok && again.outcome, 'duplicate');
-    assert.equal((await store.streams.load('a-1')).length, 1);
+    expect(again.ok && again.outcome).toBe('duplicate');
+    expect((await store.streams.load('a-1')).length).toBe(1);
   });
 
   it('rejects a start while the agent is active and records the rejection', async () => {
     const reply = await request(start('a-1', 'cmd-a-1-again'));
-    assert.equal(reply.ok, false);
-    assert.equal(!reply.ok && reply.error.code, 'agent_active');
+    expect(reply.ok).toBe(false);
+    expect(!reply.ok && reply.error.code).toBe('agent_active');
     await until(() =>
       events.find(
         (d) => d.routingKey === 'command.rejected' && (d.body as { commandId: string }).commandId === 'cmd-a-1-again',
@@ -103,8 +103,8 @@ describe('engine', () => {
 
   it('rejects an unknown behaviour before deciding anything', async () => {
     const reply = await request({ ...start('a-2', 'cmd-a-2'), payload: { behavior: 'teleport' } });
-    assert.equal(!reply.ok && reply.error.code, 'unknown_behavior');
-    assert.equal((await store.streams.load('a-2')).length, 0);
+    expect(!reply.ok && reply.error.code).toBe('unknown_behavior');
+    expect((await store.streams.load('a-2')).length).toBe(0);
   });
 
   it('dead-letters a malformed command with the reason while valid ones keep flowing', async () => {
@@ -117,22 +117,22 @@ describe('engine', () => {
       { messageId: 'poison-1' },
     );
     const reply = await request(start('a-3', 'cmd-a-3'));
-    assert.equal(reply.ok, true);
+    expect(reply.ok).toBe(true);
     const letter = await until(() => dead.find((d) => d.messageId === 'poison-1'));
-    assert.match(String(letter.headers[DEATH_REASON_HEADER]), /agentId/);
+    expect(String(letter.headers[DEATH_REASON_HEADER])).toMatch(/agentId/);
   });
 
   it('serialises concurrent commands for one agent across replicas: exactly one start wins', async () => {
     const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => request(start('race', `race-${i}`))));
-    assert.equal(replies.filter((r) => r.ok && r.outcome === 'accepted').length, 1);
-    assert.equal(replies.filter((r) => !r.ok && r.error.code === 'agent_active').length, 5);
-    assert.equal((await store.streams.load('race')).length, 1);
+    expect(replies.filter((r) => r.ok && r.outcome === 'accepted').length).toBe(1);
+    expect(replies.filter((r) => !r.ok && r.error.code === 'agent_active').length).toBe(5);
+    expect((await store.streams.load('race')).length).toBe(1);
   });
 
   it('routes a stop requested while starting to the instance once the session reports started', async () => {
     await request(start('late', 'cmd-late'));
     const stop = await request({ messageId: 'stop-late', type: 'agent.stop', agentId: 'late', payload: {} });
-    assert.equal(stop.ok && stop.view.status, 'stopping');
+    expect(stop.ok && stop.view.status).toBe('stopping');
     await bus.publish(Exchanges.reports, 'session.started', {
       messageId: 'rep-late-1',
       type: 'session.started',
@@ -145,6 +145,6 @@ describe('engine', () => {
     const routed = await until(() =>
       dispatched.find((d) => d.routingKey === 'sa-1' && (d.body as { agentId: string }).agentId === 'late'),
     );
-    assert.equal((routed.body as { type: string }).type, 'session.stop');
+    expect((routed.body as { type: string }).type).toBe('session.stop');
   });
 });

@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -31,13 +31,13 @@ describe('persistence agent', () => {
   let store: Store;
   let agent: PersistenceAgent;
 
-  before(async () => {
+  beforeAll(async () => {
     bus = new InMemoryBus(DROVER_TOPOLOGY, { retryDelaysMs: [5] });
     store = openSqliteStore({ filename: ':memory:' });
     agent = new PersistenceAgent({ bus, store, clock: systemClock, logger: silentLogger() });
     await agent.start();
   });
-  after(async () => {
+  afterAll(async () => {
     await agent.stop();
     await bus.close();
     await store.close();
@@ -90,11 +90,11 @@ describe('persistence agent', () => {
       const r = await ask<AgentView>({ query: 'agent.get', agentId: 'v-1' });
       return r.ok && r.result.version === 2 ? r : undefined;
     });
-    assert.ok(reply.ok);
-    assert.deepEqual(reply.result, agentView(fold('v-1', await store.streams.load('v-1'))));
-    assert.equal(reply.result.status, 'running');
-    assert.ok(!JSON.stringify(reply.result).includes('secret'));
-    assert.equal((reply.result.config as Record<string, unknown>).password, '***');
+    expect(reply.ok).toBeTruthy();
+    expect(reply.result).toEqual(agentView(fold('v-1', await store.streams.load('v-1'))));
+    expect(reply.result.status).toBe('running');
+    expect(!JSON.stringify(reply.result).includes('secret')).toBeTruthy();
+    expect((reply.result.config as Record<string, unknown>).password).toBe('***');
   });
 
   it('never lets an older event roll a view back', async () => {
@@ -109,14 +109,14 @@ describe('persistence agent', () => {
     });
     await sleep(50);
     const reply = await ask<AgentView>({ query: 'agent.get', agentId: 'v-1' });
-    assert.equal(reply.ok && reply.result.status, 'running');
+    expect(reply.ok && reply.result.status).toBe('running');
   });
 
   it('answers not_found for an unknown agent and command', async () => {
     const agentReply = await ask({ query: 'agent.get', agentId: 'nobody' });
-    assert.equal(!agentReply.ok && agentReply.error.code, 'not_found');
+    expect(!agentReply.ok && agentReply.error.code).toBe('not_found');
     const commandReply = await ask({ query: 'command.get', commandId: 'nope' });
-    assert.equal(!commandReply.ok && commandReply.error.code, 'not_found');
+    expect(!commandReply.ok && commandReply.error.code).toBe('not_found');
   });
 
   it('keeps an activity log of events and session activities, paged newest first', async () => {
@@ -136,10 +136,15 @@ describe('persistence agent', () => {
       const r = await ask<Page<ActivityView>>({ query: 'activity.list', agentId: 'v-1', limit: 100 });
       return r.ok && r.result.items.length === 7 ? r.result : undefined;
     });
-    assert.deepEqual(
-      all.items.map((a) => a.kind),
-      ['http.check', 'http.check', 'http.check', 'http.check', 'http.check', 'agent.started', 'agent.start-requested'],
-    );
+    expect(all.items.map((a) => a.kind)).toEqual([
+      'http.check',
+      'http.check',
+      'http.check',
+      'http.check',
+      'http.check',
+      'agent.started',
+      'agent.start-requested',
+    ]);
     assert.ok(!JSON.stringify(all).includes('secret'), 'event details are redacted');
     const seen: string[] = [];
     let cursor: string | undefined;
@@ -154,10 +159,7 @@ describe('persistence agent', () => {
       seen.push(...r.result.items.map((a) => a.id));
       cursor = r.result.nextCursor ?? undefined;
     } while (cursor);
-    assert.deepEqual(
-      seen,
-      all.items.map((a) => a.id),
-    );
+    expect(seen).toEqual(all.items.map((a) => a.id));
   });
 
   it('records command outcomes: received, then accepted or rejected', async () => {
@@ -180,8 +182,8 @@ describe('persistence agent', () => {
       const r = await ask<CommandView>({ query: 'command.get', commandId: 'cmd-log-1' });
       return r.ok && r.result.state === 'rejected' && r.result.type ? r.result : undefined;
     });
-    assert.equal(view.type, 'agent.stop');
-    assert.equal(view.error?.code, 'agent_not_found');
+    expect(view.type).toBe('agent.stop');
+    expect(view.error?.code).toBe('agent_not_found');
   });
 
   it('renews a session-agent lease on every heartbeat, ignoring a late older one', async () => {
@@ -199,16 +201,16 @@ describe('persistence agent', () => {
     await bus.publish(Exchanges.reports, RoutingKeys.heartbeat, beat('2026-01-01T00:00:01.000Z', []));
     await sleep(50);
     const lease = await eventually(async () => store.documents.collection('session_agents').get('sa-9'));
-    assert.deepEqual(lease.agentIds, ['a']);
-    assert.equal(lease.expiresAt, '2026-01-01T00:00:03.000Z');
+    expect(lease.agentIds).toEqual(['a']);
+    expect(lease.expiresAt).toBe('2026-01-01T00:00:03.000Z');
 
     await bus.publish(Exchanges.reports, RoutingKeys.heartbeat, beat('2026-01-01T00:00:05.000Z', ['a', 'b']));
     const renewed = await eventually(async () => {
       const doc = await store.documents.collection('session_agents').get('sa-9');
       return doc?.lastSeenAt === '2026-01-01T00:00:05.000Z' ? doc : undefined;
     });
-    assert.deepEqual(renewed.agentIds, ['a', 'b']);
-    assert.equal(renewed.expiresAt, '2026-01-01T00:00:06.000Z');
+    expect(renewed.agentIds).toEqual(['a', 'b']);
+    expect(renewed.expiresAt).toBe('2026-01-01T00:00:06.000Z');
   });
 
   describe('generic tasks', () => {
@@ -223,39 +225,39 @@ describe('persistence agent', () => {
           collection: 'profiles',
           document: { _id: id, score, tags: { vip: score > 4 } },
         });
-        assert.ok(r.ok);
+        expect(r.ok).toBeTruthy();
       }
       const found = await task<{ _id: string }[]>({
         op: 'find',
         collection: 'profiles',
         filter: { and: [{ field: 'score', op: 'gte', value: 5 }, { not: { field: 'score', op: 'eq', value: 9 } }] },
       });
-      assert.deepEqual(found.ok && found.result.map((d) => d._id), ['p2']);
+      expect(found.ok && found.result.map((d) => d._id)).toEqual(['p2']);
       const updated = await task<{ modified: number }>({
         op: 'update',
         collection: 'profiles',
         filter: { field: 'tags.vip', op: 'eq', value: true },
         update: { inc: { score: 1 } },
       });
-      assert.equal(updated.ok && updated.result.modified, 2);
+      expect(updated.ok && updated.result.modified).toBe(2);
       const counted = await task<{ count: number }>({
         op: 'count',
         collection: 'profiles',
         filter: { field: 'score', op: 'in', value: [6, 10] },
       });
-      assert.equal(counted.ok && counted.result.count, 2);
+      expect(counted.ok && counted.result.count).toBe(2);
       const deleted = await task<{ deleted: number }>({
         op: 'delete',
         collection: 'profiles',
         filter: { field: '_id', op: 'nin', value: ['p1'] },
       });
-      assert.equal(deleted.ok && deleted.result.deleted, 2);
+      expect(deleted.ok && deleted.result.deleted).toBe(2);
     });
 
     it('answers a duplicate insert with conflict', async () => {
       await task({ op: 'insert', collection: 'dups', document: { _id: 'x' } });
       const again = await task({ op: 'insert', collection: 'dups', document: { _id: 'x' } });
-      assert.equal(!again.ok && again.error.code, 'conflict');
+      expect(!again.ok && again.error.code).toBe('conflict');
     });
 
     it('refuses writes to the read side but allows reads', async () => {
@@ -264,19 +266,19 @@ describe('persistence agent', () => {
         collection: 'agents',
         filter: { field: '_id', op: 'exists', value: true },
       });
-      assert.equal(!write.ok && write.error.code, 'forbidden');
+      expect(!write.ok && write.error.code).toBe('forbidden');
       const read = await task<{ count: number }>({ op: 'count', collection: 'agents' });
-      assert.ok(read.ok && read.result.count >= 1);
+      expect(read.ok && read.result.count >= 1).toBeTruthy();
     });
 
     it('answers an invalid task naming the field and dead-letters it with the reason', async () => {
       const dead: Delivery[] = [];
       await bus.subscribe('persistence.tasks.dead', async (d) => void dead.push(d));
       const reply = await task({ op: 'find', collection: 'Bad-Name' });
-      assert.equal(!reply.ok && reply.error.code, 'invalid_task');
-      assert.match(!reply.ok ? reply.error.message : '', /collection/);
+      expect(!reply.ok && reply.error.code).toBe('invalid_task');
+      expect(!reply.ok ? reply.error.message : '').toMatch(/collection/);
       const letter = await eventually(async () => dead[0]);
-      assert.match(String(letter.headers[DEATH_REASON_HEADER]), /collection/);
+      expect(String(letter.headers[DEATH_REASON_HEADER])).toMatch(/collection/);
     });
   });
 });

@@ -1,5 +1,4 @@
-import { describe, it } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, expect, it } from '@jest/globals';
 import type { AgentView, SessionAgentRecord } from '@drover/contracts';
 import { dequeueAgents } from './dequeue-agents/dequeue-agents';
 import { expireSessionAgents } from './expire-session-agents/expire-session-agents';
@@ -33,11 +32,10 @@ describe('scheduler: lost sessions', () => {
       sessionAgents: [host('sa-1', { agentIds: ['a'], expiresAt: ago(1) }), host('sa-2', { agentIds: ['b'] })],
     };
     const commands = expireSessionAgents(snapshot, now);
-    assert.deepEqual(
-      commands.map((c) => [c.type, c.agentId, c.messageId]),
-      [['agent.interrupt', 'a', 'scheduler:agent.interrupt:a:3']],
-    );
-    assert.deepEqual(expireSessionAgents(snapshot, now), commands, 'the next tick sends the same ids');
+    expect(commands.map((c) => [c.type, c.agentId, c.messageId])).toEqual([
+      ['agent.interrupt', 'a', 'scheduler:agent.interrupt:a:3'],
+    ]);
+    expect(expireSessionAgents(snapshot, now)).toEqual(commands);
   });
 
   it('interrupts at once when the session agent said goodbye', () => {
@@ -45,22 +43,18 @@ describe('scheduler: lost sessions', () => {
       agents: [agent('a', { instanceId: 'sa-1' })],
       sessionAgents: [host('sa-1', { alive: false, agentIds: ['a'] })],
     };
-    assert.equal(expireSessionAgents(snapshot, now).length, 1);
+    expect(expireSessionAgents(snapshot, now).length).toBe(1);
   });
 
   it('interrupts an agent its live host no longer lists, but only well after it started', () => {
     const sessionAgents = [host('sa-1', { agentIds: [], lastSeenAt: ago(100) })];
     const old = agent('old', { instanceId: 'sa-1', startedAt: ago(60_000) });
     const fresh = agent('fresh', { instanceId: 'sa-1', startedAt: ago(1_000) });
-    assert.deepEqual(
-      expireSessionAgents({ agents: [old, fresh], sessionAgents }, now).map((c) => c.agentId),
-      ['old'],
-    );
+    expect(expireSessionAgents({ agents: [old, fresh], sessionAgents }, now).map((c) => c.agentId)).toEqual(['old']);
   });
 
   it('waits when no heartbeat was ever recorded for the host', () => {
-    assert.equal(
-      expireSessionAgents({ agents: [agent('a', { instanceId: 'sa-9' })], sessionAgents: [] }, now).length,
+    expect(expireSessionAgents({ agents: [agent('a', { instanceId: 'sa-9' })], sessionAgents: [] }, now).length).toBe(
       0,
     );
   });
@@ -73,10 +67,7 @@ describe('scheduler: recovery, start timeouts and the queue', () => {
       agent('later', { status: 'interrupted', retryAt: ago(-5_000) }),
       agent('failed', { status: 'failed' }),
     ];
-    assert.deepEqual(
-      recoverAgents({ agents, sessionAgents: [] }, now).map((c) => c.agentId),
-      ['due'],
-    );
+    expect(recoverAgents({ agents, sessionAgents: [] }, now).map((c) => c.agentId)).toEqual(['due']);
   });
 
   it('times out agents starting for longer than the limit', () => {
@@ -85,10 +76,7 @@ describe('scheduler: recovery, start timeouts and the queue', () => {
       agent('ok', { status: 'starting', updatedAt: ago(5_000) }),
     ];
     const commands = timeOutStarts({ agents, sessionAgents: [] }, now, 60_000);
-    assert.deepEqual(
-      commands.map((c) => [c.type, c.agentId]),
-      [['agent.start-timeout', 'slow']],
-    );
+    expect(commands.map((c) => [c.type, c.agentId])).toEqual([['agent.start-timeout', 'slow']]);
   });
 
   it('dequeues the oldest queued agents up to the free slots, counting agents already starting', () => {
@@ -104,9 +92,6 @@ describe('scheduler: recovery, start timeouts and the queue', () => {
       host('sa-2', { capacity: 2, agentIds: ['x'] }),
       host('dead', { expiresAt: ago(1), capacity: 10 }),
     ];
-    assert.deepEqual(
-      dequeueAgents({ agents, sessionAgents }, now).map((c) => c.agentId),
-      ['q1', 'q2'],
-    );
+    expect(dequeueAgents({ agents, sessionAgents }, now).map((c) => c.agentId)).toEqual(['q1', 'q2']);
   });
 });

@@ -1,4 +1,4 @@
-import { after, beforeEach, describe, it } from 'node:test';
+import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
@@ -93,7 +93,7 @@ describe('session host', () => {
     });
     await host.start();
   });
-  after(async () => {
+  afterAll(async () => {
     await host.shutdown();
     await bus.close();
   });
@@ -102,9 +102,9 @@ describe('session host', () => {
     await dispatch('a-1');
     await until(() => (reportsOf('a-1', 'session.activity').length >= 3 ? true : undefined));
     const [started] = reportsOf('a-1', 'session.started');
-    assert.equal(body(started!).attempt, 1);
-    assert.equal((started!.body as { instanceId: string }).instanceId, 'sa-test');
-    assert.equal(body(reportsOf('a-1', 'session.activity')[0]!).payload.kind, 'tick');
+    expect(body(started!).attempt).toBe(1);
+    expect((started!.body as { instanceId: string }).instanceId).toBe('sa-test');
+    expect(body(reportsOf('a-1', 'session.activity')[0]!).payload.kind).toBe('tick');
     assert.ok(heartbeats()[0], 'heartbeats on start');
   });
 
@@ -113,15 +113,15 @@ describe('session host', () => {
     await until(() => reportsOf('a-1', 'session.started')[0]);
     await stop('a-1');
     const stopped = await until(() => reportsOf('a-1', 'session.stopped')[0]);
-    assert.equal(body(stopped).payload.reason, 'operator');
-    assert.deepEqual(host.agentIds(), []);
+    expect(body(stopped).payload.reason).toBe('operator');
+    expect(host.agentIds()).toEqual([]);
     await until(() => (heartbeats().at(-1)?.agentIds.length === 0 ? true : undefined));
   });
 
   it('answers a stop for an agent it does not host with stopped, so the agent never hangs in stopping', async () => {
     await stop('ghost');
     const stopped = await until(() => reportsOf('ghost', 'session.stopped')[0]);
-    assert.match(String(body(stopped).payload.reason), /no session/);
+    expect(String(body(stopped).payload.reason)).toMatch(/no session/);
   });
 
   it('defers a start when every slot is taken', async () => {
@@ -129,24 +129,24 @@ describe('session host', () => {
     await dispatch('a-2');
     await dispatch('a-3');
     const deferred = await until(() => reportsOf('a-3', 'session.deferred')[0]);
-    assert.match(String(body(deferred).payload.reason), /no free slot/);
-    assert.deepEqual(host.agentIds().sort(), ['a-1', 'a-2']);
+    expect(String(body(deferred).payload.reason)).toMatch(/no free slot/);
+    expect(host.agentIds().sort()).toEqual(['a-1', 'a-2']);
   });
 
   it('fails a session whose behaviour is unknown here or throws', async () => {
     await dispatch('a-1', 'teleport', {});
     const unknown = await until(() => reportsOf('a-1', 'session.failed')[0]);
-    assert.match(String(body(unknown).payload.error), /teleport/);
+    expect(String(body(unknown).payload.error)).toMatch(/teleport/);
     await dispatch('a-2', 'crasher', {});
     const crashed = await until(() => reportsOf('a-2', 'session.failed')[0]);
-    assert.equal(body(crashed).payload.error, 'page exploded');
+    expect(body(crashed).payload.error).toBe('page exploded');
   });
 
   it('ignores a redelivered start of the attempt it already runs', async () => {
     await dispatch('a-1');
     await dispatch('a-1');
     await until(() => (reportsOf('a-1', 'session.activity').length >= 2 ? true : undefined));
-    assert.equal(reportsOf('a-1', 'session.started').length, 1);
+    expect(reportsOf('a-1', 'session.started').length).toBe(1);
   });
 
   it('on shutdown aborts every session without stopped reports and says goodbye in its heartbeat', async () => {
@@ -154,7 +154,7 @@ describe('session host', () => {
     await until(() => reportsOf('a-1', 'session.started')[0]);
     await host.shutdown();
     await until(() => (heartbeats().at(-1)?.alive === false ? true : undefined));
-    assert.equal(reportsOf('a-1', 'session.stopped').length, 0);
-    assert.deepEqual(host.agentIds(), []);
+    expect(reportsOf('a-1', 'session.stopped').length).toBe(0);
+    expect(host.agentIds()).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -13,6 +13,7 @@ import {
   createTestVhost,
   eventually,
   http,
+  describeUnless,
   skipUnlessCi,
   startService,
   type ServiceProcess,
@@ -33,7 +34,7 @@ const FEED_USERS = { alice: 'alice-secret-pw', bob: 'bob-secret-pw' };
  * The browser fleet as operators run it: 20 page monitors and 2 social-feed agents across two
  * session-agent processes, each agent behind its own password-protected proxy credentials.
  */
-describe('browser fleet: two session agents, per-agent proxies, cookies across hosts', { skip }, () => {
+describeUnless(skip, 'browser fleet: two session agents, per-agent proxies, cookies across hosts', () => {
   let vhost: TestVhost;
   let env: Record<string, string>;
   let page: Server;
@@ -67,7 +68,7 @@ describe('browser fleet: two session agents, per-agent proxies, cookies across h
   const activities = async (agentId: string) =>
     ((await http(`${api}/agents/${agentId}/activities?limit=500`)).body as { items: Item[] }).items;
 
-  before(async () => {
+  beforeAll(async () => {
     page = createServer((_req, res) => {
       res.setHeader('content-type', 'text/html');
       res.end(`<html><head><title>Watched</title></head><body><p id="text">${pageText}</p></body></html>`);
@@ -117,7 +118,7 @@ describe('browser fleet: two session agents, per-agent proxies, cookies across h
     api = `${running.get('gateway')!.url}/api`;
   });
 
-  after(async () => {
+  afterAll(async () => {
     for (const service of running.values()) await service.stop('SIGKILL');
     await vhost?.delete();
     await upstream?.close(true);
@@ -149,12 +150,12 @@ describe('browser fleet: two session agents, per-agent proxies, cookies across h
         delayMs: { min: 10, max: 50 },
         runEveryMs: 2_000,
       });
-      assert.equal(started.status, 202);
+      expect(started.status).toBe(202);
     }
     const agents = [...Array.from({ length: MONITORS }, (_, i) => `mon-${i}`), 'feed-alice', 'feed-bob'];
     const hosts = new Set<unknown>();
     for (const agentId of agents) hosts.add((await until(agentId, (v) => v.status === 'running')).instanceId);
-    assert.deepEqual([...hosts].sort(), ['sa-1', 'sa-2'], 'agents spread over both session agents');
+    expect([...hosts].sort()).toEqual(['sa-1', 'sa-2']);
 
     for (const agentId of agents.slice(0, MONITORS)) {
       await eventually(
@@ -183,12 +184,12 @@ describe('browser fleet: two session agents, per-agent proxies, cookies across h
       const response = await fetch(`${api}/agents/mon-0/screenshots/latest`);
       return response.status === 200 ? response : undefined;
     });
-    assert.equal(latest.headers.get('content-type'), 'image/png');
+    expect(latest.headers.get('content-type')).toBe('image/png');
     const bytes = new Uint8Array(await latest.arrayBuffer());
-    assert.deepEqual([...bytes.slice(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+    expect([...bytes.slice(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
     const list = (await http(`${api}/agents/mon-0/screenshots`)).body as { items: Item[] };
-    assert.ok(list.items.length >= 1);
-    assert.equal((await http(`${api}/agents/mon-1/screenshots/latest`)).status, 404);
+    expect(list.items.length >= 1).toBeTruthy();
+    expect((await http(`${api}/agents/mon-1/screenshots/latest`)).status).toBe(404);
   });
 
   it('records a change of the watched text', async () => {
@@ -209,9 +210,9 @@ describe('browser fleet: two session agents, per-agent proxies, cookies across h
   it('stops an agent promptly', async () => {
     const requestedAt = Date.now();
     const stop = await http(`${api}/agents/mon-5`, { method: 'DELETE' });
-    assert.equal(stop.status, 202);
+    expect(stop.status).toBe(202);
     const stopped = await until('mon-5', (v) => v.status === 'stopped', 60_000);
-    assert.ok(stopped.stoppedAt);
+    expect(stopped.stoppedAt).toBeTruthy();
     // Reported, not asserted: the bench is where timings are judged; this machine is shared.
     console.log(`mon-5 stopped ${Date.now() - requestedAt} ms after the DELETE`);
   });
@@ -225,7 +226,7 @@ describe('browser fleet: two session agents, per-agent proxies, cookies across h
     await running.get(victimId)!.stop('SIGKILL');
     running.delete(victimId);
     const moved = await until('feed-alice', (v) => v.status === 'running' && v.instanceId === survivorId, 90_000);
-    assert.ok(Number(moved.attempts) >= 2);
+    expect(Number(moved.attempts) >= 2).toBeTruthy();
     await eventually(
       'feed-alice reused its cookies on the new host',
       async () => {

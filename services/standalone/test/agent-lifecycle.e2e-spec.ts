@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,11 +19,11 @@ describe('standalone system: an http-monitor agent through the REST API', () => 
   let system: StandaloneProcess;
   let api: string;
 
-  before(async () => {
+  beforeAll(async () => {
     system = await startStandaloneProcess(dataDir, profilesDir);
     api = `${system.url}/api`;
   });
-  after(async () => {
+  afterAll(async () => {
     system.child.kill('SIGKILL');
     await system.exited;
     rmSync(dataDir, { recursive: true, force: true });
@@ -44,10 +44,10 @@ describe('standalone system: an http-monitor agent through the REST API', () => 
         config: { url: `${system.url}/live`, intervalMs: 100, timeoutMs: 10_000 },
       },
     });
-    assert.equal(started.status, 202);
-    assert.equal(started.body.agentId, 'mon-1');
-    assert.ok(['starting', 'queued'].includes(started.body.status as string));
-    assert.equal(typeof started.body.commandId, 'string');
+    expect(started.status).toBe(202);
+    expect(started.body.agentId).toBe('mon-1');
+    expect(['starting', 'queued'].includes(started.body.status as string)).toBeTruthy();
+    expect(typeof started.body.commandId).toBe('string');
 
     await eventually('mon-1 running', async () => ((await status('mon-1')).status === 'running' ? true : undefined));
     const checks = await eventually('three http checks', async () => {
@@ -57,22 +57,22 @@ describe('standalone system: an http-monitor agent through the REST API', () => 
     });
     for (const check of checks) {
       assert.equal(check.ok, true, JSON.stringify(check));
-      assert.equal((check.details as Item).status, 200);
-      assert.equal(typeof (check.details as Item).ms, 'number');
+      expect((check.details as Item).status).toBe(200);
+      expect(typeof (check.details as Item).ms).toBe('number');
     }
     const command = await http(`${api}/commands/${started.body.commandId as string}`);
-    assert.equal(command.status, 200);
-    assert.equal(command.body.state, 'accepted');
+    expect(command.status).toBe(200);
+    expect(command.body.state).toBe('accepted');
   });
 
   it('pages the activity log newest first', async () => {
     const first = await activities('mon-1', '?limit=2');
-    assert.equal(first.items.length, 2);
+    expect(first.items.length).toBe(2);
     assert.ok(first.nextCursor);
     const second = await activities('mon-1', `?limit=2&cursor=${encodeURIComponent(first.nextCursor)}`);
     const times = [...first.items, ...second.items].map((a) => a.at as string);
-    assert.deepEqual(times, [...times].sort().reverse());
-    assert.equal(new Set([...first.items, ...second.items].map((a) => a.id)).size, 4);
+    expect(times).toEqual([...times].sort().reverse());
+    expect(new Set([...first.items, ...second.items].map((a) => a.id)).size).toBe(4);
   });
 
   it('refuses a second start with 409 agent_active', async () => {
@@ -80,8 +80,8 @@ describe('standalone system: an http-monitor agent through the REST API', () => 
       method: 'POST',
       body: { agentId: 'mon-1', behavior: 'http-monitor', config: { url: `${system.url}/live`, intervalMs: 100 } },
     });
-    assert.equal(again.status, 409);
-    assert.equal((again.body.error as Item).code, 'agent_active');
+    expect(again.status).toBe(409);
+    expect((again.body.error as Item).code).toBe('agent_active');
   });
 
   it('rejects bad bodies with 400 naming each field', async () => {
@@ -89,9 +89,9 @@ describe('standalone system: an http-monitor agent through the REST API', () => 
       method: 'POST',
       body: { agentId: 'bad id!', behavior: 'http-monitor', config: { url: 'ftp://x', intervalMs: 5 } },
     });
-    assert.equal(bad.status, 400);
+    expect(bad.status).toBe(400);
     const error = bad.body.error as Item;
-    assert.equal(error.code, 'invalid_request');
+    expect(error.code).toBe('invalid_request');
     const fields = (error.details as Item[]).map((d) => d.field);
     assert.ok(fields.includes('agentId'), `fields: ${fields.join(', ')}`);
 
@@ -99,16 +99,18 @@ describe('standalone system: an http-monitor agent through the REST API', () => 
       method: 'POST',
       body: { agentId: 'ok-id', behavior: 'http-monitor', config: { url: 'http://127.0.0.1/', intervalMs: 5 } },
     });
-    assert.equal(badConfig.status, 400);
-    assert.ok(((badConfig.body.error as Item).details as Item[]).some((d) => d.field === 'config.intervalMs'));
+    expect(badConfig.status).toBe(400);
+    expect(
+      ((badConfig.body.error as Item).details as Item[]).some((d) => d.field === 'config.intervalMs'),
+    ).toBeTruthy();
 
     const unknown = await http(`${api}/agents`, { method: 'POST', body: { agentId: 'ok-id', behavior: 'no-such' } });
-    assert.equal(unknown.status, 400);
-    assert.equal((unknown.body.error as Item).code, 'unknown_behavior');
+    expect(unknown.status).toBe(400);
+    expect((unknown.body.error as Item).code).toBe('unknown_behavior');
 
     const malformed = await http(`${api}/agents`, { method: 'POST', raw: '{"agentId": ' });
-    assert.equal(malformed.status, 400);
-    assert.equal((malformed.body.error as Item).code, 'invalid_request');
+    expect(malformed.status).toBe(400);
+    expect((malformed.body.error as Item).code).toBe('invalid_request');
   });
 
   it('never shows proxy or config secrets', async () => {
@@ -121,26 +123,26 @@ describe('standalone system: an http-monitor agent through the REST API', () => 
         proxy: 'http://alice:hunter2@127.0.0.1:3128',
       },
     });
-    assert.equal(started.status, 202);
+    expect(started.status).toBe(202);
     const view = await eventually('view', async () => {
       const response = await http(`${api}/agents/secretive`);
       return response.status === 200 ? response.body : undefined;
     });
-    assert.ok(!JSON.stringify(view).includes('hunter2'));
-    assert.match(view.proxy as string, /alice:\*\*\*@/);
-    assert.equal((await http(`${api}/agents/secretive`, { method: 'DELETE' })).status, 202);
+    expect(!JSON.stringify(view).includes('hunter2')).toBeTruthy();
+    expect(view.proxy as string).toMatch(/alice:\*\*\*@/);
+    expect((await http(`${api}/agents/secretive`, { method: 'DELETE' })).status).toBe(202);
   });
 
   it('stops the agent: 202 stopping, then stopped, then 200 on a repeat', async () => {
     const stop = await http(`${api}/agents/mon-1`, { method: 'DELETE' });
-    assert.equal(stop.status, 202);
-    assert.equal(stop.body.status, 'stopping');
+    expect(stop.status).toBe(202);
+    expect(stop.body.status).toBe('stopping');
     await eventually('mon-1 stopped', async () => ((await status('mon-1')).status === 'stopped' ? true : undefined));
     const repeat = await http(`${api}/agents/mon-1`, { method: 'DELETE' });
-    assert.equal(repeat.status, 200);
-    assert.equal(repeat.body.status, 'stopped');
-    assert.equal((await http(`${api}/agents/nobody`, { method: 'DELETE' })).status, 404);
-    assert.equal((await http(`${api}/agents/nobody/status`)).status, 404);
+    expect(repeat.status).toBe(200);
+    expect(repeat.body.status).toBe('stopped');
+    expect((await http(`${api}/agents/nobody`, { method: 'DELETE' })).status).toBe(404);
+    expect((await http(`${api}/agents/nobody/status`)).status).toBe(404);
   });
 
   it('commits one transition for a command published twice with one messageId', async () => {
@@ -152,23 +154,23 @@ describe('standalone system: an http-monitor agent through the REST API', () => 
     };
     const first = await http(`${api}/commands`, { method: 'POST', body: command });
     const second = await http(`${api}/commands`, { method: 'POST', body: command });
-    assert.equal(first.status, 202);
-    assert.equal(second.status, 202);
-    assert.equal(second.body.outcome, 'duplicate');
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(202);
+    expect(second.body.outcome).toBe('duplicate');
     const log = await eventually('start recorded', async () => {
       const page = await activities('dup-1', '?limit=100');
       return page.items.some((a) => a.kind === 'agent.start-requested') ? page : undefined;
     });
-    assert.equal(log.items.filter((a) => a.kind === 'agent.start-requested').length, 1);
-    assert.equal((await status('dup-1')).attempts, 1);
+    expect(log.items.filter((a) => a.kind === 'agent.start-requested').length).toBe(1);
+    expect((await status('dup-1')).attempts).toBe(1);
   });
 
   it('answers health checks', async () => {
-    assert.equal((await http(`${system.url}/live`)).status, 200);
+    expect((await http(`${system.url}/live`)).status).toBe(200);
     const ready = await http(`${system.url}/ready`);
-    assert.equal(ready.status, 200);
+    expect(ready.status).toBe(200);
     const health = await http(`${system.url}/health`);
-    assert.equal(health.status, 200);
-    assert.ok(health.headers.get('deprecation'));
+    expect(health.status).toBe(200);
+    expect(health.headers.get('deprecation')).toBeTruthy();
   });
 });

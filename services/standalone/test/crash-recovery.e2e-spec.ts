@@ -1,4 +1,4 @@
-import { after, describe, it } from 'node:test';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,7 @@ describe('standalone system: SIGKILL and restart', () => {
   const profilesDir = writeFastProfile();
   const running: StandaloneProcess[] = [];
 
-  after(async () => {
+  afterAll(async () => {
     for (const system of running) {
       system.child.kill('SIGKILL');
       await system.exited;
@@ -37,7 +37,7 @@ describe('standalone system: SIGKILL and restart', () => {
       method: 'POST',
       body: { agentId: 'survivor', behavior: 'http-monitor', config: { url: `${first.url}/live`, intervalMs: 100 } },
     });
-    assert.equal(started.status, 202);
+    expect(started.status).toBe(202);
     await eventually('running with activities', async () => {
       const page = (await http(`${api}/agents/survivor/activities?limit=100`)).body as { items: Item[] };
       return page.items.filter((a) => a.kind === 'http.check').length >= 2 ? true : undefined;
@@ -45,7 +45,7 @@ describe('standalone system: SIGKILL and restart', () => {
     const before = (await http(`${api}/agents/survivor/activities?limit=1000`)).body as { items: Item[] };
 
     first.child.kill('SIGKILL');
-    assert.equal(await first.exited, 'SIGKILL');
+    expect(await first.exited).toBe('SIGKILL');
 
     const second = await startStandaloneProcess(dataDir, profilesDir);
     running.push(second);
@@ -62,16 +62,16 @@ describe('standalone system: SIGKILL and restart', () => {
       },
       20_000,
     );
-    assert.equal(recovered.attempts, 2);
+    expect(recovered.attempts).toBe(2);
     const log = (await http(`${api2}/agents/survivor/activities?limit=1000`)).body as { items: Item[] };
     const kinds = log.items.map((a) => a.kind);
     assert.ok(kinds.includes('agent.interrupted'), `kinds: ${kinds.join(', ')}`);
-    assert.ok(kinds.includes('agent.restarted'));
+    expect(kinds.includes('agent.restarted')).toBeTruthy();
   });
 
   it('exits 0 on SIGTERM', async () => {
     const system = running.at(-1)!;
     system.child.kill('SIGTERM');
-    assert.equal(await system.exited, 0);
+    expect(await system.exited).toBe(0);
   });
 });

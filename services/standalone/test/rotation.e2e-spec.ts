@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,7 +41,7 @@ describe('standalone system: rotation when agents wait for a slot', () => {
       String(a.kind).startsWith('agent.'),
     );
 
-  before(async () => {
+  beforeAll(async () => {
     system = await startStandaloneProcess(dataDir, profilesDir);
     api = `${system.url}/api`;
     sampler = (async () => {
@@ -57,7 +57,7 @@ describe('standalone system: rotation when agents wait for a slot', () => {
     })();
   });
 
-  after(async () => {
+  afterAll(async () => {
     sampling = false;
     await sampler.catch(() => undefined);
     system?.child.kill('SIGKILL');
@@ -78,7 +78,7 @@ describe('standalone system: rotation when agents wait for a slot', () => {
         ['running', 'queued'].includes(String((await view(agentId)).status)) ? true : undefined,
       );
     }
-    assert.equal((await view('rot-3')).status, 'queued');
+    expect((await view('rot-3')).status).toBe('queued');
   });
 
   it('gives every agent turns: the longest-running yields its slot and queues again', async () => {
@@ -98,8 +98,8 @@ describe('standalone system: rotation when agents wait for a slot', () => {
     // A yield is a stop that ends in `queued`, with the rotation as its reason; never `stopped`.
     const log = await transitions('rot-1');
     const yielded = log.find((a) => a.kind === 'agent.stop-requested');
-    assert.match(String(yielded?.message), /rotation/);
-    assert.ok(!log.some((a) => a.kind === 'agent.stopped'));
+    expect(String(yielded?.message)).toMatch(/rotation/);
+    expect(!log.some((a) => a.kind === 'agent.stopped')).toBeTruthy();
     for (const id of AGENTS) assert.ok(!seen.get(id)!.includes('stopped'), `${id}: ${seen.get(id)!.join(' > ')}`);
   });
 

@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export { eventually, http, type JsonResponse } from '@drover/testing';
 
-const MAIN = resolve(__dirname, '../src/main.js');
+/** The compiled standalone process (jest's global setup builds `dist/` for this level). */
+const MAIN = resolve(__dirname, '../../../dist/services/standalone/src/main.js');
 
 /** A run-profile with short timers so recovery happens within seconds in tests. */
 export function writeFastProfile(overrides: Record<string, unknown> = {}): string {

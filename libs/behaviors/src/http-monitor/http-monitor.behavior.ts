@@ -1,3 +1,4 @@
+import { isNativeError } from 'node:util/types';
 import type { Behavior, BehaviorContext } from '../behavior.port';
 import { ProxiedFetch, type FetchLike } from '../http/proxied-fetch';
 import { HttpMonitorConfig } from './http-monitor.schema';
@@ -47,14 +48,17 @@ async function check({ config, signal, report }: BehaviorContext<HttpMonitorConf
   } catch (error) {
     if (signal.aborted) return;
     const reason =
-      error instanceof Error && error.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : describe(error);
+      isNativeError(error) && error.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : describe(error);
     await report({ kind: 'http.check', ok: false, message: reason, details: { status: null, ms: elapsed() } });
   }
 }
 
-/** fetch wraps network errors; the cause names what actually failed (ECONNREFUSED...). */
+/**
+ * fetch wraps network errors; the cause names what actually failed (ECONNREFUSED...). Errors
+ * from Node's own sockets may come from another realm (a vm context), hence no `instanceof`.
+ */
 function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
+  if (!isNativeError(error)) return String(error);
   const cause = error.cause as { code?: string; message?: string } | undefined;
   return cause?.code ? `${error.message}: ${cause.code}` : (cause?.message ?? error.message);
 }

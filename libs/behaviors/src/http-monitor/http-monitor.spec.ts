@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +15,7 @@ describe('http-monitor', () => {
   let base: string;
   let hits = 0;
 
-  before(async () => {
+  beforeAll(async () => {
     server = createServer((req, res) => {
       hits += 1;
       res.statusCode = req.url === '/missing' ? 404 : 200;
@@ -24,7 +24,7 @@ describe('http-monitor', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   /** Runs the behaviour until it has reported `count` activities, then stops it. */
   async function runUntil(config: HttpMonitorConfig, count: number, proxy?: string): Promise<Activity[]> {
@@ -49,24 +49,24 @@ describe('http-monitor', () => {
   it('GETs the URL each tick and records one http.check per GET with status and latency', async () => {
     const before = hits;
     const activities = await runUntil({ url: `${base}/`, intervalMs: 100 }, 3);
-    assert.equal(activities.length, 3);
-    assert.equal(hits - before, 3);
+    expect(activities.length).toBe(3);
+    expect(hits - before).toBe(3);
     for (const activity of activities) {
-      assert.equal(activity.kind, 'http.check');
-      assert.equal(activity.ok, true);
-      assert.equal(activity.details?.status, 200);
-      assert.equal(typeof activity.details?.ms, 'number');
+      expect(activity.kind).toBe('http.check');
+      expect(activity.ok).toBe(true);
+      expect(activity.details?.status).toBe(200);
+      expect(typeof activity.details?.ms).toBe('number');
     }
   });
 
   it('is not ok on an error status, or on a status other than expectStatus', async () => {
     const [missing] = await runUntil({ url: `${base}/missing`, intervalMs: 100 }, 1);
-    assert.equal(missing?.ok, false);
-    assert.equal(missing?.details?.status, 404);
+    expect(missing?.ok).toBe(false);
+    expect(missing?.details?.status).toBe(404);
     const [expected] = await runUntil({ url: `${base}/missing`, intervalMs: 100, expectStatus: 404 }, 1);
-    assert.equal(expected?.ok, true);
+    expect(expected?.ok).toBe(true);
     const [unexpected] = await runUntil({ url: `${base}/`, intervalMs: 100, expectStatus: 204 }, 1);
-    assert.equal(unexpected?.ok, false);
+    expect(unexpected?.ok).toBe(false);
   });
 
   it('records an unreachable URL as a failed check with the reason, and keeps going', async () => {
@@ -75,9 +75,9 @@ describe('http-monitor', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const activities = await runUntil({ url: `http://127.0.0.1:${port}/`, intervalMs: 100 }, 2);
-    assert.equal(activities.length, 2);
-    assert.equal(activities[0]?.ok, false);
-    assert.match(activities[0]?.message ?? '', /ECONNREFUSED/);
+    expect(activities.length).toBe(2);
+    expect(activities[0]?.ok).toBe(false);
+    expect(activities[0]?.message ?? '').toMatch(/ECONNREFUSED/);
   });
 
   it('sends every GET through the agent’s proxy, with the agent’s credentials', async () => {
@@ -98,16 +98,13 @@ describe('http-monitor', () => {
         2,
         `http://alice:right@127.0.0.1:${upstream.port}`,
       );
-      assert.deepEqual(
-        good.map((a) => [a.kind, a.ok, a.details?.status]),
-        [
-          ['http.check', true, 200],
-          ['http.check', true, 200],
-        ],
-      );
-      assert.equal(hits - before, 2);
+      expect(good.map((a) => [a.kind, a.ok, a.details?.status])).toEqual([
+        ['http.check', true, 200],
+        ['http.check', true, 200],
+      ]);
+      expect(hits - before).toBe(2);
       // undici tunnels through the proxy (CONNECT) and keeps the tunnel for the next GET.
-      assert.ok(seen.length >= 1);
+      expect(seen.length >= 1).toBeTruthy();
       assert.ok(
         seen.every((entry) => entry === 'alice:right@127.0.0.1'),
         seen.join(', '),
@@ -120,11 +117,11 @@ describe('http-monitor', () => {
         `http://alice:wrong@127.0.0.1:${upstream.port}`,
       );
       const check = bad.find((a) => a.kind === 'http.check');
-      assert.equal(check?.ok, false);
+      expect(check?.ok).toBe(false);
       const failure = bad.find((a) => a.kind === 'proxy.error');
       assert.ok(failure, JSON.stringify(bad));
-      assert.equal(failure.ok, false);
-      assert.doesNotMatch(JSON.stringify(bad), /wrong/);
+      expect(failure.ok).toBe(false);
+      expect(JSON.stringify(bad)).not.toMatch(/wrong/);
       assert.equal(hits - before, 2, 'nothing reached the site around the proxy');
     } finally {
       await upstream.close(true);
@@ -144,25 +141,25 @@ describe('http-monitor', () => {
     });
     // Resolves only because the abort cut the hour-long sleep short.
     await running;
-    assert.equal(controller.signal.aborted, true);
+    expect(controller.signal.aborted).toBe(true);
   });
 });
 
 describe('behaviour config validation', () => {
   it('names the offending field under config', () => {
     const check = validateBehaviorConfig('http-monitor', { url: 'ftp://x/', intervalMs: 10 });
-    assert.equal(check.ok, false);
-    assert.deepEqual(!check.ok && check.issues.map((i) => i.field).sort(), ['config.intervalMs', 'config.url']);
-    assert.equal(!check.ok && check.code, 'invalid_config');
+    expect(check.ok).toBe(false);
+    expect(!check.ok && check.issues.map((i) => i.field).sort()).toEqual(['config.intervalMs', 'config.url']);
+    expect(!check.ok && check.code).toBe('invalid_config');
   });
   it('rejects unknown config keys and unknown behaviours', () => {
     const extra = validateBehaviorConfig('http-monitor', { url: 'http://x/', intervalMs: 100, colour: 'red' });
-    assert.equal(extra.ok, false);
+    expect(extra.ok).toBe(false);
     const unknown = validateBehaviorConfig('teleport', {});
-    assert.equal(!unknown.ok && unknown.code, 'unknown_behavior');
+    expect(!unknown.ok && unknown.code).toBe('unknown_behavior');
   });
   it('accepts a valid config', () => {
     const check = validateBehaviorConfig('http-monitor', { url: 'https://example.test/', intervalMs: 100 });
-    assert.equal(check.ok, true);
+    expect(check.ok).toBe(true);
   });
 });

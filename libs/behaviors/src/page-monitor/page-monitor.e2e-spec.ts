@@ -1,4 +1,4 @@
-import { after, before, it } from 'node:test';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -16,7 +16,7 @@ describeWithChromium('page-monitor (real Chromium)', (executablePath) => {
   let site: FixtureServer;
   let price = '10 EUR';
 
-  before(async () => {
+  beforeAll(async () => {
     chromium = await TestChromium.launch(executablePath);
     site = await startFixtureServer((req, res) => {
       if (req.url === '/watch') {
@@ -33,7 +33,7 @@ describeWithChromium('page-monitor (real Chromium)', (executablePath) => {
       }
     });
   });
-  after(async () => {
+  afterAll(async () => {
     await site?.close();
     await chromium?.close();
   });
@@ -72,26 +72,26 @@ describeWithChromium('page-monitor (real Chromium)', (executablePath) => {
       );
       await pageMonitor.run(run.context);
       const [first, second, third] = run.activities;
-      assert.equal(run.activities.length, 3);
+      expect(run.activities.length).toBe(3);
       for (const activity of run.activities) {
-        assert.equal(activity.kind, 'page.check');
-        assert.equal(activity.ok, true);
-        assert.equal(activity.details?.status, 200);
-        assert.equal(activity.details?.title, 'Watched shop');
-        assert.equal(typeof activity.details?.ms, 'number');
+        expect(activity.kind).toBe('page.check');
+        expect(activity.ok).toBe(true);
+        expect(activity.details?.status).toBe(200);
+        expect(activity.details?.title).toBe('Watched shop');
+        expect(typeof activity.details?.ms).toBe('number');
       }
-      assert.equal(first?.details?.text, '10 EUR');
-      assert.equal(first?.details?.changed, false);
-      assert.equal(first?.details?.screenshot, undefined);
-      assert.equal(second?.details?.text, '12 EUR');
-      assert.equal(second?.details?.changed, true);
-      assert.equal(third?.details?.changed, false);
-      assert.equal(third?.details?.screenshot, undefined);
+      expect(first?.details?.text).toBe('10 EUR');
+      expect(first?.details?.changed).toBe(false);
+      expect(first?.details?.screenshot).toBe(undefined);
+      expect(second?.details?.text).toBe('12 EUR');
+      expect(second?.details?.changed).toBe(true);
+      expect(third?.details?.changed).toBe(false);
+      expect(third?.details?.screenshot).toBe(undefined);
 
-      assert.deepEqual(browser.screenshots, [second?.details?.screenshot]);
+      expect(browser.screenshots).toEqual([second?.details?.screenshot]);
       const png = await readFile(browser.pathOf(browser.screenshots[0]!));
-      assert.ok(png.length > PNG_SIGNATURE.length);
-      assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE);
+      expect(png.length > PNG_SIGNATURE.length).toBeTruthy();
+      expect(png.subarray(0, 8)).toEqual(PNG_SIGNATURE);
     } finally {
       await browser.close();
     }
@@ -100,29 +100,29 @@ describeWithChromium('page-monitor (real Chromium)', (executablePath) => {
   it('watches the whole page text without a selector, truncated to 500 characters', async () => {
     price = '10 EUR';
     const whole = await monitor({ url: `${site.base}/watch`, intervalMs: 500 }, (_a, _i, c) => c.abort());
-    assert.equal(whole.activities[0]?.ok, true);
-    assert.match(String(whole.activities[0]?.details?.text), /10 EUR\s+In stock/);
+    expect(whole.activities[0]?.ok).toBe(true);
+    expect(String(whole.activities[0]?.details?.text)).toMatch(/10 EUR\s+In stock/);
     const long = await monitor({ url: `${site.base}/long`, selector: '#text', intervalMs: 500 }, (_a, _i, c) =>
       c.abort(),
     );
-    assert.equal(long.activities[0]?.details?.text, 'x'.repeat(500));
+    expect(long.activities[0]?.details?.text).toBe('x'.repeat(500));
   });
 
   it('is not ok on a 404, nor when the selector matches nothing', async () => {
     const missingPage = await monitor({ url: `${site.base}/nope`, intervalMs: 500 }, (_a, _i, c) => c.abort());
-    assert.equal(missingPage.activities[0]?.ok, false);
-    assert.equal(missingPage.activities[0]?.details?.status, 404);
-    assert.equal(missingPage.activities[0]?.message, 'HTTP 404');
+    expect(missingPage.activities[0]?.ok).toBe(false);
+    expect(missingPage.activities[0]?.details?.status).toBe(404);
+    expect(missingPage.activities[0]?.message).toBe('HTTP 404');
 
     const missingElement = await monitor(
       { url: `${site.base}/watch`, selector: '#gone', intervalMs: 500 },
       (_a, _i, c) => c.abort(),
     );
     const [check] = missingElement.activities;
-    assert.equal(check?.ok, false);
-    assert.equal(check?.details?.status, 200);
-    assert.equal(check?.details?.text, null);
-    assert.match(check?.message ?? '', /selector "#gone" not found/);
+    expect(check?.ok).toBe(false);
+    expect(check?.details?.status).toBe(200);
+    expect(check?.details?.text).toBe(null);
+    expect(check?.message ?? '').toMatch(/selector "#gone" not found/);
   });
 
   it('records a navigation error as a failed check with the reason, and keeps going', async () => {
@@ -133,10 +133,10 @@ describeWithChromium('page-monitor (real Chromium)', (executablePath) => {
     const { activities } = await monitor({ url: `http://127.0.0.1:${port}/`, intervalMs: 500 }, (_a, index, c) => {
       if (index === 1) c.abort();
     });
-    assert.equal(activities.length, 2);
+    expect(activities.length).toBe(2);
     for (const activity of activities) {
-      assert.equal(activity.ok, false);
-      assert.match(activity.message ?? '', /ERR_CONNECTION_REFUSED/);
+      expect(activity.ok).toBe(false);
+      expect(activity.message ?? '').toMatch(/ERR_CONNECTION_REFUSED/);
     }
   });
 
@@ -144,8 +144,8 @@ describeWithChromium('page-monitor (real Chromium)', (executablePath) => {
     const { activities } = await monitor({ url: `${site.base}/slow`, intervalMs: 500, timeoutMs: 300 }, (_a, _i, c) =>
       c.abort(),
     );
-    assert.equal(activities[0]?.ok, false);
-    assert.equal(activities[0]?.message, 'timed out after 300 ms');
+    expect(activities[0]?.ok).toBe(false);
+    expect(activities[0]?.message).toBe('timed out after 300 ms');
   });
 
   it('keeps the last text across restarts through the agent storage', async () => {
@@ -153,23 +153,23 @@ describeWithChromium('page-monitor (real Chromium)', (executablePath) => {
     const config = { url: `${site.base}/watch`, selector: '#price', intervalMs: 500 };
     price = 'A';
     const first = await monitor(config, (_a, _i, c) => c.abort(), storage);
-    assert.equal(first.activities[0]?.details?.changed, false);
-    assert.deepEqual(await storage.get(PAGE_MONITOR_STORAGE_KEY), { url: config.url, selector: '#price', text: 'A' });
+    expect(first.activities[0]?.details?.changed).toBe(false);
+    expect(await storage.get(PAGE_MONITOR_STORAGE_KEY)).toEqual({ url: config.url, selector: '#price', text: 'A' });
 
     price = 'B';
     const restarted = await monitor(config, (_a, _i, c) => c.abort(), storage);
-    assert.equal(restarted.activities[0]?.details?.changed, true);
+    expect(restarted.activities[0]?.details?.changed).toBe(true);
 
     // Another selector (or URL) starts afresh.
     const other = await monitor({ ...config, selector: 'h1' }, (_a, _i, c) => c.abort(), storage);
-    assert.equal(other.activities[0]?.details?.changed, false);
+    expect(other.activities[0]?.details?.changed).toBe(false);
   });
 
   it('returns promptly when stopped in the middle of a long interval', async () => {
     const { activities, ms } = await monitor({ url: `${site.base}/watch`, intervalMs: 3_600_000 }, (_a, _i, c) =>
       c.abort(),
     );
-    assert.equal(activities.length, 1);
+    expect(activities.length).toBe(1);
     assert.ok(ms < 5_000, `took ${ms} ms`);
   });
 
@@ -184,7 +184,7 @@ describeWithChromium('page-monitor (real Chromium)', (executablePath) => {
       await running;
       const ms = performance.now() - stopped;
       assert.ok(ms < 1_000, `took ${ms} ms after the stop`);
-      assert.deepEqual(run.activities, []);
+      expect(run.activities).toEqual([]);
     } finally {
       await browser.close();
     }

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { validateBehaviorConfig } from '../catalog';
 import { builtInBehaviors, BehaviorRegistry } from '../registry';
@@ -15,8 +15,8 @@ const fields = (behavior: string, config: unknown) => {
 describe('page-monitor config', () => {
   it('accepts a minimal config and defaults screenshot to never', () => {
     const check = validateBehaviorConfig('page-monitor', { url: 'https://shop.test/item', intervalMs: 500 });
-    assert.equal(check.ok, true);
-    assert.deepEqual(check.ok && check.config, { url: 'https://shop.test/item', intervalMs: 500, screenshot: 'never' });
+    expect(check.ok).toBe(true);
+    expect(check.ok && check.config).toEqual({ url: 'https://shop.test/item', intervalMs: 500, screenshot: 'never' });
   });
 
   it('accepts every field', () => {
@@ -27,11 +27,11 @@ describe('page-monitor config', () => {
       screenshot: 'on-change',
       timeoutMs: 5_000,
     };
-    assert.deepEqual(PageMonitorConfig.parse(config), config);
+    expect(PageMonitorConfig.parse(config)).toEqual(config);
   });
 
   it('names each offending field under config', () => {
-    assert.deepEqual(
+    expect(
       fields('page-monitor', {
         url: 'ftp://x.test/',
         selector: 'a'.repeat(501),
@@ -39,23 +39,22 @@ describe('page-monitor config', () => {
         screenshot: 'sometimes',
         timeoutMs: 50,
       }),
-      ['config.intervalMs', 'config.screenshot', 'config.selector', 'config.timeoutMs', 'config.url'],
-    );
-    assert.deepEqual(fields('page-monitor', { url: 'https://x.test/' }), ['config.intervalMs']);
+    ).toEqual(['config.intervalMs', 'config.screenshot', 'config.selector', 'config.timeoutMs', 'config.url']);
+    expect(fields('page-monitor', { url: 'https://x.test/' })).toEqual(['config.intervalMs']);
   });
 
   it('rejects unknown keys', () => {
     const check = validateBehaviorConfig('page-monitor', { url: 'https://x.test/', intervalMs: 500, script: 'x()' });
-    assert.equal(check.ok, false);
-    assert.match(!check.ok ? check.message : '', /script/);
+    expect(check.ok).toBe(false);
+    expect(!check.ok ? check.message : '').toMatch(/script/);
   });
 });
 
 describe('page-monitor behaviour', () => {
   it('is registered, needs a browser, and fails the session without one', async () => {
     const registry = new BehaviorRegistry(builtInBehaviors());
-    assert.equal(registry.get('page-monitor'), pageMonitor);
-    assert.deepEqual(pageMonitor.requires, ['browser']);
+    expect(registry.get('page-monitor')).toBe(pageMonitor);
+    expect(pageMonitor.requires).toEqual(['browser']);
     const run = testRun(PageMonitorConfig.parse({ url: 'https://x.test/', intervalMs: 500 }), {});
     await assert.rejects(pageMonitor.run(run.context), /needs a browser/);
   });
@@ -64,7 +63,7 @@ describe('page-monitor behaviour', () => {
 describe('untilAborted', () => {
   it('settles like the work when the signal stays quiet', async () => {
     const controller = new AbortController();
-    assert.equal(await untilAborted(Promise.resolve(7), controller.signal), 7);
+    expect(await untilAborted(Promise.resolve(7), controller.signal)).toBe(7);
     await assert.rejects(untilAborted(Promise.reject(new Error('boom')), controller.signal), /boom/);
   });
 

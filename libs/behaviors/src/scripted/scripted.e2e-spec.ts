@@ -1,4 +1,4 @@
-import { after, before, it } from 'node:test';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { Activity } from '@drover/contracts';
@@ -21,7 +21,7 @@ describeWithChromium('scripted (real Chromium)', (executablePath) => {
   let site: FixtureServer;
   const submitted: { user: string | null; password: string | null }[] = [];
 
-  before(async () => {
+  beforeAll(async () => {
     chromium = await TestChromium.launch(executablePath);
     site = await startFixtureServer(async (req, res) => {
       if (req.url === '/form') return sendHtml(res, FORM);
@@ -42,7 +42,7 @@ describeWithChromium('scripted (real Chromium)', (executablePath) => {
       sendHtml(res, '<!doctype html><title>Not found</title>', 404);
     });
   });
-  after(async () => {
+  afterAll(async () => {
     await site?.close();
     await chromium?.close();
   });
@@ -81,21 +81,21 @@ describeWithChromium('scripted (real Chromium)', (executablePath) => {
       },
       undefined,
       async (browser) => {
-        assert.equal(browser.screenshots.length, 1);
+        expect(browser.screenshots.length).toBe(1);
         shot = await readFile(browser.pathOf(browser.screenshots[0]!));
       },
     );
-    assert.deepEqual(submitted.at(-1), { user: 'alice', password: SECRET });
-    assert.equal(activities.length, 1);
+    expect(submitted.at(-1)).toEqual({ user: 'alice', password: SECRET });
+    expect(activities.length).toBe(1);
     const [run] = activities;
-    assert.equal(run?.kind, 'script.run');
-    assert.equal(run?.ok, true);
-    assert.equal(run?.details?.steps, 8);
-    assert.deepEqual(run?.details?.extracted, { welcome: 'Welcome, alice', token: 'token:[secret]' });
-    assert.equal(typeof run?.details?.ms, 'number');
-    assert.equal((run?.details?.screenshots as string[]).length, 1);
-    assert.deepEqual(shot?.subarray(0, 8), PNG_SIGNATURE);
-    assert.equal(JSON.stringify(activities).includes(SECRET), false);
+    expect(run?.kind).toBe('script.run');
+    expect(run?.ok).toBe(true);
+    expect(run?.details?.steps).toBe(8);
+    expect(run?.details?.extracted).toEqual({ welcome: 'Welcome, alice', token: 'token:[secret]' });
+    expect(typeof run?.details?.ms).toBe('number');
+    expect((run?.details?.screenshots as string[]).length).toBe(1);
+    expect(shot?.subarray(0, 8)).toEqual(PNG_SIGNATURE);
+    expect(JSON.stringify(activities).includes(SECRET)).toBe(false);
   });
 
   it('reports the failing step with its index and action, and ends the run there', async () => {
@@ -107,20 +107,20 @@ describeWithChromium('scripted (real Chromium)', (executablePath) => {
         { action: 'click', selector: '#submit' },
       ],
     });
-    assert.equal(activities.length, 1);
+    expect(activities.length).toBe(1);
     const [failed] = activities;
-    assert.equal(failed?.kind, 'script.step');
-    assert.equal(failed?.ok, false);
-    assert.deepEqual(failed?.details, { step: 2, action: 'waitFor' });
-    assert.match(failed?.message ?? '', /no element matches "#nowhere" after 300 ms/);
-    assert.equal(JSON.stringify(activities).includes(SECRET), false);
+    expect(failed?.kind).toBe('script.step');
+    expect(failed?.ok).toBe(false);
+    expect(failed?.details).toEqual({ step: 2, action: 'waitFor' });
+    expect(failed?.message ?? '').toMatch(/no element matches "#nowhere" after 300 ms/);
+    expect(JSON.stringify(activities).includes(SECRET)).toBe(false);
   });
 
   it('fails a goto that answers an HTTP error', async () => {
     const [failed] = await script({ steps: [{ action: 'goto', url: `${site.base}/missing` }] });
-    assert.equal(failed?.ok, false);
-    assert.deepEqual(failed?.details, { step: 0, action: 'goto' });
-    assert.match(failed?.message ?? '', /HTTP 404/);
+    expect(failed?.ok).toBe(false);
+    expect(failed?.details).toEqual({ step: 0, action: 'goto' });
+    expect(failed?.message ?? '').toMatch(/HTTP 404/);
   });
 
   it('repeats every repeatEveryMs until stopped', async () => {
@@ -138,10 +138,10 @@ describeWithChromium('scripted (real Chromium)', (executablePath) => {
       },
     );
     const ms = performance.now() - started;
-    assert.equal(activities.length, 3);
+    expect(activities.length).toBe(3);
     for (const activity of activities) {
-      assert.equal(activity.kind, 'script.run');
-      assert.deepEqual(activity.details?.extracted, { button: 'Sign in' });
+      expect(activity.kind).toBe('script.run');
+      expect(activity.details?.extracted).toEqual({ button: 'Sign in' });
     }
     // Three runs, one second apart, and no fourth once stopped.
     assert.ok(ms >= 1_900 && ms < 4_000, `took ${ms} ms`);
@@ -163,7 +163,7 @@ describeWithChromium('scripted (real Chromium)', (executablePath) => {
         await running;
         const ms = performance.now() - stopped;
         assert.ok(ms < 1_000, `took ${ms} ms after the stop`);
-        assert.deepEqual(run.activities, []);
+        expect(run.activities).toEqual([]);
       } finally {
         await browser.close();
       }

@@ -1,5 +1,4 @@
-import { describe, it } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, expect, it } from '@jest/globals';
 import { validateBehaviorConfig } from '../catalog';
 import { ScriptedConfig } from './scripted.schema';
 
@@ -25,13 +24,13 @@ describe('scripted config', () => {
       repeatEveryMs: 60_000,
     };
     const check = validateBehaviorConfig('scripted', config);
-    assert.equal(check.ok, true);
-    assert.deepEqual(ScriptedConfig.parse(config), config);
+    expect(check.ok).toBe(true);
+    expect(ScriptedConfig.parse(config)).toEqual(config);
   });
 
   it('names the offending step field as config.steps.<index>.<field>', () => {
-    assert.deepEqual(fields({ steps: [{ action: 'click' }] }), ['config.steps.0.selector']);
-    assert.deepEqual(
+    expect(fields({ steps: [{ action: 'click' }] })).toEqual(['config.steps.0.selector']);
+    expect(
       fields({
         steps: [
           { action: 'goto', url: 'javascript:alert(1)' },
@@ -42,50 +41,48 @@ describe('scripted config', () => {
         ],
         repeatEveryMs: 999,
       }),
-      [
-        'config.repeatEveryMs',
-        'config.steps.0.url',
-        'config.steps.1.text',
-        'config.steps.2.ms',
-        'config.steps.3.name',
-        'config.steps.4.selector',
-        'config.steps.4.timeoutMs',
-      ],
-    );
+    ).toEqual([
+      'config.repeatEveryMs',
+      'config.steps.0.url',
+      'config.steps.1.text',
+      'config.steps.2.ms',
+      'config.steps.3.name',
+      'config.steps.4.selector',
+      'config.steps.4.timeoutMs',
+    ]);
   });
 
   it('rejects unknown actions, so no code can come in as a step', () => {
-    assert.deepEqual(
+    expect(
       fields({
         steps: [
           { action: 'goto', url: 'https://x.test/' },
           { action: 'evaluate', code: '1' },
         ],
       }),
-      ['config.steps.1.action'],
-    );
+    ).toEqual(['config.steps.1.action']);
   });
 
   it('rejects unknown keys on steps and on the config', () => {
-    assert.deepEqual(fields({ steps: [{ action: 'click', selector: '#a', script: 'x()' }] }), ['config.steps.0']);
-    assert.deepEqual(fields({ steps: [{ action: 'click', selector: '#a' }], loop: true }), ['config']);
+    expect(fields({ steps: [{ action: 'click', selector: '#a', script: 'x()' }] })).toEqual(['config.steps.0']);
+    expect(fields({ steps: [{ action: 'click', selector: '#a' }], loop: true })).toEqual(['config']);
   });
 
   it('needs 1 to 100 steps', () => {
-    assert.deepEqual(fields({ steps: [] }), ['config.steps']);
-    assert.deepEqual(fields({ steps: Array.from({ length: 101 }, () => ({ action: 'sleep', ms: 1 })) }), [
+    expect(fields({ steps: [] })).toEqual(['config.steps']);
+    expect(fields({ steps: Array.from({ length: 101 }, () => ({ action: 'sleep', ms: 1 })) })).toEqual([
       'config.steps',
     ]);
-    assert.deepEqual(fields({ steps: Array.from({ length: 100 }, () => ({ action: 'sleep', ms: 1 })) }), []);
-    assert.deepEqual(fields({}), ['config.steps']);
+    expect(fields({ steps: Array.from({ length: 100 }, () => ({ action: 'sleep', ms: 1 })) })).toEqual([]);
+    expect(fields({})).toEqual(['config.steps']);
   });
 });
 
 describe('behaviour catalog', () => {
   it('validates page-monitor and scripted without loading the browser library', () => {
-    assert.equal(validateBehaviorConfig('scripted', { steps: [{ action: 'sleep', ms: 1 }] }).ok, true);
-    assert.equal(validateBehaviorConfig('page-monitor', { url: 'https://x.test/', intervalMs: 500 }).ok, true);
+    expect(validateBehaviorConfig('scripted', { steps: [{ action: 'sleep', ms: 1 }] }).ok).toBe(true);
+    expect(validateBehaviorConfig('page-monitor', { url: 'https://x.test/', intervalMs: 500 }).ok).toBe(true);
     const loaded = Object.keys(require.cache).filter((path) => path.includes('puppeteer'));
-    assert.deepEqual(loaded, []);
+    expect(loaded).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { after, afterEach, before, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import type { Activity } from '@drover/contracts';
 import { silentLogger } from '@drover/runtime';
@@ -23,14 +23,14 @@ describeWithChromium('social-feed in Chromium', (executablePath) => {
   /** Every activity of every run, checked for the password at the end. */
   const everything: Activity[] = [];
 
-  before(async () => {
+  beforeAll(async () => {
     chromium = await TestChromium.launch(executablePath);
   });
   afterEach(async () => {
     await Promise.all(agents.splice(0).map((agent) => agent.close().catch(() => undefined)));
     await Promise.all(sites.splice(0).map((site) => site.close()));
   });
-  after(async () => {
+  afterAll(async () => {
     await chromium?.close();
   });
 
@@ -115,34 +115,31 @@ describeWithChromium('social-feed in Chromium', (executablePath) => {
     });
 
     const session = ofKind(activities, 'feed.session');
-    assert.deepEqual(session, [{ kind: 'feed.session', ok: true, details: { reused: false } }]);
-    assert.equal(feed.state.logins, 1);
+    expect(session).toEqual([{ kind: 'feed.session', ok: true, details: { reused: false } }]);
+    expect(feed.state.logins).toBe(1);
     assert.equal(browser.savedCookies.length, 1, 'cookies saved once after the login');
-    assert.ok(browser.savedCookies[0]?.some((c) => c.name === 'feed_session'));
+    expect(browser.savedCookies[0]?.some((c) => c.name === 'feed_session')).toBeTruthy();
 
     const likes = ofKind(activities, 'feed.like');
-    assert.equal(likes.length, 3);
-    assert.ok(likes.every((a) => a.ok));
-    assert.deepEqual(
-      likes.map((a) => a.details?.postId),
-      ['p1', 'p2', 'p3'],
-    );
-    assert.deepEqual(feed.state.likedBy(USER), ['p1', 'p2', 'p3']);
+    expect(likes.length).toBe(3);
+    expect(likes.every((a) => a.ok)).toBeTruthy();
+    expect(likes.map((a) => a.details?.postId)).toEqual(['p1', 'p2', 'p3']);
+    expect(feed.state.likedBy(USER)).toEqual(['p1', 'p2', 'p3']);
 
     const comments = ofKind(activities, 'feed.comment');
-    assert.equal(comments.length, 2);
-    assert.ok(comments.every((a) => a.ok));
-    assert.deepEqual(feed.state.commentsBy(USER), [
+    expect(comments.length).toBe(2);
+    expect(comments.every((a) => a.ok)).toBeTruthy();
+    expect(feed.state.commentsBy(USER)).toEqual([
       { postId: 'p1', text: 'Great read, thanks! [p1]' },
       { postId: 'p2', text: 'Great read, thanks! [p2]' },
     ]);
 
     const [summary] = ofKind(activities, 'feed.run');
-    assert.equal(summary?.ok, true);
-    assert.equal(summary?.details?.likes, 3);
-    assert.equal(summary?.details?.comments, 2);
-    assert.equal(summary?.details?.posts, 6);
-    assert.equal(kinds(activities).at(-1), 'feed.run');
+    expect(summary?.ok).toBe(true);
+    expect(summary?.details?.likes).toBe(3);
+    expect(summary?.details?.comments).toBe(2);
+    expect(summary?.details?.posts).toBe(6);
+    expect(kinds(activities).at(-1)).toBe('feed.run');
   });
 
   it('skips posts already liked or commented, and the page is the source of truth', async () => {
@@ -151,16 +148,10 @@ describeWithChromium('social-feed in Chromium', (executablePath) => {
     await run({ browser, config: { baseUrl: feed.url, likesPerRun: 2, commentsPerRun: 1 } });
     // A fresh storage (no day counts): only the page tells what was already done.
     const { activities } = await run({ browser, config: { baseUrl: feed.url, likesPerRun: 5, commentsPerRun: 1 } });
-    assert.deepEqual(
-      ofKind(activities, 'feed.like').map((a) => a.details?.postId),
-      ['p3', 'p4'],
-    );
-    assert.deepEqual(
-      ofKind(activities, 'feed.comment').map((a) => a.details?.postId),
-      ['p2'],
-    );
-    assert.deepEqual(feed.state.likedBy(USER), ['p1', 'p2', 'p3', 'p4']);
-    assert.equal(feed.state.commentsBy(USER).length, 2);
+    expect(ofKind(activities, 'feed.like').map((a) => a.details?.postId)).toEqual(['p3', 'p4']);
+    expect(ofKind(activities, 'feed.comment').map((a) => a.details?.postId)).toEqual(['p2']);
+    expect(feed.state.likedBy(USER)).toEqual(['p1', 'p2', 'p3', 'p4']);
+    expect(feed.state.commentsBy(USER).length).toBe(2);
   });
 
   it('respects the per-day caps across runs sharing the agent storage', async () => {
@@ -169,50 +160,45 @@ describeWithChromium('social-feed in Chromium', (executablePath) => {
     const config = { baseUrl: feed.url, likesPerRun: 3, likesPerDay: 4, commentsPerRun: 1, commentsPerDay: 1 };
 
     const first = await run({ browser: await agent(), storage, config });
-    assert.equal(ofKind(first.activities, 'feed.like').length, 3);
-    assert.equal(ofKind(first.activities, 'feed.comment').length, 1);
-    assert.deepEqual(await storage.get<SocialFeedDayCounts>(socialFeedDayKey()), { likes: 3, comments: 1 });
+    expect(ofKind(first.activities, 'feed.like').length).toBe(3);
+    expect(ofKind(first.activities, 'feed.comment').length).toBe(1);
+    expect(await storage.get<SocialFeedDayCounts>(socialFeedDayKey())).toEqual({ likes: 3, comments: 1 });
 
     // A restart: a new browser, the same storage.
     const second = await run({ browser: await agent(), storage, config });
     assert.equal(ofKind(second.activities, 'feed.like').length, 1, 'only one like left for today');
     assert.equal(ofKind(second.activities, 'feed.comment').length, 0, 'no comment left for today');
     const summary = ofKind(second.activities, 'feed.run')[0];
-    assert.equal(summary?.details?.likeCapReached, true);
-    assert.equal(summary?.details?.commentCapReached, true);
+    expect(summary?.details?.likeCapReached).toBe(true);
+    expect(summary?.details?.commentCapReached).toBe(true);
 
     const third = await run({ browser: await agent(), storage, config });
-    assert.equal(ofKind(third.activities, 'feed.like').length, 0);
-    assert.equal(ofKind(third.activities, 'feed.comment').length, 0);
+    expect(ofKind(third.activities, 'feed.like').length).toBe(0);
+    expect(ofKind(third.activities, 'feed.comment').length).toBe(0);
 
-    assert.equal(feed.state.likedBy(USER).length, 4);
-    assert.equal(feed.state.commentsBy(USER).length, 1);
-    assert.deepEqual(await storage.get<SocialFeedDayCounts>(socialFeedDayKey()), { likes: 4, comments: 1 });
+    expect(feed.state.likedBy(USER).length).toBe(4);
+    expect(feed.state.commentsBy(USER).length).toBe(1);
+    expect(await storage.get<SocialFeedDayCounts>(socialFeedDayKey())).toEqual({ likes: 4, comments: 1 });
   });
 
   it('reuses the saved session cookies instead of logging in again', async () => {
     const feed = await site();
     const first = await agent();
     await run({ browser: first, config: { baseUrl: feed.url, likesPerRun: 1, commentsPerRun: 0 } });
-    assert.equal(feed.state.logins, 1);
+    expect(feed.state.logins).toBe(1);
     const cookies = first.savedCookies.at(-1) ?? [];
-    assert.ok(cookies.length > 0);
+    expect(cookies.length > 0).toBeTruthy();
 
     const second = await agent(cookies);
     const { activities } = await run({
       browser: second,
       config: { baseUrl: feed.url, likesPerRun: 1, commentsPerRun: 0 },
     });
-    assert.deepEqual(ofKind(activities, 'feed.session'), [
-      { kind: 'feed.session', ok: true, details: { reused: true } },
-    ]);
+    expect(ofKind(activities, 'feed.session')).toEqual([{ kind: 'feed.session', ok: true, details: { reused: true } }]);
     assert.equal(feed.state.logins, 1, 'no second login');
-    assert.equal(second.savedCookies.length, 0);
-    assert.deepEqual(
-      ofKind(activities, 'feed.like').map((a) => [a.details?.postId, a.ok]),
-      [['p2', true]],
-    );
-    assert.deepEqual(feed.state.likedBy(USER), ['p1', 'p2']);
+    expect(second.savedCookies.length).toBe(0);
+    expect(ofKind(activities, 'feed.like').map((a) => [a.details?.postId, a.ok])).toEqual([['p2', true]]);
+    expect(feed.state.likedBy(USER)).toEqual(['p1', 'p2']);
   });
 
   it('stops cleanly on the block page: feed.blocked, no action, and the run returns', async () => {
@@ -221,9 +207,9 @@ describeWithChromium('social-feed in Chromium', (executablePath) => {
     // Logged out, the site first asks for the login; the block page comes after it.
     const { activities, returnedByItself } = await run({ browser: await agent(), config: { baseUrl: feed.url } });
     assert.equal(returnedByItself, true, 'the behaviour returned without being aborted');
-    assert.deepEqual(kinds(activities), ['feed.session', 'feed.blocked']);
-    assert.equal(activities[1]?.ok, false);
-    assert.equal(feed.state.actionRequests, 0);
+    expect(kinds(activities)).toEqual(['feed.session', 'feed.blocked']);
+    expect(activities[1]?.ok).toBe(false);
+    expect(feed.state.actionRequests).toBe(0);
   });
 
   it('stops cleanly on a challenge: feed.challenge, no action, and the run returns', async () => {
@@ -233,11 +219,11 @@ describeWithChromium('social-feed in Chromium', (executablePath) => {
     const before = feed.state.actionRequests;
     feed.challenge(true);
     const { activities, returnedByItself } = await run({ browser, config: { baseUrl: feed.url } });
-    assert.equal(returnedByItself, true);
+    expect(returnedByItself).toBe(true);
     // The saved session reaches the feed URL, which shows the challenge straight away.
-    assert.deepEqual(kinds(activities), ['feed.challenge']);
-    assert.equal(activities[0]?.ok, false);
-    assert.equal(feed.state.actionRequests, before);
+    expect(kinds(activities)).toEqual(['feed.challenge']);
+    expect(activities[0]?.ok).toBe(false);
+    expect(feed.state.actionRequests).toBe(before);
   });
 
   it('returns within a second when aborted during the delay between actions', async () => {
@@ -248,8 +234,8 @@ describeWithChromium('social-feed in Chromium', (executablePath) => {
       stopWhen: (a) => a.kind === 'feed.like',
     });
     assert.ok(abortToReturnMs !== undefined && abortToReturnMs < 1_000, `returned ${abortToReturnMs} ms after abort`);
-    assert.deepEqual(kinds(activities), ['feed.session', 'feed.like']);
-    assert.equal(feed.state.likedBy(USER).length, 1);
+    expect(kinds(activities)).toEqual(['feed.session', 'feed.like']);
+    expect(feed.state.likedBy(USER).length).toBe(1);
   });
 
   it('reports an action that does not take effect as not ok', async () => {
@@ -261,13 +247,13 @@ describeWithChromium('social-feed in Chromium', (executablePath) => {
     });
     const [like] = ofKind(activities, 'feed.like');
     const [comment] = ofKind(activities, 'feed.comment');
-    assert.equal(like?.ok, false);
-    assert.equal(like?.details?.postId, 'p1');
-    assert.equal(comment?.ok, false);
+    expect(like?.ok).toBe(false);
+    expect(like?.details?.postId).toBe('p1');
+    expect(comment?.ok).toBe(false);
     const [summary] = ofKind(activities, 'feed.run');
-    assert.equal(summary?.ok, false);
-    assert.equal(summary?.details?.failedLikes, 1);
-    assert.equal(summary?.details?.failedComments, 1);
+    expect(summary?.ok).toBe(false);
+    expect(summary?.details?.failedLikes).toBe(1);
+    expect(summary?.details?.failedComments).toBe(1);
   });
 
   it('fails the session on rejected credentials, without quoting the password', async () => {
@@ -292,11 +278,11 @@ describeWithChromium('social-feed in Chromium', (executablePath) => {
         (e: unknown) => e,
       );
     assert.ok(error instanceof Error, 'the run rejects');
-    assert.match(error.message, /login rejected/);
-    assert.ok(!error.message.includes(WRONG_PASSWORD));
-    assert.deepEqual(kinds(activities), ['feed.session']);
-    assert.equal(activities[0]?.ok, false);
-    assert.equal(feed.state.failedLogins, 1);
+    expect(error.message).toMatch(/login rejected/);
+    expect(!error.message.includes(WRONG_PASSWORD)).toBeTruthy();
+    expect(kinds(activities)).toEqual(['feed.session']);
+    expect(activities[0]?.ok).toBe(false);
+    expect(feed.state.failedLogins).toBe(1);
   });
 
   it('never reports the password', () => {

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { silentLogger } from '@drover/runtime';
 import { SocialFeedConfig } from './social-feed.schema';
@@ -16,16 +16,16 @@ function fields(input: unknown): string[] {
 describe('social-feed config', () => {
   it('applies the defaults to a minimal config', () => {
     const config = SocialFeedConfig.parse(minimal);
-    assert.equal(config.feedPath, '/feed');
-    assert.equal(config.loginPath, '/login');
-    assert.equal(config.likesPerRun, 5);
-    assert.equal(config.commentsPerRun, 1);
-    assert.equal(config.likesPerDay, 50);
-    assert.equal(config.commentsPerDay, 10);
-    assert.deepEqual(config.delayMs, { min: 500, max: 1_500 });
-    assert.equal(config.runEveryMs, 300_000);
-    assert.match(config.commentTemplate, /\{postId\}/);
-    assert.deepEqual(config.selectors, {
+    expect(config.feedPath).toBe('/feed');
+    expect(config.loginPath).toBe('/login');
+    expect(config.likesPerRun).toBe(5);
+    expect(config.commentsPerRun).toBe(1);
+    expect(config.likesPerDay).toBe(50);
+    expect(config.commentsPerDay).toBe(10);
+    expect(config.delayMs).toEqual({ min: 500, max: 1_500 });
+    expect(config.runEveryMs).toBe(300_000);
+    expect(config.commentTemplate).toMatch(/\{postId\}/);
+    expect(config.selectors).toEqual({
       post: 'article.post',
       like: 'button.like',
       liked: '.liked',
@@ -45,44 +45,44 @@ describe('social-feed config', () => {
       ...minimal,
       selectors: { post: 'div.card', liked: '[aria-pressed=true]' },
     });
-    assert.equal(config.selectors.post, 'div.card');
-    assert.equal(config.selectors.liked, '[aria-pressed=true]');
-    assert.equal(config.selectors.like, 'button.like');
-    assert.equal(config.selectors.blocked, '#blocked');
+    expect(config.selectors.post).toBe('div.card');
+    expect(config.selectors.liked).toBe('[aria-pressed=true]');
+    expect(config.selectors.like).toBe('button.like');
+    expect(config.selectors.blocked).toBe('#blocked');
   });
 
   it('requires the password (and the user name and base URL)', () => {
     const { password: _password, ...withoutPassword } = minimal;
-    assert.deepEqual(fields(withoutPassword), ['config.password']);
-    assert.deepEqual(fields({ ...minimal, password: '' }), ['config.password']);
-    assert.deepEqual(fields({ password: 'x' }), ['config.baseUrl', 'config.username']);
+    expect(fields(withoutPassword)).toEqual(['config.password']);
+    expect(fields({ ...minimal, password: '' })).toEqual(['config.password']);
+    expect(fields({ password: 'x' })).toEqual(['config.baseUrl', 'config.username']);
   });
 
   it('names config.delayMs when min exceeds max, and accepts min == max', () => {
-    assert.deepEqual(fields({ ...minimal, delayMs: { min: 2_000, max: 1_000 } }), ['config.delayMs']);
-    assert.deepEqual(SocialFeedConfig.parse({ ...minimal, delayMs: { min: 10, max: 10 } }).delayMs, {
+    expect(fields({ ...minimal, delayMs: { min: 2_000, max: 1_000 } })).toEqual(['config.delayMs']);
+    expect(SocialFeedConfig.parse({ ...minimal, delayMs: { min: 10, max: 10 } }).delayMs).toEqual({
       min: 10,
       max: 10,
     });
   });
 
   it('rejects non-http URLs, relative paths, unknown keys, a too long template and a too short interval', () => {
-    assert.deepEqual(fields({ ...minimal, baseUrl: 'ftp://feed.example.test' }), ['config.baseUrl']);
-    assert.deepEqual(fields({ ...minimal, feedPath: 'feed' }), ['config.feedPath']);
-    assert.deepEqual(fields({ ...minimal, colour: 'red' }), ['config']);
-    assert.deepEqual(fields({ ...minimal, selectors: { button: 'x' } }), ['config.selectors']);
-    assert.deepEqual(fields({ ...minimal, commentTemplate: 'x'.repeat(501) }), ['config.commentTemplate']);
-    assert.deepEqual(fields({ ...minimal, runEveryMs: 999 }), ['config.runEveryMs']);
-    assert.deepEqual(fields({ ...minimal, likesPerRun: -1, delayMs: { min: 1 } }), [
+    expect(fields({ ...minimal, baseUrl: 'ftp://feed.example.test' })).toEqual(['config.baseUrl']);
+    expect(fields({ ...minimal, feedPath: 'feed' })).toEqual(['config.feedPath']);
+    expect(fields({ ...minimal, colour: 'red' })).toEqual(['config']);
+    expect(fields({ ...minimal, selectors: { button: 'x' } })).toEqual(['config.selectors']);
+    expect(fields({ ...minimal, commentTemplate: 'x'.repeat(501) })).toEqual(['config.commentTemplate']);
+    expect(fields({ ...minimal, runEveryMs: 999 })).toEqual(['config.runEveryMs']);
+    expect(fields({ ...minimal, likesPerRun: -1, delayMs: { min: 1 } })).toEqual([
       'config.delayMs.max',
       'config.likesPerRun',
     ]);
   });
 
   it('is a browser behaviour named social-feed', () => {
-    assert.equal(socialFeed.name, 'social-feed');
-    assert.deepEqual(socialFeed.requires, ['browser']);
-    assert.equal(socialFeed.configSchema, SocialFeedConfig);
+    expect(socialFeed.name).toBe('social-feed');
+    expect(socialFeed.requires).toEqual(['browser']);
+    expect(socialFeed.configSchema).toBe(SocialFeedConfig);
   });
 
   it('fails at once without a browser', async () => {

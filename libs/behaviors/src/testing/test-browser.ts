@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import puppeteer, { type Browser, type BrowserContext, type Cookie, type Page } from 'puppeteer-core';
 import type { AgentBrowser } from '../browser.port';
@@ -29,7 +29,7 @@ export function describeWithChromium(name: string, body: (executablePath: string
   describe(name, () => {
     const reason = `Chromium not found at ${executablePath}: browser behaviour tests not run`;
     if (process.env.CI === 'true') it(reason, () => assert.fail(`${reason} (CI=true requires it)`));
-    else void it.skip(reason);
+    else it.skip(reason, () => undefined);
   });
 }
 

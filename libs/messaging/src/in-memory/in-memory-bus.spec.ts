@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { Exchanges } from '@drover/contracts';
 import { UnroutableError, type Delivery } from '../bus.port';
@@ -64,7 +64,7 @@ describe('InMemoryBus', () => {
 
   it('declares a dead-letter queue per topology queue, and none when asked not to', async () => {
     const bus = openBus();
-    assert.deepEqual(await bus.queueStats(`${Queues.engineCommands}.dead`), { messages: 0, consumers: 0 });
+    expect(await bus.queueStats(`${Queues.engineCommands}.dead`)).toEqual({ messages: 0, consumers: 0 });
     await bus.declareQueue({ name: 'plain', bindings: [], deadLetterQueue: false });
     await assert.rejects(bus.queueStats('plain.dead'), /unknown queue/);
     await bus.declareQueue({ name: 'named', bindings: [], deadLetterQueue: 'graveyard' });
@@ -90,7 +90,7 @@ describe('InMemoryBus', () => {
     const first = await bus.subscribe('temp', async () => undefined);
     const second = await bus.subscribe('temp', async () => undefined);
     await first.cancel();
-    assert.equal((await bus.queueStats('temp')).consumers, 1);
+    expect((await bus.queueStats('temp')).consumers).toBe(1);
     await second.cancel();
     await assert.rejects(bus.queueStats('temp'), /unknown queue/);
     await bus.close();
@@ -108,8 +108,8 @@ describe('InMemoryBus', () => {
     await bus.subscribe('limited.dead', async (delivery) => void dead.push(delivery));
     await bus.publish(Exchanges.dispatch, 'limited', {});
     await until(() => dead.length >= 1, 'the dead letter');
-    assert.deepEqual(attempts, [1, 2, 3]);
-    assert.equal(dead[0]?.headers[DEATH_REASON_HEADER], 'delivery limit 3 reached: again');
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(dead[0]?.headers[DEATH_REASON_HEADER]).toBe('delivery limit 3 reached: again');
     await bus.close();
   });
 
@@ -122,13 +122,13 @@ describe('InMemoryBus', () => {
   });
 
   it('matches bindings like AMQP exchanges', () => {
-    assert.equal(bindingMatches('topic', 'a.*.c', 'a.b.c'), true);
-    assert.equal(bindingMatches('topic', 'a.*.c', 'a.c'), false);
-    assert.equal(bindingMatches('topic', 'a.#', 'a'), true);
-    assert.equal(bindingMatches('topic', 'a.#.z', 'a.b.c.z'), true);
-    assert.equal(bindingMatches('topic', '#', 'anything.at.all'), true);
-    assert.equal(bindingMatches('topic', 'a.b', 'a.b.c'), false);
-    assert.equal(bindingMatches('direct', 'a.*', 'a.b'), false);
-    assert.equal(bindingMatches('fanout', 'x', 'y'), true);
+    expect(bindingMatches('topic', 'a.*.c', 'a.b.c')).toBe(true);
+    expect(bindingMatches('topic', 'a.*.c', 'a.c')).toBe(false);
+    expect(bindingMatches('topic', 'a.#', 'a')).toBe(true);
+    expect(bindingMatches('topic', 'a.#.z', 'a.b.c.z')).toBe(true);
+    expect(bindingMatches('topic', '#', 'anything.at.all')).toBe(true);
+    expect(bindingMatches('topic', 'a.b', 'a.b.c')).toBe(false);
+    expect(bindingMatches('direct', 'a.*', 'a.b')).toBe(false);
+    expect(bindingMatches('fanout', 'x', 'y')).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { Controller, Inject, Module, UseFilters } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -102,7 +102,7 @@ describe('BusServer / BusClientProxy', () => {
   let client: BusClientProxy;
   const dead = new Map<string, Delivery[]>();
 
-  before(async () => {
+  beforeAll(async () => {
     bus = new InMemoryBus(TOPOLOGY, { retryDelaysMs: [5] });
     for (const queue of ['orders.dead', 'rpc.dead', 'failing.dead', 'unhandled.dead']) {
       const letters: Delivery[] = [];
@@ -122,7 +122,7 @@ describe('BusServer / BusClientProxy', () => {
     client = new BusClientProxy(bus, { timeoutMs: 2000 });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await app.close();
     await bus.close();
   });
@@ -134,7 +134,7 @@ describe('BusServer / BusClientProxy', () => {
   it('delivers events to @EventPattern handlers with the body and a BusContext, and acks them', async () => {
     await bus.publish(EXCHANGE, 'order.created', { id: 1 });
     await until(() => recorder.of('created').length === 1, 'the created event');
-    assert.deepEqual(recorder.of('created'), [
+    expect(recorder.of('created')).toEqual([
       { handler: 'created', body: { id: 1 }, routingKey: 'order.created', attempt: 1 },
     ]);
     await until(async () => (await bus.queueStats('orders')).messages === 0, 'the ack');
@@ -143,11 +143,8 @@ describe('BusServer / BusClientProxy', () => {
   it('prefers a <queue>:<routingKey> handler and falls back to the queue-wide one', async () => {
     await bus.publish(EXCHANGE, 'order.other', { id: 2 });
     await until(() => recorder.of('orders').length === 1, 'the queue-wide handler');
-    assert.equal(recorder.of('orders')[0]?.routingKey, 'order.other');
-    assert.equal(
-      recorder.of('orders').some((seen) => seen.routingKey === 'order.created'),
-      false,
-    );
+    expect(recorder.of('orders')[0]?.routingKey).toBe('order.other');
+    expect(recorder.of('orders').some((seen) => seen.routingKey === 'order.created')).toBe(false);
   });
 
   it('dead-letters with the outcome an event handler returns (value or observable)', async () => {
@@ -155,16 +152,13 @@ describe('BusServer / BusClientProxy', () => {
     await bus.publish(EXCHANGE, 'order.observed', { id: 4 });
     await until(() => deadWith('orders.dead', 'bad') !== undefined, 'the bad dead letter');
     await until(() => deadWith('orders.dead', 'observed') !== undefined, 'the observed dead letter');
-    assert.deepEqual(deadWith('orders.dead', 'bad')?.body, { id: 3 });
+    expect(deadWith('orders.dead', 'bad')?.body).toEqual({ id: 3 });
   });
 
   it('retries an event handler that throws; the redelivery has attempt 2', async () => {
     await bus.publish(EXCHANGE, 'order.flaky', { id: 5 });
     await until(() => recorder.of('flaky').length === 2, 'the redelivery');
-    assert.deepEqual(
-      recorder.of('flaky').map((seen) => seen.attempt),
-      [1, 2],
-    );
+    expect(recorder.of('flaky').map((seen) => seen.attempt)).toEqual([1, 2]);
     await until(async () => (await bus.queueStats('orders')).messages === 0, 'the ack of the redelivery');
   });
 
@@ -183,14 +177,14 @@ describe('BusServer / BusClientProxy', () => {
 
   it('answers bus.request from a @MessagePattern handler', async () => {
     const reply = await bus.request(EXCHANGE, 'rpc.add', { a: 2, b: 3 }, { timeoutMs: 2000 });
-    assert.deepEqual(reply, { sum: 5 });
+    expect(reply).toEqual({ sum: 5 });
     await until(async () => (await bus.queueStats('rpc')).messages === 0, 'the ack');
   });
 
   it('answers BusClientProxy.send and publishes BusClientProxy.emit', async () => {
     await client.connect();
     const reply = await lastValueFrom(client.send({ exchange: EXCHANGE, routingKey: 'rpc.add' }, { a: 4, b: 5 }));
-    assert.deepEqual(reply, { sum: 9 });
+    expect(reply).toEqual({ sum: 9 });
     await lastValueFrom(client.emit({ exchange: EXCHANGE, routingKey: 'order.created' }, { id: 8 }), {
       defaultValue: undefined,
     });
@@ -200,7 +194,7 @@ describe('BusServer / BusClientProxy', () => {
 
   it('replies the DeadLetterError body and dead-letters the request', async () => {
     const reply = await bus.request(EXCHANGE, 'rpc.refuse', { a: 0, b: 0 }, { timeoutMs: 2000 });
-    assert.deepEqual(reply, { error: 'refused' });
+    expect(reply).toEqual({ error: 'refused' });
     await until(() => deadWith('rpc.dead', 'refused') !== undefined, 'the dead letter');
   });
 

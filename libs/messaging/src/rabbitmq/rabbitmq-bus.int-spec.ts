@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { after, describe, it } from 'node:test';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { connect as amqpConnect, type GetMessage } from 'amqplib';
 import pino from 'pino';
@@ -20,7 +20,7 @@ if (!url) {
   if (process.env.CI === 'true') {
     it('RabbitMQ contract', () => assert.fail('RABBITMQ_URL is not set: RabbitMQ contract not run'));
   } else {
-    void it.skip('RABBITMQ_URL is not set: RabbitMQ contract not run');
+    it.skip('RABBITMQ_URL is not set: RabbitMQ contract not run', () => undefined);
   }
 } else {
   const prefix = `test-${randomUUID().slice(0, 8)}`;
@@ -29,7 +29,7 @@ if (!url) {
   /** Queues the tests below declare, deleted after the suite. */
   const extraQueues: string[] = [];
 
-  after(() => cleanUp(url, prefix, extraQueues));
+  afterAll(() => cleanUp(url, prefix, extraQueues));
 
   busContract('rabbitmq', () => open());
 
@@ -62,7 +62,7 @@ if (!url) {
         await Promise.all(during);
         for (let n = 0; n < 20; n += 1) await publish(`after-${n}`);
         await until(() => confirmed.every((id) => received.has(id)), 'every confirmed message', 30_000);
-        assert.equal(confirmed.length, 60);
+        expect(confirmed.length).toBe(60);
         assert.ok(
           logged.some((line) => line.includes('rabbitmq disconnected')),
           'the bus saw its connection drop',
@@ -93,16 +93,13 @@ if (!url) {
           await bus.publish(Exchanges.dispatch, queue, { n, poison: n === 3 }, { messageId: `m-${n}` });
         }
         await until(() => valid.length >= 9 && dead.length >= 1, 'valid deliveries and the dead letter');
-        assert.deepEqual(
-          [...valid].sort((a, b) => a - b),
-          [0, 1, 2, 4, 5, 6, 7, 8, 9],
-        );
-        assert.equal(dead.length, 1);
-        assert.equal(dead[0]?.messageId, 'm-3');
-        assert.equal(dead[0]?.headers[DEATH_REASON_HEADER], 'poison #3');
-        assert.equal(dead[0]?.headers[DEATH_QUEUE_HEADER], queue);
-        assert.equal(dead[0]?.attempt, 1);
-        assert.deepEqual(dead[0]?.body, { n: 3, poison: true });
+        expect([...valid].sort((a, b) => a - b)).toEqual([0, 1, 2, 4, 5, 6, 7, 8, 9]);
+        expect(dead.length).toBe(1);
+        expect(dead[0]?.messageId).toBe('m-3');
+        expect(dead[0]?.headers[DEATH_REASON_HEADER]).toBe('poison #3');
+        expect(dead[0]?.headers[DEATH_QUEUE_HEADER]).toBe(queue);
+        expect(dead[0]?.attempt).toBe(1);
+        expect(dead[0]?.body).toEqual({ n: 3, poison: true });
       } finally {
         await bus.deleteQueue(queue).catch(() => undefined);
         await bus.close();
@@ -137,12 +134,12 @@ if (!url) {
             return letters.length > 0;
           }, 'the dead letter');
           const [letter] = letters;
-          assert.equal(handled.length, 0);
-          assert.deepEqual(settlements, ['dead-letter']);
+          expect(handled.length).toBe(0);
+          expect(settlements).toEqual(['dead-letter']);
           assert.ok(letter);
-          assert.equal(letter.content.toString(), '{not json');
-          assert.equal(letter.properties.messageId, 'garbage-1');
-          assert.match(String(letter.properties.headers?.[DEATH_REASON_HEADER]), /invalid content/);
+          expect(letter.content.toString()).toBe('{not json');
+          expect(letter.properties.messageId).toBe('garbage-1');
+          expect(String(letter.properties.headers?.[DEATH_REASON_HEADER])).toMatch(/invalid content/);
         } finally {
           await connection.close();
         }
@@ -188,8 +185,8 @@ if (!url) {
         const subscription = await bus.subscribe('persistence.tasks', async (delivery) => void received.push(delivery));
         await bus.publish(Exchanges.persistence, 'task', { job: 1 });
         await until(() => received.length >= 1, 'the task');
-        assert.equal(received[0]?.exchange, Exchanges.persistence);
-        assert.equal(received[0]?.routingKey, 'task');
+        expect(received[0]?.exchange).toBe(Exchanges.persistence);
+        expect(received[0]?.routingKey).toBe('task');
         await subscription.cancel();
       } finally {
         await bus.close();

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { Exchanges } from '@drover/contracts';
 import { DROVER_TOPOLOGY, Queues, sessionAgentQueue } from '../topology';
@@ -25,29 +25,29 @@ function vhostOf(prefix = ''): RascalVhost {
 describe('toRascalConfig', () => {
   it('connects to the given URL and reconnects with backoff', () => {
     const config = toRascalConfig(AMQP_URL, DROVER_TOPOLOGY, '');
-    assert.equal(config.vhosts[RASCAL_VHOST]?.connection.url, AMQP_URL);
-    assert.equal(config.defaults.vhosts.connection.retry.strategy, 'exponential');
-    assert.ok(config.defaults.vhosts.connection.retry.max > 0);
+    expect(config.vhosts[RASCAL_VHOST]?.connection.url).toBe(AMQP_URL);
+    expect(config.defaults.vhosts.connection.retry.strategy).toBe('exponential');
+    expect(config.defaults.vhosts.connection.retry.max > 0).toBeTruthy();
   });
 
   it('lets 32 publishes await their confirm at once unless told otherwise (rascal pools 5)', () => {
-    assert.equal(vhostOf().publicationChannelPools.confirmPool.max, 32);
+    expect(vhostOf().publicationChannelPools.confirmPool.max).toBe(32);
     const narrow = toRascalConfig(AMQP_URL, DROVER_TOPOLOGY, '', { publishChannels: 4 }).vhosts[RASCAL_VHOST];
-    assert.equal(narrow?.publicationChannelPools.confirmPool.max, 4);
+    expect(narrow?.publicationChannelPools.confirmPool.max).toBe(4);
   });
 
   it('declares every topology exchange durable with its type, plus the dead-letter exchange', () => {
     const vhost = vhostOf();
     for (const exchange of DROVER_TOPOLOGY.exchanges) {
-      assert.deepEqual(vhost.exchanges[exchange.name], {
+      expect(vhost.exchanges[exchange.name]).toEqual({
         type: exchange.type,
         assert: true,
         options: { durable: true },
       });
     }
-    assert.equal(vhost.exchanges[Exchanges.dead]?.type, 'topic');
+    expect(vhost.exchanges[Exchanges.dead]?.type).toBe('topic');
     const withoutDead = toRascalConfig(AMQP_URL, { exchanges: [{ name: 'x', type: 'direct' }], queues: [] }, '');
-    assert.equal(withoutDead.vhosts[RASCAL_VHOST]?.exchanges[Exchanges.dead]?.type, 'topic');
+    expect(withoutDead.vhosts[RASCAL_VHOST]?.exchanges[Exchanges.dead]?.type).toBe('topic');
   });
 
   it('declares durable quorum queues with their delivery limit and dead-letter route', () => {
@@ -55,8 +55,8 @@ describe('toRascalConfig', () => {
     for (const spec of DROVER_TOPOLOGY.queues) {
       const queue = vhost.queues[spec.name];
       assert.ok(queue, spec.name);
-      assert.equal(queue.options.durable, true);
-      assert.deepEqual(queue.options.arguments, {
+      expect(queue.options.durable).toBe(true);
+      expect(queue.options.arguments).toEqual({
         'x-queue-type': 'quorum',
         'x-delivery-limit': spec.deliveryLimit,
         'x-dead-letter-exchange': Exchanges.dead,
@@ -69,10 +69,10 @@ describe('toRascalConfig', () => {
     const vhost = vhostOf();
     for (const spec of DROVER_TOPOLOGY.queues) {
       const dead = `${spec.name}.dead`;
-      assert.equal(vhost.queues[dead]?.options.durable, true);
-      assert.equal(vhost.queues[dead]?.options.arguments['x-queue-type'], 'quorum');
-      assert.equal(vhost.queues[dead]?.options.arguments['x-dead-letter-exchange'], undefined);
-      assert.deepEqual(vhost.bindings[`${Exchanges.dead} -> ${dead}`], {
+      expect(vhost.queues[dead]?.options.durable).toBe(true);
+      expect(vhost.queues[dead]?.options.arguments['x-queue-type']).toBe('quorum');
+      expect(vhost.queues[dead]?.options.arguments['x-dead-letter-exchange']).toBe(undefined);
+      expect(vhost.bindings[`${Exchanges.dead} -> ${dead}`]).toEqual({
         source: Exchanges.dead,
         destination: dead,
         destinationType: 'queue',
@@ -84,11 +84,11 @@ describe('toRascalConfig', () => {
 
   it('binds each queue to its exchanges with all its patterns', () => {
     const vhost = vhostOf();
-    assert.deepEqual(vhost.bindings[`${Exchanges.events} -> ${Queues.persistenceEvents}`]?.bindingKeys, [
+    expect(vhost.bindings[`${Exchanges.events} -> ${Queues.persistenceEvents}`]?.bindingKeys).toEqual([
       'agent.#',
       'command.#',
     ]);
-    assert.deepEqual(vhost.bindings[`${Exchanges.reports} -> ${Queues.engineReports}`]?.bindingKeys, [
+    expect(vhost.bindings[`${Exchanges.reports} -> ${Queues.engineReports}`]?.bindingKeys).toEqual([
       'session.started',
       'session.stopped',
       'session.failed',
@@ -100,90 +100,87 @@ describe('toRascalConfig', () => {
     const vhost = vhostOf();
     for (const exchange of DROVER_TOPOLOGY.exchanges) {
       const publication = vhost.publications[exchange.name];
-      assert.equal(publication?.exchange, exchange.name);
-      assert.equal(publication?.confirm, true);
-      assert.deepEqual(publication?.options, { persistent: true, mandatory: true, contentType: 'application/json' });
+      expect(publication?.exchange).toBe(exchange.name);
+      expect(publication?.confirm).toBe(true);
+      expect(publication?.options).toEqual({ persistent: true, mandatory: true, contentType: 'application/json' });
     }
-    assert.equal(vhost.publications[REPLY_PUBLICATION]?.exchange, '');
+    expect(vhost.publications[REPLY_PUBLICATION]?.exchange).toBe('');
   });
 
   it('subscribes with manual acks, a bounded prefetch and JSON bodies', () => {
     const vhost = toRascalConfig(AMQP_URL, DROVER_TOPOLOGY, '', { prefetch: 7 }).vhosts[RASCAL_VHOST];
     for (const spec of DROVER_TOPOLOGY.queues) {
       const subscription = vhost?.subscriptions[spec.name];
-      assert.equal(subscription?.queue, spec.name);
-      assert.equal(subscription?.prefetch, 7);
-      assert.equal(subscription?.options.noAck, false);
-      assert.equal(subscription?.contentType, 'application/json');
+      expect(subscription?.queue).toBe(spec.name);
+      expect(subscription?.prefetch).toBe(7);
+      expect(subscription?.options.noAck).toBe(false);
+      expect(subscription?.contentType).toBe('application/json');
     }
-    assert.equal(vhostOf().subscriptions[Queues.engineCommands]?.prefetch, 10);
+    expect(vhostOf().subscriptions[Queues.engineCommands]?.prefetch).toBe(10);
   });
 
   it('declares an expiring, non-durable reply queue with its subscriptions', () => {
     const vhost = vhostOf();
-    assert.deepEqual(vhost.queues['replies.x']?.options, {
+    expect(vhost.queues['replies.x']?.options).toEqual({
       durable: false,
       arguments: { 'x-queue-type': 'classic', 'x-expires': 60_000 },
     });
-    assert.equal(vhost.subscriptions[REPLY_SUBSCRIPTION]?.queue, 'replies.x');
-    assert.equal(vhost.subscriptions[CONSUMER_TEMPLATE]?.queue, 'replies.x');
+    expect(vhost.subscriptions[REPLY_SUBSCRIPTION]?.queue).toBe('replies.x');
+    expect(vhost.subscriptions[CONSUMER_TEMPLATE]?.queue).toBe('replies.x');
   });
 
   it('applies the prefix to every exchange, queue, binding and dead-letter argument', () => {
     const vhost = vhostOf('test-1');
     const names = [...Object.keys(vhost.exchanges), ...Object.keys(vhost.queues)];
-    assert.ok(names.length > 0);
+    expect(names.length > 0).toBeTruthy();
     for (const name of names) assert.ok(name.startsWith('test-1.'), name);
     for (const binding of Object.values(vhost.bindings)) {
       assert.ok(binding.source.startsWith('test-1.'), binding.source);
       assert.ok(binding.destination.startsWith('test-1.'), binding.destination);
     }
     const commands = vhost.queues[`test-1.${Queues.engineCommands}`];
-    assert.equal(commands?.options.arguments['x-dead-letter-exchange'], `test-1.${Exchanges.dead}`);
+    expect(commands?.options.arguments['x-dead-letter-exchange']).toBe(`test-1.${Exchanges.dead}`);
     // Routing keys and publication/subscription names stay unprefixed.
-    assert.equal(commands?.options.arguments['x-dead-letter-routing-key'], Queues.engineCommands);
-    assert.equal(vhost.publications[Exchanges.events]?.exchange, `test-1.${Exchanges.events}`);
-    assert.equal(vhost.subscriptions[Queues.engineCommands]?.queue, `test-1.${Queues.engineCommands}`);
-    assert.equal(vhost.queues['test-1.replies.x']?.options.durable, false);
+    expect(commands?.options.arguments['x-dead-letter-routing-key']).toBe(Queues.engineCommands);
+    expect(vhost.publications[Exchanges.events]?.exchange).toBe(`test-1.${Exchanges.events}`);
+    expect(vhost.subscriptions[Queues.engineCommands]?.queue).toBe(`test-1.${Queues.engineCommands}`);
+    expect(vhost.queues['test-1.replies.x']?.options.durable).toBe(false);
   });
 });
 
 describe('queueDeclarations', () => {
   it('declares a run-time queue like a topology queue', () => {
     const [main, dead] = queueDeclarations(sessionAgentQueue('abc'), 'p');
-    assert.equal(main?.qualifiedName, 'p.session-agent.abc');
-    assert.deepEqual(main?.bindings, [{ exchange: `p.${Exchanges.dispatch}`, pattern: 'abc' }]);
-    assert.equal(main?.options.arguments['x-queue-type'], 'quorum');
-    assert.equal(dead?.qualifiedName, 'p.session-agent.abc.dead');
-    assert.deepEqual(dead?.bindings, [{ exchange: `p.${Exchanges.dead}`, pattern: 'session-agent.abc' }]);
+    expect(main?.qualifiedName).toBe('p.session-agent.abc');
+    expect(main?.bindings).toEqual([{ exchange: `p.${Exchanges.dispatch}`, pattern: 'abc' }]);
+    expect(main?.options.arguments['x-queue-type']).toBe('quorum');
+    expect(dead?.qualifiedName).toBe('p.session-agent.abc.dead');
+    expect(dead?.bindings).toEqual([{ exchange: `p.${Exchanges.dead}`, pattern: 'session-agent.abc' }]);
   });
 
   it('uses a classic queue for auto-delete queues (quorum queues cannot auto-delete)', () => {
     const [main] = queueDeclarations({ name: 'tmp', bindings: [], autoDelete: true }, '');
-    assert.equal(main?.options.autoDelete, true);
-    assert.equal(main?.options.arguments['x-queue-type'], 'classic');
-    assert.equal(main?.options.arguments['x-delivery-limit'], undefined);
+    expect(main?.options.autoDelete).toBe(true);
+    expect(main?.options.arguments['x-queue-type']).toBe('classic');
+    expect(main?.options.arguments['x-delivery-limit']).toBe(undefined);
   });
 
   it('honours a named dead-letter queue, none, and the default delivery limit', () => {
     const named = queueDeclarations({ name: 'a', bindings: [], deadLetterQueue: 'graveyard' }, '');
-    assert.deepEqual(
-      named.map((d) => d.qualifiedName),
-      ['a', 'graveyard'],
-    );
-    assert.equal(named[0]?.options.arguments['x-delivery-limit'], 5);
+    expect(named.map((d) => d.qualifiedName)).toEqual(['a', 'graveyard']);
+    expect(named[0]?.options.arguments['x-delivery-limit']).toBe(5);
     const none = queueDeclarations({ name: 'b', bindings: [], deadLetterQueue: false }, '');
-    assert.equal(none.length, 1);
-    assert.equal(none[0]?.options.arguments['x-dead-letter-exchange'], undefined);
+    expect(none.length).toBe(1);
+    expect(none[0]?.options.arguments['x-dead-letter-exchange']).toBe(undefined);
   });
 });
 
 describe('qualify', () => {
   it('prefixes names only when a prefix is given, and strips it again', () => {
-    assert.equal(qualify('', 'drover.events'), 'drover.events');
-    assert.equal(qualify('t', 'drover.events'), 't.drover.events');
-    assert.equal(unqualify('t', 't.drover.events'), 'drover.events');
-    assert.equal(unqualify('t', 'drover.events'), 'drover.events');
-    assert.equal(unqualify('', 'drover.events'), 'drover.events');
+    expect(qualify('', 'drover.events')).toBe('drover.events');
+    expect(qualify('t', 'drover.events')).toBe('t.drover.events');
+    expect(unqualify('t', 't.drover.events')).toBe('drover.events');
+    expect(unqualify('t', 'drover.events')).toBe('drover.events');
+    expect(unqualify('', 'drover.events')).toBe('drover.events');
   });
 });

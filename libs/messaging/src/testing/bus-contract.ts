@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { Exchanges } from '@drover/contracts';
 import {
@@ -99,7 +99,7 @@ class Fixture {
 }
 
 /**
- * The behaviour every `Bus` adapter must show, as node:test cases. Tests declare their own uniquely named
+ * The behaviour every `Bus` adapter must show, as jest cases. Tests declare their own uniquely named
  * queues bound to the DROVER topology's exchanges, so the suite also runs against a real broker.
  */
 export function busContract(name: string, open: () => Promise<Bus>, options: BusContractOptions = {}): void {
@@ -131,12 +131,9 @@ export function busContract(name: string, open: () => Promise<Bus>, options: Bus
         await f.bus.publish(Exchanges.events, f.key('last.created'), { key: 'last' });
         await f.until(() => starred.received.length >= 2 && hashed.received.length >= 6, 'topic deliveries');
         await settle();
-        assert.deepEqual(
-          starred.received.map((d) => d.routingKey),
-          [f.key('agent.created'), f.key('last.created')],
-        );
-        assert.equal(hashed.received.length, 6);
-        assert.equal(hashed.received[0]?.exchange, Exchanges.events);
+        expect(starred.received.map((d) => d.routingKey)).toEqual([f.key('agent.created'), f.key('last.created')]);
+        expect(hashed.received.length).toBe(6);
+        expect(hashed.received[0]?.exchange).toBe(Exchanges.events);
       }),
     );
 
@@ -153,10 +150,7 @@ export function busContract(name: string, open: () => Promise<Bus>, options: Bus
         await f.bus.publish(Exchanges.dispatch, f.key('a'), { n: 3 });
         await f.until(() => consumer.received.length >= 1, 'the exact-key delivery');
         await settle();
-        assert.deepEqual(
-          consumer.received.map((d) => d.body),
-          [{ n: 3 }],
-        );
+        expect(consumer.received.map((d) => d.body)).toEqual([{ n: 3 }]);
       }),
     );
 
@@ -172,8 +166,8 @@ export function busContract(name: string, open: () => Promise<Bus>, options: Bus
         await f.until(() => first.received.length + second.received.length >= total, 'all deliveries');
         await settle();
         const all = [...first.received, ...second.received].map((d) => (d.body as { n: number }).n);
-        assert.equal(all.length, total);
-        assert.equal(new Set(all).size, total);
+        expect(all.length).toBe(total);
+        expect(new Set(all).size).toBe(total);
         assert.ok(first.received.length > 0 && second.received.length > 0, 'both consumers get a share');
       }),
     );
@@ -198,11 +192,11 @@ export function busContract(name: string, open: () => Promise<Bus>, options: Bus
         for (let n = 0; n < 5; n += 1) await f.bus.publish(Exchanges.dispatch, f.key('work'), { n });
         await f.until(() => consumer.received.length >= 2, 'two deliveries in flight');
         await settle();
-        assert.equal(consumer.received.length, 2);
+        expect(consumer.received.length).toBe(2);
         await f.until(async () => (await f.bus.queueStats(queue)).messages === 5, 'five messages counted');
         held.open();
         await f.until(() => consumer.received.length >= 5, 'the rest of the deliveries');
-        assert.equal(peak, 2);
+        expect(peak).toBe(2);
       }),
     );
 
@@ -216,10 +210,10 @@ export function busContract(name: string, open: () => Promise<Bus>, options: Bus
         await f.bus.publish(Exchanges.dispatch, f.key('work'), { n: 1 }, { messageId: `m-${f.id}` });
         await f.until(() => consumer.received.length >= 2, 'the redelivery');
         const [first, second] = consumer.received;
-        assert.equal(first?.attempt, 1);
-        assert.equal(second?.attempt, 2);
-        assert.equal(second?.messageId, `m-${f.id}`);
-        assert.deepEqual(second?.body, { n: 1 });
+        expect(first?.attempt).toBe(1);
+        expect(second?.attempt).toBe(2);
+        expect(second?.messageId).toBe(`m-${f.id}`);
+        expect(second?.body).toEqual({ n: 1 });
       }),
     );
 
@@ -234,16 +228,13 @@ export function busContract(name: string, open: () => Promise<Bus>, options: Bus
         await f.bus.publish(Exchanges.dispatch, f.key('work'), { n: 1 }, { messageId: `m-${f.id}` });
         await f.until(() => dead.received.length >= 1, 'the dead letter');
         await settle();
-        assert.deepEqual(
-          consumer.received.map((d) => d.attempt),
-          [1, 2],
-        );
+        expect(consumer.received.map((d) => d.attempt)).toEqual([1, 2]);
         const letter = dead.received[0];
-        assert.equal(letter?.messageId, `m-${f.id}`);
-        assert.deepEqual(letter?.body, { n: 1 });
-        assert.equal(letter?.routingKey, f.key('work'));
-        assert.match(String(letter?.headers[DEATH_REASON_HEADER]), /nope #2/);
-        assert.equal(letter?.headers[DEATH_QUEUE_HEADER], queue);
+        expect(letter?.messageId).toBe(`m-${f.id}`);
+        expect(letter?.body).toEqual({ n: 1 });
+        expect(letter?.routingKey).toBe(f.key('work'));
+        expect(String(letter?.headers[DEATH_REASON_HEADER])).toMatch(/nope #2/);
+        expect(letter?.headers[DEATH_QUEUE_HEADER]).toBe(queue);
       }),
     );
 
@@ -256,12 +247,12 @@ export function busContract(name: string, open: () => Promise<Bus>, options: Bus
         await f.bus.publish(Exchanges.dispatch, f.key('work'), { n: 1 }, { headers: { 'x-test': 'kept' } });
         await f.until(() => dead.received.length >= 1, 'the dead letter');
         await settle();
-        assert.equal(consumer.received.length, 1);
+        expect(consumer.received.length).toBe(1);
         const letter = dead.received[0];
-        assert.match(String(letter?.headers[DEATH_REASON_HEADER]), /unparseable/);
-        assert.equal(letter?.headers[DEATH_QUEUE_HEADER], queue);
-        assert.equal(letter?.headers['x-test'], 'kept');
-        assert.equal(letter?.messageId, consumer.received[0]?.messageId);
+        expect(String(letter?.headers[DEATH_REASON_HEADER])).toMatch(/unparseable/);
+        expect(letter?.headers[DEATH_QUEUE_HEADER]).toBe(queue);
+        expect(letter?.headers['x-test']).toBe('kept');
+        expect(letter?.messageId).toBe(consumer.received[0]?.messageId);
       }),
     );
 
@@ -287,7 +278,7 @@ export function busContract(name: string, open: () => Promise<Bus>, options: Bus
           await f.until(() => settlements.length === (kind === 'flaky' ? 4 : kind === 'poison' ? 2 : 1), kind);
         }
         await settle();
-        assert.deepEqual(settlements, ['ack', 'dead-letter', 'retry', 'dead-letter']);
+        expect(settlements).toEqual(['ack', 'dead-letter', 'retry', 'dead-letter']);
       }),
     );
 
@@ -300,8 +291,8 @@ export function busContract(name: string, open: () => Promise<Bus>, options: Bus
           await delivery.reply?.({ echo: 'ignored second reply' });
         });
         const answer = await f.bus.request(Exchanges.dispatch, f.key('ask'), { q: 42 }, { timeoutMs: timeoutMs });
-        assert.deepEqual(answer, { echo: { q: 42 } });
-        assert.equal(typeof consumer.received[0]?.reply, 'function');
+        expect(answer).toEqual({ echo: { q: 42 } });
+        expect(typeof consumer.received[0]?.reply).toBe('function');
       }),
     );
 
@@ -326,13 +317,13 @@ export function busContract(name: string, open: () => Promise<Bus>, options: Bus
         await f.bus.publish(Exchanges.dispatch, f.key('work'), 2);
         await f.until(() => consumer.received.length >= 2, 'both deliveries');
         const [given, assigned] = consumer.received;
-        assert.equal(given?.messageId, `m-${f.id}`);
-        assert.equal(given?.headers['x-a'], 'b');
-        assert.equal(given?.attempt, 1);
-        assert.equal(typeof assigned?.messageId, 'string');
-        assert.ok((assigned?.messageId.length ?? 0) > 0);
-        assert.notEqual(assigned?.messageId, given?.messageId);
-        assert.equal(consumer.received[0]?.reply, undefined);
+        expect(given?.messageId).toBe(`m-${f.id}`);
+        expect(given?.headers['x-a']).toBe('b');
+        expect(given?.attempt).toBe(1);
+        expect(typeof assigned?.messageId).toBe('string');
+        expect((assigned?.messageId.length ?? 0) > 0).toBeTruthy();
+        expect(assigned?.messageId).not.toBe(given?.messageId);
+        expect(consumer.received[0]?.reply).toBe(undefined);
       }),
     );
 
@@ -347,10 +338,10 @@ export function busContract(name: string, open: () => Promise<Bus>, options: Bus
         body.nested.list.push(2);
         await f.until(() => left.received.length >= 1 && right.received.length >= 1, 'both deliveries');
         const [a, b] = [left.received[0]?.body, right.received[0]?.body];
-        assert.deepEqual(a, { n: 1, nested: { list: [1] } });
-        assert.deepEqual(b, { n: 1, nested: { list: [1] } });
-        assert.notEqual(a, body);
-        assert.notEqual(a, b);
+        expect(a).toEqual({ n: 1, nested: { list: [1] } });
+        expect(b).toEqual({ n: 1, nested: { list: [1] } });
+        expect(a).not.toBe(body);
+        expect(a).not.toBe(b);
       }),
     );
 
@@ -360,7 +351,7 @@ export function busContract(name: string, open: () => Promise<Bus>, options: Bus
         const queue = await f.queue('stats', [{ exchange: Exchanges.dispatch, pattern: f.key('work') }]);
         for (let n = 0; n < 3; n += 1) await f.bus.publish(Exchanges.dispatch, f.key('work'), { n });
         await f.until(async () => (await f.bus.queueStats(queue)).messages === 3, 'three messages');
-        assert.equal((await f.bus.queueStats(queue)).consumers, 0);
+        expect((await f.bus.queueStats(queue)).consumers).toBe(0);
         const held = gate();
         const consumer = await f.consume(queue, () => held.opened);
         await f.until(async () => (await f.bus.queueStats(queue)).consumers === 1, 'one consumer');
@@ -384,7 +375,7 @@ export function busContract(name: string, open: () => Promise<Bus>, options: Bus
         await f.bus.publish(Exchanges.dispatch, f.key('work'), { n: 2 });
         await f.until(async () => (await f.bus.queueStats(queue)).messages === 1, 'the message waiting in the queue');
         await settle();
-        assert.equal(consumer.received.length, 1);
+        expect(consumer.received.length).toBe(1);
       }),
     );
   });

@@ -1,11 +1,11 @@
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig } from './load-config';
 
-const repoProfiles = resolve(__dirname, '../../../../../run-profiles');
+const repoProfiles = resolve(__dirname, '../../../../run-profiles');
 
 function profilesWith(profile: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), 'drover-config-'));
@@ -17,16 +17,16 @@ function profilesWith(profile: unknown): string {
 describe('loadConfig', () => {
   it('reads the dev profile with defaults', () => {
     const { env, profile } = loadConfig({ DROVER_PROFILES_DIR: repoProfiles });
-    assert.equal(env.PORT, 8080);
-    assert.equal(env.DROVER_DATA_DIR, './.drover');
-    assert.equal(profile.name, 'dev');
-    assert.equal(profile.recovery.onInterrupt, 'restart');
-    assert.equal(profile.recovery.maxAttempts, 3);
+    expect(env.PORT).toBe(8080);
+    expect(env.DROVER_DATA_DIR).toBe('./.drover');
+    expect(profile.name).toBe('dev');
+    expect(profile.recovery.onInterrupt).toBe('restart');
+    expect(profile.recovery.maxAttempts).toBe(3);
   });
 
   it('lets the environment override the profile', () => {
     const { profile } = loadConfig({ DROVER_PROFILES_DIR: repoProfiles, MAX_CONCURRENT_AGENTS: '3', PORT: '0' });
-    assert.equal(profile.sessionAgent.maxConcurrentAgents, 3);
+    expect(profile.sessionAgent.maxConcurrentAgents).toBe(3);
   });
 
   it('names every bad setting', () => {
@@ -49,12 +49,12 @@ describe('loadConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'drover-secret-'));
     writeFileSync(join(dir, 'port'), '9191\n');
     const { env } = loadConfig({ DROVER_PROFILES_DIR: repoProfiles, PORT_FILE: join(dir, 'port') });
-    assert.equal(env.PORT, 9191);
+    expect(env.PORT).toBe(9191);
   });
 
   it("ignores other programs' *_FILE variables", () => {
     const { env } = loadConfig({ DROVER_PROFILES_DIR: repoProfiles, TF_CLI_CONFIG_FILE: '/nonexistent/.terraformrc' });
-    assert.equal(env.PORT, 8080);
+    expect(env.PORT).toBe(8080);
   });
 
   it('names the variable whose file cannot be read', () => {

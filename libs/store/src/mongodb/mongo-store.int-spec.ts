@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MongoClient } from 'mongodb';
 import type { NewCommit } from '../agent-streams.port';
 import { DuplicateKeyError } from '../documents.port';
@@ -29,7 +29,7 @@ async function dropDatabase(mongoUrl: string, dbName: string): Promise<void> {
 
 if (url === undefined || url === '') {
   describe('mongodb store', () => {
-    void it.skip('MONGO_URL is not set: the MongoDB store contract did not run');
+    it.skip('MONGO_URL is not set: the MongoDB store contract did not run', () => undefined);
   });
 } else {
   const mongoUrl = url;
@@ -47,11 +47,11 @@ if (url === undefined || url === '') {
     const dbName = freshDbName();
     let first: Store;
     let second: Store;
-    before(async () => {
+    beforeAll(async () => {
       first = await openMongoStore(mongoUrl, { dbName });
       second = await openMongoStore(mongoUrl, { dbName });
     });
-    after(async () => {
+    afterAll(async () => {
       await first.close();
       await second.close();
       await dropDatabase(mongoUrl, dbName);
@@ -73,9 +73,9 @@ if (url === undefined || url === '') {
           (i % 2 ? first : second).streams.append(commit(agentId, `cmd-${randomUUID()}`, 1)),
         ),
       );
-      assert.equal(results.filter((r) => r.status === 'appended').length, 1);
-      assert.equal(results.filter((r) => r.status === 'conflict').length, 7);
-      assert.equal((await first.streams.load(agentId)).length, 1);
+      expect(results.filter((r) => r.status === 'appended').length).toBe(1);
+      expect(results.filter((r) => r.status === 'conflict').length).toBe(7);
+      expect((await first.streams.load(agentId)).length).toBe(1);
     });
 
     it('commits a command once when it is appended concurrently', async () => {
@@ -84,9 +84,9 @@ if (url === undefined || url === '') {
       const results = await Promise.all(
         Array.from({ length: 6 }, (_, i) => (i % 2 ? first : second).streams.append(commit(agentId, commandId, 1))),
       );
-      assert.equal(results.filter((r) => r.status === 'appended').length, 1);
-      for (const result of results) assert.notEqual(result.status, 'conflict');
-      assert.equal((await second.streams.load(agentId)).length, 1);
+      expect(results.filter((r) => r.status === 'appended').length).toBe(1);
+      for (const result of results) expect(result.status).not.toBe('conflict');
+      expect((await second.streams.load(agentId)).length).toBe(1);
     });
 
     it('grants a free key to exactly one of concurrent acquirers', async () => {
@@ -95,8 +95,8 @@ if (url === undefined || url === '') {
         Array.from({ length: 8 }, (_, i) => (i % 2 ? first : second).locks.acquire(key, `owner-${i}`, 10_000)),
       );
       const granted = leases.filter((lease) => lease !== undefined);
-      assert.equal(granted.length, 1);
-      assert.equal(granted[0]?.token, 1);
+      expect(granted.length).toBe(1);
+      expect(granted[0]?.token).toBe(1);
     });
 
     it('keeps unique indexes over documents lacking the field (a partial index)', async () => {

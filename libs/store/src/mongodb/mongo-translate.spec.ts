@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import type { Filter, Update } from '@drover/contracts';
 import { toMongoFilter, toMongoSort, toMongoUpdate } from './mongo-translate';
 
 describe('toMongoFilter', () => {
   it('matches everything without a filter', () => {
-    assert.deepEqual(toMongoFilter(undefined), {});
+    expect(toMongoFilter(undefined)).toEqual({});
   });
 
   const comparisons: [Filter, object][] = [
@@ -28,7 +28,7 @@ describe('toMongoFilter', () => {
   for (const [filter, expected] of comparisons) {
     const title = 'field' in filter ? `${filter.op} on ${filter.field}` : 'combination';
     it(`translates ${title}`, () => {
-      assert.deepEqual(toMongoFilter(filter), expected);
+      expect(toMongoFilter(filter)).toEqual(expected);
     });
   }
 
@@ -50,27 +50,27 @@ describe('toMongoFilter', () => {
         { or: [{ field: 'b', op: 'gt', value: 2 }, { not: { field: 'c', op: 'in', value: ['x'] } }] },
       ],
     };
-    assert.deepEqual(toMongoFilter(filter), {
+    expect(toMongoFilter(filter)).toEqual({
       $and: [{ a: { $eq: 1 } }, { $or: [{ b: { $gt: 2 } }, { $nor: [{ c: { $in: ['x'] } }] }] }],
     });
   });
 
   it('translates not as $nor, which (unlike $not) negates any query', () => {
-    assert.deepEqual(toMongoFilter({ not: { field: 'a', op: 'exists', value: true } }), {
+    expect(toMongoFilter({ not: { field: 'a', op: 'exists', value: true } })).toEqual({
       $nor: [{ a: { $exists: true } }],
     });
-    assert.deepEqual(toMongoFilter({ not: { or: [{ field: 'a', op: 'eq', value: 1 }] } }), {
+    expect(toMongoFilter({ not: { or: [{ field: 'a', op: 'eq', value: 1 }] } })).toEqual({
       $nor: [{ $or: [{ a: { $eq: 1 } }] }],
     });
-    assert.deepEqual(toMongoFilter({ not: { not: { field: 'a', op: 'eq', value: 1 } } }), {
+    expect(toMongoFilter({ not: { not: { field: 'a', op: 'eq', value: 1 } } })).toEqual({
       $nor: [{ $nor: [{ a: { $eq: 1 } }] }],
     });
   });
 
   it('translates an empty and to match-all and an empty or to match-none (MongoDB refuses empty arrays)', () => {
-    assert.deepEqual(toMongoFilter({ and: [] }), {});
-    assert.deepEqual(toMongoFilter({ or: [] }), { _id: { $in: [] } });
-    assert.deepEqual(toMongoFilter({ not: { or: [] } }), { $nor: [{ _id: { $in: [] } }] });
+    expect(toMongoFilter({ and: [] })).toEqual({});
+    expect(toMongoFilter({ or: [] })).toEqual({ _id: { $in: [] } });
+    expect(toMongoFilter({ not: { or: [] } })).toEqual({ $nor: [{ _id: { $in: [] } }] });
   });
 
   it('rejects field paths that are not dot-separated identifiers', () => {
@@ -98,8 +98,8 @@ describe('toMongoFilter', () => {
 
 describe('toMongoSort', () => {
   it('appends _id ascending so that pages are stable', () => {
-    assert.deepEqual(toMongoSort(undefined), { _id: 1 });
-    assert.deepEqual(toMongoSort([]), { _id: 1 });
+    expect(toMongoSort(undefined)).toEqual({ _id: 1 });
+    expect(toMongoSort([])).toEqual({ _id: 1 });
   });
 
   it('keeps the order of the keys and maps the directions', () => {
@@ -107,7 +107,7 @@ describe('toMongoSort', () => {
       { field: 'address.city', direction: 'desc' },
       { field: 'name', direction: 'asc' },
     ]);
-    assert.deepEqual(Object.entries(spec), [
+    expect(Object.entries(spec)).toEqual([
       ['address.city', -1],
       ['name', 1],
       ['_id', 1],
@@ -115,13 +115,13 @@ describe('toMongoSort', () => {
   });
 
   it('does not add _id when it is sorted on already', () => {
-    assert.deepEqual(Object.entries(toMongoSort([{ field: '_id', direction: 'desc' }])), [['_id', -1]]);
+    expect(Object.entries(toMongoSort([{ field: '_id', direction: 'desc' }]))).toEqual([['_id', -1]]);
   });
 
   it('keeps a __proto__ path as a plain key', () => {
     const spec = toMongoSort([{ field: '__proto__', direction: 'asc' }]);
-    assert.deepEqual(Object.keys(spec), ['__proto__', '_id']);
-    assert.equal(Object.getPrototypeOf(spec), Object.prototype);
+    expect(Object.keys(spec)).toEqual(['__proto__', '_id']);
+    expect(Object.getPrototypeOf(spec)).toBe(Object.prototype);
   });
 
   it('rejects invalid and repeated fields', () => {
@@ -144,7 +144,7 @@ describe('toMongoUpdate', () => {
       unset: ['active', 'old.field'],
       inc: { visits: 2, 'meta.count': -1.5 },
     };
-    assert.deepEqual(toMongoUpdate(update), {
+    expect(toMongoUpdate(update)).toEqual({
       $set: { 'address.zip': '0150', tags: ['a'], meta: { x: 1 } },
       $unset: { active: '', 'old.field': '' },
       $inc: { visits: 2, 'meta.count': -1.5 },
@@ -152,14 +152,14 @@ describe('toMongoUpdate', () => {
   });
 
   it('leaves out operators that have nothing to do', () => {
-    assert.deepEqual(toMongoUpdate({ set: { a: null } }), { $set: { a: null } });
-    assert.deepEqual(toMongoUpdate({ unset: ['a'] }), { $unset: { a: '' } });
-    assert.deepEqual(toMongoUpdate({ inc: { a: 1 } }), { $inc: { a: 1 } });
-    assert.deepEqual(toMongoUpdate({ set: {}, unset: ['a'], inc: {} }), { $unset: { a: '' } });
+    expect(toMongoUpdate({ set: { a: null } })).toEqual({ $set: { a: null } });
+    expect(toMongoUpdate({ unset: ['a'] })).toEqual({ $unset: { a: '' } });
+    expect(toMongoUpdate({ inc: { a: 1 } })).toEqual({ $inc: { a: 1 } });
+    expect(toMongoUpdate({ set: {}, unset: ['a'], inc: {} })).toEqual({ $unset: { a: '' } });
   });
 
   it('answers undefined for an update that changes nothing (MongoDB refuses an empty update)', () => {
-    assert.equal(toMongoUpdate({ set: {}, unset: [], inc: {} }), undefined);
+    expect(toMongoUpdate({ set: {}, unset: [], inc: {} })).toBe(undefined);
   });
 
   it('refuses to change _id', () => {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Commit } from '../agent-streams.port';
 import type { Doc } from '../documents.port';
 import type { Store } from '../store.port';
@@ -22,7 +22,8 @@ import { openSqliteStore } from './sqlite-store';
 
 const WORKERS = 4;
 const ROUNDS = 40;
-const WRITER_SCRIPT = join(__dirname, '..', 'testing', 'sqlite-writer.js');
+/** The compiled writer (jest's global setup builds `dist/` for this level). */
+const WRITER_SCRIPT = join(__dirname, '../../../../dist/libs/store/src/testing/sqlite-writer.js');
 
 interface Worker {
   child: ChildProcessWithoutNullStreams;
@@ -55,7 +56,7 @@ describe('sqlite store shared by several processes', () => {
   const reports: WriterReport[] = [];
   let store: Store;
 
-  before(async () => {
+  beforeAll(async () => {
     const workers = Array.from({ length: WORKERS }, (_, i) => startWorker(dataDir, `w${i}`));
     await Promise.all(workers.map((worker) => worker.ready));
     for (const worker of workers) worker.child.stdin.end('go\n');
@@ -69,24 +70,20 @@ describe('sqlite store shared by several processes', () => {
     store = openSqliteStore({ dataDir });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await store?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('keeps every stream contiguous with each command exactly once', async (t) => {
+  it('keeps every stream contiguous with each command exactly once', async () => {
     const conflicts = reports.reduce((sum, report) => sum + report.conflicts, 0);
-    t.diagnostic(`appends retried after a version conflict: ${conflicts}`);
+    console.info(`appends retried after a version conflict: ${conflicts}`);
     const appended = reports.flatMap((report) => report.appended);
     assert.equal(appended.length, WORKERS * ROUNDS, 'every worker appends once per round');
     const stored: Commit[] = [];
     for (let a = 0; a < WRITER_AGENTS; a += 1) {
       const stream = await store.streams.load(`agent-${a}`);
-      assert.deepEqual(
-        stream.map((commit) => commit.version),
-        Array.from({ length: stream.length }, (_, i) => i + 1),
-        `agent-${a} is contiguous from 1`,
-      );
+      expect(stream.map((commit) => commit.version)).toEqual(Array.from({ length: stream.length }, (_, i) => i + 1));
       stored.push(...stream);
     }
     assert.equal(stored.length, appended.length, 'total commits = successful appends reported');
@@ -95,27 +92,24 @@ describe('sqlite store shared by several processes', () => {
     const expected = reports.flatMap((report) =>
       Array.from({ length: ROUNDS }, (_, i) => `${report.workerId}-cmd-${i}`),
     );
-    assert.deepEqual([...commandIds].sort(), expected.sort(), 'no command is lost');
+    expect([...commandIds].sort()).toEqual(expected.sort());
     const key = (c: { agentId: string; version: number; commandId: string }) =>
       `${c.agentId}:${c.version}:${c.commandId}`;
-    assert.deepEqual(stored.map(key).sort(), appended.map(key).sort(), 'each append landed where it was reported');
+    expect(stored.map(key).sort()).toEqual(appended.map(key).sort());
   });
 
   it('loses no increment of the lease-protected counter', async () => {
     const increments = reports.reduce((sum, report) => sum + report.tokens.length, 0);
-    assert.equal(increments, WORKERS * ROUNDS);
+    expect(increments).toBe(WORKERS * ROUNDS);
     const counter = await store.documents.collection(COUNTER_COLLECTION).get(COUNTER_ID);
-    assert.equal(counter?.value, increments);
+    expect(counter?.value).toBe(increments);
   });
 
   it('hands out strictly increasing fencing tokens', async () => {
     const log = await store.documents
       .collection(INCREMENTS_COLLECTION)
       .find(undefined, { sort: [{ field: 'value', direction: 'asc' }] });
-    assert.deepEqual(
-      log.map((entry: Doc) => entry.value),
-      Array.from({ length: WORKERS * ROUNDS }, (_, i) => i + 1),
-    );
+    expect(log.map((entry: Doc) => entry.value)).toEqual(Array.from({ length: WORKERS * ROUNDS }, (_, i) => i + 1));
     const tokens = log.map((entry: Doc) => entry.token as number);
     for (let i = 1; i < tokens.length; i += 1) {
       assert.ok((tokens[i] ?? 0) > (tokens[i - 1] ?? 0), `token of increment ${i + 1} exceeds the previous one`);
@@ -130,9 +124,9 @@ describe('sqlite store shared by several processes', () => {
   });
 
   it('keeps every inserted document and lets exactly one worker win each raced _id', async () => {
-    assert.equal(await store.documents.collection(ITEMS_COLLECTION).count(), WORKERS * ROUNDS);
+    expect(await store.documents.collection(ITEMS_COLLECTION).count()).toBe(WORKERS * ROUNDS);
     const won = reports.flatMap((report) => report.racedWon).sort();
-    assert.deepEqual(won, Array.from({ length: ROUNDS }, (_, i) => `raced-${i}`).sort());
-    assert.equal(await store.documents.collection(RACED_COLLECTION).count(), ROUNDS);
+    expect(won).toEqual(Array.from({ length: ROUNDS }, (_, i) => `raced-${i}`).sort());
+    expect(await store.documents.collection(RACED_COLLECTION).count()).toBe(ROUNDS);
   });
 });

@@ -1,8 +1,7 @@
-import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import type { AgentEvent } from '@drover/contracts';
 import type { NewCommit } from '../agent-streams.port';
 import { storeContract } from '../testing/store-contract';
@@ -28,7 +27,7 @@ describe('sqlite store shared by two connections', () => {
   const dir = tempDir();
   const first = openSqliteStore({ dataDir: dir });
   const second = openSqliteStore({ dataDir: dir });
-  after(async () => {
+  afterAll(async () => {
     await first.close();
     await second.close();
     rmSync(dir, { recursive: true, force: true });
@@ -44,16 +43,13 @@ describe('sqlite store shared by two connections', () => {
   });
 
   it("sees the other connection's writes", async () => {
-    assert.equal((await first.streams.append(commit('c1', 1))).status, 'appended');
-    assert.deepEqual(
-      (await second.streams.load('shared-agent')).map((c) => c.commandId),
-      ['c1'],
-    );
+    expect((await first.streams.append(commit('c1', 1))).status).toBe('appended');
+    expect((await second.streams.load('shared-agent')).map((c) => c.commandId)).toEqual(['c1']);
     await second.documents.collection('things').insert({ _id: 't1', n: 1 });
-    assert.deepEqual(await first.documents.collection('things').get('t1'), { _id: 't1', n: 1 });
+    expect(await first.documents.collection('things').get('t1')).toEqual({ _id: 't1', n: 1 });
     const lease = await second.locks.acquire('k', 'two', 10_000);
-    assert.ok(lease);
-    assert.equal(await first.locks.acquire('k', 'one', 10_000), undefined);
+    expect(lease).toBeTruthy();
+    expect(await first.locks.acquire('k', 'one', 10_000)).toBe(undefined);
   });
 
   it('lets exactly one of two concurrent appends of the same version win', async () => {
@@ -61,7 +57,7 @@ describe('sqlite store shared by two connections', () => {
       first.streams.append(commit('c2-first', 2)),
       second.streams.append(commit('c2-second', 2)),
     ]);
-    assert.deepEqual(results.map((r) => r.status).sort(), ['appended', 'conflict']);
-    assert.equal((await first.streams.load('shared-agent')).length, 2);
+    expect(results.map((r) => r.status).sort()).toEqual(['appended', 'conflict']);
+    expect((await first.streams.load('shared-agent')).length).toBe(2);
   });
 });

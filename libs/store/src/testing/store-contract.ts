@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentEvent, Filter } from '@drover/contracts';
 import type { NewCommit } from '../agent-streams.port';
@@ -50,16 +50,16 @@ async function idsOf(collection: Collection, filter?: Filter): Promise<string[]>
 }
 
 /**
- * The behaviour every Store adapter must show. Registers node:test suites; `open` is called
+ * The behaviour every Store adapter must show. Registers jest suites; `open` is called
  * once for the suite and the store is closed (or passed to `teardown`) afterwards.
  */
 export function storeContract(name: string, open: () => Promise<Store>, teardown?: (s: Store) => Promise<void>): void {
   describe(`store contract: ${name}`, () => {
     let store: Store;
-    before(async () => {
+    beforeAll(async () => {
       store = await open();
     });
-    after(async () => {
+    afterAll(async () => {
       await (teardown ? teardown(store) : store.close());
     });
 
@@ -79,10 +79,10 @@ function describeStreams(store: () => Store): void {
     it('appends optimistically by version', async () => {
       const agentId = unique('agent');
       const first = await store().streams.append(commit(agentId, 1));
-      assert.equal(first.status, 'appended');
-      assert.deepEqual(await store().streams.append(commit(agentId, 1)), { status: 'conflict' });
-      assert.deepEqual(await store().streams.append(commit(agentId, 3)), { status: 'conflict' });
-      assert.equal((await store().streams.append(commit(agentId, 2))).status, 'appended');
+      expect(first.status).toBe('appended');
+      expect(await store().streams.append(commit(agentId, 1))).toEqual({ status: 'conflict' });
+      expect(await store().streams.append(commit(agentId, 3))).toEqual({ status: 'conflict' });
+      expect((await store().streams.append(commit(agentId, 2))).status).toBe('appended');
     });
 
     it('answers a repeated commandId with the first commit', async () => {
@@ -90,34 +90,28 @@ function describeStreams(store: () => Store): void {
       const original = commit(agentId, 1);
       await store().streams.append(original);
       const again = await store().streams.append({ ...original, version: 2, events: [] });
-      assert.equal(again.status, 'duplicate');
+      expect(again.status).toBe('duplicate');
       assert.ok(again.status === 'duplicate');
-      assert.equal(again.commit.version, 1);
-      assert.deepEqual(again.commit.events, original.events);
-      assert.deepEqual(await store().streams.load(agentId), [original]);
+      expect(again.commit.version).toBe(1);
+      expect(again.commit.events).toEqual(original.events);
+      expect(await store().streams.load(agentId)).toEqual([original]);
     });
 
     it('loads in version order from a version on', async () => {
       const agentId = unique('agent');
       for (const version of [1, 2, 3]) await store().streams.append(commit(agentId, version));
       const all = await store().streams.load(agentId);
-      assert.deepEqual(
-        all.map((c) => c.version),
-        [1, 2, 3],
-      );
+      expect(all.map((c) => c.version)).toEqual([1, 2, 3]);
       const tail = await store().streams.load(agentId, 2);
-      assert.deepEqual(
-        tail.map((c) => c.version),
-        [2, 3],
-      );
-      assert.deepEqual(await store().streams.load(unique('agent')), []);
+      expect(tail.map((c) => c.version)).toEqual([2, 3]);
+      expect(await store().streams.load(unique('agent'))).toEqual([]);
     });
 
     it('finds a commit by commandId', async () => {
       const original = commit(unique('agent'), 1);
       await store().streams.append(original);
-      assert.deepEqual(await store().streams.findByCommandId(original.commandId), original);
-      assert.equal(await store().streams.findByCommandId(unique('cmd')), undefined);
+      expect(await store().streams.findByCommandId(original.commandId)).toEqual(original);
+      expect(await store().streams.findByCommandId(unique('cmd'))).toBe(undefined);
     });
   });
 }
@@ -135,15 +129,15 @@ function describeOutbox(store: () => Store): void {
           .filter((c) => c.agentId === a || c.agentId === b)
           .map((c) => `${c.agentId === a ? 'a' : 'b'}${c.version}`);
 
-      assert.deepEqual(await mine(100, '2001-01-02T00:00:00.000Z'), ['a1', 'b1', 'a2']);
-      assert.deepEqual(await mine(100, `${old}3.000Z`), ['a1', 'b1']);
-      assert.deepEqual(await mine(2, '2001-01-02T00:00:00.000Z'), ['a1', 'b1']);
-      assert.ok((await mine(1000)).includes('a2'));
+      expect(await mine(100, '2001-01-02T00:00:00.000Z')).toEqual(['a1', 'b1', 'a2']);
+      expect(await mine(100, `${old}3.000Z`)).toEqual(['a1', 'b1']);
+      expect(await mine(2, '2001-01-02T00:00:00.000Z')).toEqual(['a1', 'b1']);
+      expect((await mine(1000)).includes('a2')).toBeTruthy();
 
       await store().outbox.markDispatched(a, 1, new Date().toISOString());
-      assert.deepEqual(await mine(100, '2001-01-02T00:00:00.000Z'), ['b1', 'a2']);
+      expect(await mine(100, '2001-01-02T00:00:00.000Z')).toEqual(['b1', 'a2']);
       const [loaded] = await store().streams.load(a, 1);
-      assert.ok(loaded?.dispatchedAt);
+      expect(loaded?.dispatchedAt).toBeTruthy();
     });
   });
 }
@@ -154,9 +148,9 @@ function describeLocks(store: () => Store): void {
       const key = unique('lock');
       const lease = await store().locks.acquire(key, 'one', 10_000);
       assert.ok(lease);
-      assert.equal(lease.owner, 'one');
+      expect(lease.owner).toBe('one');
       assert.ok(lease.expiresAt > Date.now());
-      assert.equal(await store().locks.acquire(key, 'two', 10_000), undefined);
+      expect(await store().locks.acquire(key, 'two', 10_000)).toBe(undefined);
       const renewed = await store().locks.renew(lease, 20_000);
       assert.ok(renewed && renewed.expiresAt >= lease.expiresAt);
     });
@@ -169,9 +163,9 @@ function describeLocks(store: () => Store): void {
       const taken = await store().locks.acquire(key, 'two', 10_000);
       assert.ok(taken);
       assert.ok(taken.token > stale.token);
-      assert.equal(await store().locks.renew(stale, 10_000), undefined);
+      expect(await store().locks.renew(stale, 10_000)).toBe(undefined);
       await store().locks.release(stale);
-      assert.equal(await store().locks.acquire(key, 'three', 10_000), undefined);
+      expect(await store().locks.acquire(key, 'three', 10_000)).toBe(undefined);
     });
 
     it('frees a released key and keeps the token growing', async () => {
@@ -192,8 +186,8 @@ function describeDocuments(store: () => Store): void {
       const people = store().documents.collection(uniqueCollection());
       const doc: Doc = { _id: 'x', n: 1, nested: { list: [1, 2] } };
       await people.insert(doc);
-      assert.deepEqual(await people.get('x'), doc);
-      assert.equal(await people.get('y'), undefined);
+      expect(await people.get('x')).toEqual(doc);
+      expect(await people.get('y')).toBe(undefined);
       await assert.rejects(people.insert({ _id: 'x' }), DuplicateKeyError);
     });
 
@@ -202,18 +196,12 @@ function describeDocuments(store: () => Store): void {
     it('sorts, limits and skips', async () => {
       const people = await seeded(store());
       const asc = await people.find(undefined, { sort: [{ field: 'name', direction: 'asc' }] });
-      assert.deepEqual(
-        asc.map((d) => d._id),
-        ['a', 'b', 'c', 'd'],
-      );
+      expect(asc.map((d) => d._id)).toEqual(['a', 'b', 'c', 'd']);
       const page = await people.find(
         { field: 'age', op: 'gte', value: 0 },
         { sort: [{ field: 'age', direction: 'desc' }], skip: 1, limit: 1 },
       );
-      assert.deepEqual(
-        page.map((d) => d._id),
-        ['a'],
-      );
+      expect(page.map((d) => d._id)).toEqual(['a']);
       const nested = await people.find(
         { field: 'address.city', op: 'exists', value: true },
         {
@@ -223,12 +211,9 @@ function describeDocuments(store: () => Store): void {
           ],
         },
       );
-      assert.deepEqual(
-        nested.map((d) => d._id),
-        ['b', 'd', 'a'],
-      );
-      assert.equal((await people.findOne({ field: 'name', op: 'eq', value: 'bob' }))?._id, 'b');
-      assert.equal(await people.findOne({ field: 'name', op: 'eq', value: 'zed' }), undefined);
+      expect(nested.map((d) => d._id)).toEqual(['b', 'd', 'a']);
+      expect((await people.findOne({ field: 'name', op: 'eq', value: 'bob' }))?._id).toBe('b');
+      expect(await people.findOne({ field: 'name', op: 'eq', value: 'zed' })).toBe(undefined);
     });
 
     it('updates with set, unset and inc over dot paths', async () => {
@@ -239,8 +224,8 @@ function describeDocuments(store: () => Store): void {
         unset: ['active'],
         inc: { visits: 2, 'meta.count': 1 },
       });
-      assert.equal(changed, 2);
-      assert.deepEqual(await people.get('a'), {
+      expect(changed).toBe(2);
+      expect(await people.get('a')).toEqual({
         _id: 'a',
         name: 'ann',
         age: 30,
@@ -249,27 +234,27 @@ function describeDocuments(store: () => Store): void {
         meta: { tag: 'x', count: 1 },
         visits: 2,
       });
-      assert.equal(await people.update({ field: 'name', op: 'eq', value: 'ann' }, { inc: { visits: 3 } }), 1);
-      assert.equal((await people.get('a'))?.visits, 5);
-      assert.equal(await people.update({ field: 'name', op: 'eq', value: 'zed' }, { set: { x: 1 } }), 0);
-      assert.equal((await people.get('b'))?.visits, undefined);
+      expect(await people.update({ field: 'name', op: 'eq', value: 'ann' }, { inc: { visits: 3 } })).toBe(1);
+      expect((await people.get('a'))?.visits).toBe(5);
+      expect(await people.update({ field: 'name', op: 'eq', value: 'zed' }, { set: { x: 1 } })).toBe(0);
+      expect((await people.get('b'))?.visits).toBe(undefined);
     });
 
     it('upserts by replacing the whole document', async () => {
       const people = await seeded(store());
       await people.upsert({ _id: 'a', replaced: true });
-      assert.deepEqual(await people.get('a'), { _id: 'a', replaced: true });
+      expect(await people.get('a')).toEqual({ _id: 'a', replaced: true });
       await people.upsert({ _id: 'z', fresh: 1 });
-      assert.deepEqual(await people.get('z'), { _id: 'z', fresh: 1 });
+      expect(await people.get('z')).toEqual({ _id: 'z', fresh: 1 });
     });
 
     it('deletes and counts', async () => {
       const people = await seeded(store());
-      assert.equal(await people.count(), 4);
-      assert.equal(await people.count({ field: 'active', op: 'eq', value: true }), 2);
-      assert.equal(await people.delete({ field: 'active', op: 'eq', value: true }), 2);
-      assert.equal(await people.count(), 2);
-      assert.equal(await people.delete({ field: 'name', op: 'eq', value: 'zed' }), 0);
+      expect(await people.count()).toBe(4);
+      expect(await people.count({ field: 'active', op: 'eq', value: true })).toBe(2);
+      expect(await people.delete({ field: 'active', op: 'eq', value: true })).toBe(2);
+      expect(await people.count()).toBe(2);
+      expect(await people.delete({ field: 'name', op: 'eq', value: 'zed' })).toBe(0);
     });
 
     it('enforces unique indexes idempotently', async () => {
@@ -282,7 +267,7 @@ function describeDocuments(store: () => Store): void {
       await people.insert({ _id: 'e', name: 'eve' });
       const other = store().documents.collection(uniqueCollection());
       await other.insert({ _id: 'a', name: 'ann' });
-      assert.equal(await people.count(), 5);
+      expect(await people.count()).toBe(5);
     });
   });
 }
@@ -339,17 +324,17 @@ function describeFilters(store: () => Store): void {
 
   describe('find filters', () => {
     let people: Collection;
-    before(async () => {
+    beforeAll(async () => {
       people = await seeded(store());
     });
 
     it('returns everything without a filter', async () => {
-      assert.deepEqual(await idsOf(people), ['a', 'b', 'c', 'd']);
+      expect(await idsOf(people)).toEqual(['a', 'b', 'c', 'd']);
     });
 
     for (const [title, filter, expected] of cases) {
       it(title, async () => {
-        assert.deepEqual(await idsOf(people, filter), expected);
+        expect(await idsOf(people, filter)).toEqual(expected);
       });
     }
 

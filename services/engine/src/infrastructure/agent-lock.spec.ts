@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openSqliteStore } from '@drover/store';
@@ -27,13 +27,10 @@ describe('AgentLock', () => {
       traced(lock, 'a', 'second', trace, 5, true),
       traced(lock, 'a', 'third', trace, 1),
     ]);
-    assert.deepEqual(trace, ['first:start', 'first:end', 'second:start', 'second:end', 'third:start', 'third:end']);
+    expect(trace).toEqual(['first:start', 'first:end', 'second:start', 'second:end', 'third:start', 'third:end']);
     // A failure is the caller's; the next message still runs.
-    assert.deepEqual(
-      results.map((r) => r.status),
-      ['fulfilled', 'rejected', 'fulfilled'],
-    );
-    assert.equal(lock.busyAgents, 0);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(lock.busyAgents).toBe(0);
     await store.close();
   });
 
@@ -42,7 +39,7 @@ describe('AgentLock', () => {
     const lock = new AgentLock(store.locks, options('engine-1'));
     const trace: string[] = [];
     await Promise.all([traced(lock, 'a', 'a', trace), traced(lock, 'b', 'b', trace)]);
-    assert.deepEqual(trace.slice(0, 2).sort(), ['a:start', 'b:start']);
+    expect(trace.slice(0, 2).sort()).toEqual(['a:start', 'b:start']);
     await store.close();
   });
 
@@ -56,7 +53,7 @@ describe('AgentLock', () => {
       LockTimeoutError,
     );
     await store.locks.release(held);
-    assert.equal(await mine.run('a', async () => 'ran'), 'ran');
+    expect(await mine.run('a', async () => 'ran')).toBe('ran');
     await store.close();
   });
 });

@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
@@ -19,7 +19,7 @@ describe('gateway rate limits shared through Redis', () => {
     if (process.env.CI === 'true') {
       it('needs REDIS_URL on CI', () => assert.fail('REDIS_URL is not set, and CI=true: Redis tests must run'));
     } else {
-      void it.skip('REDIS_URL is not set: run with REDIS_URL=redis://127.0.0.1:6379', () => {});
+      it.skip('REDIS_URL is not set: run with REDIS_URL=redis://127.0.0.1:6379', () => {});
     }
     return;
   }
@@ -48,11 +48,11 @@ describe('gateway rate limits shared through Redis', () => {
   }
 
   let urls: string[] = [];
-  before(async () => {
+  beforeAll(async () => {
     urls = [await replica(), await replica()];
   });
 
-  after(async () => {
+  afterAll(async () => {
     const cleaner = replicas[0]?.redis;
     const leftovers = cleaner ? await cleaner.keys(`${keyPrefix}*`) : [];
     if (cleaner && leftovers.length) await cleaner.del(...leftovers);
@@ -75,17 +75,17 @@ describe('gateway rate limits shared through Redis', () => {
         assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
       }
     }
-    assert.deepEqual(statuses, [...Array<number>(POINTS).fill(503), 429, 429]);
+    expect(statuses).toEqual([...Array<number>(POINTS).fill(503), 429, 429]);
     // The counter lives in Redis under the key's digest, never the key.
     const counter = `${keyPrefix}:key:${digestKey(KEY).toString('hex')}`;
-    assert.equal(await replicas[0]!.redis.get(counter), String(POINTS + 2));
-    assert.deepEqual(await replicas[0]!.redis.keys(`*${KEY}*`), []);
+    expect(await replicas[0]!.redis.get(counter)).toBe(String(POINTS + 2));
+    expect(await replicas[0]!.redis.keys(`*${KEY}*`)).toEqual([]);
   });
 
   it('does not limit the probes on either replica', async () => {
     for (const url of urls) {
       const res = await fetch(`${url}/live`);
-      assert.equal(res.status, 200);
+      expect(res.status).toBe(200);
     }
   });
 
@@ -95,6 +95,6 @@ describe('gateway rate limits shared through Redis', () => {
     const statuses: number[] = [];
     for (let i = 0; i < POINTS + 1; i++) statuses.push((await call(url)).status);
     // This replica's local budget is fresh: the outage neither fails nor blocks requests.
-    assert.deepEqual(statuses, [...Array<number>(POINTS).fill(503), 429]);
+    expect(statuses).toEqual([...Array<number>(POINTS).fill(503), 429]);
   });
 });

@@ -1,4 +1,4 @@
-import { after, afterEach, describe, it } from 'node:test';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -76,8 +76,8 @@ describe('gateway API keys', () => {
     for (const headers of attempts) {
       const res = await call(`${url}/api/agents/x`, headers);
       assert.equal(res.status, 401, JSON.stringify(headers));
-      assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer\b/);
-      assert.equal(res.body.error?.code, 'unauthorized');
+      expect(res.headers.get('www-authenticate') ?? '').toMatch(/^Bearer\b/);
+      expect(res.body.error?.code).toBe('unauthorized');
     }
     const post = await fetch(`${url}/api/agents`, { method: 'POST', body: '{"agentId":' });
     assert.equal(post.status, 401, 'checked before the body is parsed');
@@ -94,15 +94,15 @@ describe('gateway API keys', () => {
     for (const headers of accepted) {
       const res = await call(`${url}/api/agents/x`, headers);
       assert.equal(res.status, 503, `${JSON.stringify(res.body)} for ${Object.keys(headers)[0]}`);
-      assert.equal(res.body.error?.code, 'unavailable');
+      expect(res.body.error?.code).toBe('unavailable');
     }
     const invalid = await call(`${url}/api/agents?limit=0`, { 'X-API-Key': KEY });
-    assert.equal(invalid.status, 400);
+    expect(invalid.status).toBe(400);
   });
 
   it('keeps the probes open and closes every other path, whatever its case', async () => {
     const url = await gateway(security);
-    assert.equal((await call(`${url}/live`)).status, 200);
+    expect((await call(`${url}/live`)).status).toBe(200);
     for (const path of ['/ready', '/health', '/LIVE', '/live/']) {
       assert.notEqual((await call(`${url}${path}`)).status, 401, path);
     }
@@ -122,12 +122,12 @@ describe('gateway API keys', () => {
 
   it('compares digests, so any presented length is handled', () => {
     const keys = new ApiKeys([KEY]);
-    assert.ok(keys.verify(KEY));
-    assert.equal(keys.verify(''), undefined);
-    assert.equal(keys.verify(KEY.slice(0, -1)), undefined);
-    assert.equal(keys.verify(KEY.repeat(100)), undefined);
-    assert.equal(presentedKey({ authorization: `Bearer ${KEY}`, 'x-api-key': 'ignored' }), KEY);
-    assert.equal(presentedKey({ 'x-api-key': ` ${KEY} ` }), KEY);
+    expect(keys.verify(KEY)).toBeTruthy();
+    expect(keys.verify('')).toBe(undefined);
+    expect(keys.verify(KEY.slice(0, -1))).toBe(undefined);
+    expect(keys.verify(KEY.repeat(100))).toBe(undefined);
+    expect(presentedKey({ authorization: `Bearer ${KEY}`, 'x-api-key': 'ignored' })).toBe(KEY);
+    expect(presentedKey({ 'x-api-key': ` ${KEY} ` })).toBe(KEY);
   });
 });
 
@@ -136,24 +136,24 @@ describe('gateway rate limits (in memory)', () => {
     const url = await gateway({ rateLimit: { points: 3, durationS: 60 } });
     for (const remaining of ['2', '1', '0']) {
       const res = await call(`${url}/api/agents/x`);
-      assert.equal(res.status, 503);
-      assert.equal(res.headers.get('ratelimit-limit'), '3');
-      assert.equal(res.headers.get('ratelimit-remaining'), remaining);
-      assert.equal(res.headers.get('x-ratelimit-remaining'), remaining);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('ratelimit-limit')).toBe('3');
+      expect(res.headers.get('ratelimit-remaining')).toBe(remaining);
+      expect(res.headers.get('x-ratelimit-remaining')).toBe(remaining);
     }
     const limited = await call(`${url}/api/agents/x`);
-    assert.equal(limited.status, 429);
-    assert.equal(limited.body.error?.code, 'rate_limited');
+    expect(limited.status).toBe(429);
+    expect(limited.body.error?.code).toBe('rate_limited');
     const retryAfter = Number(limited.headers.get('retry-after'));
     assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
-    assert.equal(limited.headers.get('ratelimit-remaining'), '0');
+    expect(limited.headers.get('ratelimit-remaining')).toBe('0');
     assert.equal((await call(`${url}/api/commands/c-1`)).status, 429, 'one budget for all of /api');
   });
 
   it('never limits the probes', async () => {
     const url = await gateway({ rateLimit: { points: 1, durationS: 60 } });
-    assert.equal((await call(`${url}/api/agents/x`)).status, 503);
-    assert.equal((await call(`${url}/api/agents/x`)).status, 429);
+    expect((await call(`${url}/api/agents/x`)).status).toBe(503);
+    expect((await call(`${url}/api/agents/x`)).status).toBe(429);
     for (let i = 0; i < 5; i++) {
       for (const path of ['/live', '/ready', '/health']) {
         const res = await call(`${url}${path}`);
@@ -166,20 +166,20 @@ describe('gateway rate limits (in memory)', () => {
   it('gives each API key its own budget and counts failed attempts by IP', async () => {
     const url = await gateway({ apiKeys: [KEY, OTHER_KEY], rateLimit: { points: 2, durationS: 60 } });
     const first = { 'X-API-Key': KEY };
-    assert.equal((await call(`${url}/api/agents/x`, first)).status, 503);
-    assert.equal((await call(`${url}/api/agents/x`, { Authorization: `Bearer ${KEY}` })).status, 503);
-    assert.equal((await call(`${url}/api/agents/x`, first)).status, 429);
-    assert.equal((await call(`${url}/api/agents/x`, { 'X-API-Key': OTHER_KEY })).status, 503);
-    assert.equal((await call(`${url}/api/agents/x`, { 'X-API-Key': 'guess-1' })).status, 401);
-    assert.equal((await call(`${url}/api/agents/x`, { 'X-API-Key': 'guess-2' })).status, 401);
-    assert.equal((await call(`${url}/api/agents/x`, { 'X-API-Key': 'guess-3' })).status, 429);
+    expect((await call(`${url}/api/agents/x`, first)).status).toBe(503);
+    expect((await call(`${url}/api/agents/x`, { Authorization: `Bearer ${KEY}` })).status).toBe(503);
+    expect((await call(`${url}/api/agents/x`, first)).status).toBe(429);
+    expect((await call(`${url}/api/agents/x`, { 'X-API-Key': OTHER_KEY })).status).toBe(503);
+    expect((await call(`${url}/api/agents/x`, { 'X-API-Key': 'guess-1' })).status).toBe(401);
+    expect((await call(`${url}/api/agents/x`, { 'X-API-Key': 'guess-2' })).status).toBe(401);
+    expect((await call(`${url}/api/agents/x`, { 'X-API-Key': 'guess-3' })).status).toBe(429);
   });
 
   it('uses 100 requests per second when security is given without rateLimit', async () => {
     const url = await gateway({ apiKeys: [KEY] });
     const res = await call(`${url}/api/agents/x`, { 'X-API-Key': KEY });
-    assert.equal(res.headers.get('ratelimit-limit'), '100');
-    assert.equal(res.headers.get('ratelimit-policy'), '100;w=1');
+    expect(res.headers.get('ratelimit-limit')).toBe('100');
+    expect(res.headers.get('ratelimit-policy')).toBe('100;w=1');
   });
 
   it('has no limit and no authentication when security is omitted', async () => {
@@ -189,8 +189,8 @@ describe('gateway rate limits (in memory)', () => {
     const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
     running.push({ url: '', app, bus });
     const res = await call(`http://127.0.0.1:${port}/api/agents/x`);
-    assert.equal(res.status, 503);
-    assert.equal(res.headers.get('ratelimit-limit'), null);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('ratelimit-limit')).toBe(null);
   });
 
   it('falls back to the in-memory insurance limiter when Redis is not connected', async () => {
@@ -200,8 +200,8 @@ describe('gateway rate limits (in memory)', () => {
       const url = await gateway({ rateLimit: { points: 2, durationS: 60 }, redis });
       const statuses = [];
       for (let i = 0; i < 3; i++) statuses.push((await call(`${url}/api/agents/x`)).status);
-      assert.deepEqual(statuses, [503, 503, 429]);
-      assert.ok(logLines.some((line) => line.includes('fall back')));
+      expect(statuses).toEqual([503, 503, 429]);
+      expect(logLines.some((line) => line.includes('fall back'))).toBeTruthy();
     } finally {
       redis.disconnect();
     }
@@ -218,7 +218,7 @@ describe('gateway rate limits (in memory)', () => {
   });
 });
 
-after(() => {
+afterAll(() => {
   // Runs after every test above: 401s, 503s (logged as errors) and the Redis fallback all logged.
   const output = logLines.join('');
   assert.ok(output.includes('request failed'), 'the 503s were logged');

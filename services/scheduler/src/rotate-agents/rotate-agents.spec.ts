@@ -1,5 +1,4 @@
-import { describe, it } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, expect, it } from '@jest/globals';
 import type { AgentView, SessionAgentRecord } from '@drover/contracts';
 import { rotateAgents } from './rotate-agents';
 
@@ -33,24 +32,22 @@ describe('rotation rule', () => {
 
   it('makes the longest-running agent past its slice yield, one per waiting agent', () => {
     const commands = rotateAgents({ agents: [...running, agent('w-1', 'queued')], sessionAgents: [full] }, NOW, SLICE);
-    assert.deepEqual(
-      commands.map((c) => [c.type, c.agentId, c.messageId]),
-      [['agent.yield', 'old', 'scheduler:agent.yield:old:3']],
-    );
+    expect(commands.map((c) => [c.type, c.agentId, c.messageId])).toEqual([
+      ['agent.yield', 'old', 'scheduler:agent.yield:old:3'],
+    ]);
   });
 
   it('does nothing while a slot is free, nobody waits, or no agent used its slice', () => {
-    assert.deepEqual(
+    expect(
       rotateAgents(
         { agents: [...running, agent('w-1', 'queued')], sessionAgents: [host(3, ['old', 'young'])] },
         NOW,
         SLICE,
       ),
-      [],
-    );
-    assert.deepEqual(rotateAgents({ agents: running, sessionAgents: [full] }, NOW, SLICE), []);
+    ).toEqual([]);
+    expect(rotateAgents({ agents: running, sessionAgents: [full] }, NOW, SLICE)).toEqual([]);
     const fresh = [agent('a', 'running', { startedAt: minutesAgo(1) }), agent('w', 'queued')];
-    assert.deepEqual(rotateAgents({ agents: fresh, sessionAgents: [host(1, ['a'])] }, NOW, SLICE), []);
+    expect(rotateAgents({ agents: fresh, sessionAgents: [host(1, ['a'])] }, NOW, SLICE)).toEqual([]);
   });
 
   it('counts agents already yielding, so a tick does not rotate twice for one waiting agent', () => {
@@ -59,6 +56,6 @@ describe('rotation rule', () => {
       agent('older', 'running', { startedAt: minutesAgo(40) }),
       agent('w-1', 'queued'),
     ];
-    assert.deepEqual(rotateAgents({ agents, sessionAgents: [host(2, ['old', 'older'])] }, NOW, SLICE), []);
+    expect(rotateAgents({ agents, sessionAgents: [host(2, ['old', 'older'])] }, NOW, SLICE)).toEqual([]);
   });
 });

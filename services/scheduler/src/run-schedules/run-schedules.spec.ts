@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { Collections, type AgentCommand, type AgentView } from '@drover/contracts';
 import type { Bus } from '@drover/messaging';
@@ -28,21 +28,21 @@ describe('scheduler: agent schedules', () => {
     const agents = [agent('s', 'stopped'), agent('f', 'failed'), agent('r', 'running'), agent('i', 'interrupted')];
     const commands = run(agents, '2026-01-05T07:00:00.400Z', '2026-01-05T06:59:59.400Z');
     const occurrence = '2026-01-05T07:00:00.000Z';
-    assert.deepEqual(summary(commands), [
+    expect(summary(commands)).toEqual([
       ['agent.wake', 's', `scheduler:wake:s:${occurrence}`, { occurrence }],
       ['agent.wake', 'f', `scheduler:wake:f:${occurrence}`, { occurrence }],
     ]);
-    assert.equal(commands[0]?.occurredAt, '2026-01-05T07:00:00.400Z');
+    expect(commands[0]?.occurredAt).toBe('2026-01-05T07:00:00.400Z');
   });
 
   it('publishes nothing for occurrences outside (lastTickAt, now]', () => {
     const agents = [agent('s', 'stopped'), agent('r', 'running')];
-    assert.deepEqual(run(agents, '2026-01-05T07:00:01.400Z', '2026-01-05T07:00:00.400Z'), [], 'already past');
-    assert.deepEqual(run(agents, '2026-01-05T06:59:59.900Z', '2026-01-05T06:59:58.900Z'), [], 'not yet');
-    assert.deepEqual(run(agents, '2026-01-05T12:00:00.000Z', '2026-01-05T11:59:58.000Z'), [], 'no replay of 08:00');
+    expect(run(agents, '2026-01-05T07:00:01.400Z', '2026-01-05T07:00:00.400Z')).toEqual([]);
+    expect(run(agents, '2026-01-05T06:59:59.900Z', '2026-01-05T06:59:58.900Z')).toEqual([]);
+    expect(run(agents, '2026-01-05T12:00:00.000Z', '2026-01-05T11:59:58.000Z')).toEqual([]);
     // The bounds: an occurrence at lastTickAt was the previous window's; one at now is this one's.
-    assert.deepEqual(run(agents, '2026-01-05T07:00:01.000Z', '2026-01-05T07:00:00.000Z'), []);
-    assert.equal(run(agents, '2026-01-05T07:00:00.000Z', '2026-01-05T06:59:59.000Z').length, 1);
+    expect(run(agents, '2026-01-05T07:00:01.000Z', '2026-01-05T07:00:00.000Z')).toEqual([]);
+    expect(run(agents, '2026-01-05T07:00:00.000Z', '2026-01-05T06:59:59.000Z').length).toBe(1);
   });
 
   it('stops awake agents at a stop occurrence with the scheduled reason', () => {
@@ -50,8 +50,7 @@ describe('scheduler: agent schedules', () => {
       agent(status, status as AgentView['status']),
     );
     const occurrence = '2026-01-05T17:00:00.000Z';
-    assert.deepEqual(
-      summary(run(agents, '2026-01-05T17:00:00.300Z', '2026-01-05T16:59:59.300Z')),
+    expect(summary(run(agents, '2026-01-05T17:00:00.300Z', '2026-01-05T16:59:59.300Z'))).toEqual(
       ['queued', 'starting', 'running', 'interrupted'].map((id) => [
         'agent.stop',
         id,
@@ -62,23 +61,23 @@ describe('scheduler: agent schedules', () => {
   });
 
   it('follows the time zone across daylight saving time, and UTC without one', () => {
-    assert.equal(run([agent('s', 'stopped')], '2026-07-06T06:00:00.500Z', '2026-07-06T05:59:59.500Z').length, 1);
-    assert.equal(run([agent('s', 'stopped')], '2026-07-06T07:00:00.500Z', '2026-07-06T06:59:59.500Z').length, 0);
+    expect(run([agent('s', 'stopped')], '2026-07-06T06:00:00.500Z', '2026-07-06T05:59:59.500Z').length).toBe(1);
+    expect(run([agent('s', 'stopped')], '2026-07-06T07:00:00.500Z', '2026-07-06T06:59:59.500Z').length).toBe(0);
     const utc = agent('u', 'stopped', { schedule: { start: '0 8 * * *' } });
-    assert.equal(run([utc], '2026-07-06T08:00:00.500Z', '2026-07-06T07:59:59.500Z').length, 1);
+    expect(run([utc], '2026-07-06T08:00:00.500Z', '2026-07-06T07:59:59.500Z').length).toBe(1);
   });
 
   it('ignores agents without a schedule or without the matching half of it', () => {
     const { schedule: _none, ...plain } = agent('p', 'stopped');
     const stopOnly = agent('o', 'stopped', { schedule: { stop: '0 18 * * *' } });
-    assert.deepEqual(run([plain, stopOnly], '2026-01-05T07:00:00.400Z', '2026-01-05T06:59:59.400Z'), []);
+    expect(run([plain, stopOnly], '2026-01-05T07:00:00.400Z', '2026-01-05T06:59:59.400Z')).toEqual([]);
   });
 
   it('gives overlapping windows (another tick, a new leader) the same ids', () => {
     const agents = [agent('s', 'stopped')];
     const old = run(agents, '2026-01-05T07:00:00.400Z', '2026-01-05T06:59:59.400Z');
     const takeover = run(agents, '2026-01-05T07:00:01.000Z', '2026-01-05T06:59:59.000Z');
-    assert.deepEqual(summary(takeover), summary(old));
+    expect(summary(takeover)).toEqual(summary(old));
   });
 });
 
@@ -91,11 +90,7 @@ describe('scheduler: schedules in the tick', () => {
     await agents.insert({ _id: 'plain', ...plain });
     await agents.insert({ _id: 'busy', ...agent('busy', 'running', { instanceId: 'sa-1' }) });
     const snapshot = await readSnapshot(store);
-    assert.deepEqual(
-      snapshot.agents.map((a) => a.agentId),
-      ['busy', 'sleepy'],
-      'sleeping agents only with a schedule',
-    );
+    expect(snapshot.agents.map((a) => a.agentId)).toEqual(['busy', 'sleepy']);
     const published: string[] = [];
     const bus = { publish: async (_x: string, _k: string, body: AgentCommand) => void published.push(body.messageId) };
     let now = at('2026-01-05T07:00:01.500Z'); // the old leader died just before 08:00 Paris
@@ -104,7 +99,7 @@ describe('scheduler: schedules in the tick', () => {
       { tickMs: 1_000, startTimeoutMs: 60_000 },
     );
     await scheduler.tick();
-    assert.deepEqual(published, ['scheduler:wake:sleepy:2026-01-05T07:00:00.000Z']);
+    expect(published).toEqual(['scheduler:wake:sleepy:2026-01-05T07:00:00.000Z']);
     now = at('2026-01-05T07:00:02.500Z');
     await scheduler.tick();
     assert.equal(published.length, 1, 'the next tick starts where the last one ended');

@@ -1,7 +1,8 @@
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { describeUnless, skipUnlessCi } from '@drover/testing';
 import { exportedMetricNames, missingTools, repoRoot, runOk, usedMetricNames, yamlToJson } from './compose-checks';
 
 interface ComposeService {
@@ -65,7 +66,7 @@ function publishedPorts(service: ComposeService): string[] {
 
 const composeMissing = missingTools(['docker-compose', 'python3-yaml']);
 
-describe('docker-compose files (db + services, merged as used)', { skip: composeMissing }, () => {
+describeUnless(skipUnlessCi(composeMissing), 'docker-compose files (db + services, merged as used)', () => {
   const merged = composeMissing ? undefined : config([DB, SERVICES]);
   const services = merged?.services ?? {};
   const longRunning = Object.keys(services).filter((name) => name !== 'bootstrap');
@@ -82,20 +83,20 @@ describe('docker-compose files (db + services, merged as used)', { skip: compose
   });
 
   it('puts every service on the drover-net bridge network', () => {
-    assert.equal(merged?.networks?.['drover-net']?.name, 'drover-net');
+    expect(merged?.networks?.['drover-net']?.name).toBe('drover-net');
     for (const [name, service] of Object.entries(services)) {
       assert.ok(networksOf(service).includes('drover-net'), `${name} is not on drover-net`);
     }
     // Alone, each file is valid and agrees on the network: created by db, external in services.
-    assert.equal(config([DB]).networks?.['drover-net']?.name, 'drover-net');
+    expect(config([DB]).networks?.['drover-net']?.name).toBe('drover-net');
     const alone = config([SERVICES]).networks?.['drover-net'];
     assert.ok(alone?.external, 'docker-compose-services.yml must join drover-net as external');
   });
 
   it('runs bootstrap once, before every other Drover service', () => {
     const bootstrap = service('bootstrap');
-    assert.equal(bootstrap.restart ?? 'no', 'no');
-    assert.deepEqual(bootstrap.build?.target, 'bootstrap');
+    expect(bootstrap.restart ?? 'no').toBe('no');
+    expect(bootstrap.build?.target).toEqual('bootstrap');
     for (const name of DROVER) {
       assert.equal(
         service(name).depends_on?.bootstrap?.condition,
@@ -109,7 +110,7 @@ describe('docker-compose files (db + services, merged as used)', { skip: compose
     for (const name of ['bootstrap', ...DROVER]) {
       const build = service(name).build;
       assert.equal(build?.dockerfile, 'deploy/docker/Dockerfile', name);
-      assert.equal(build?.target, name);
+      expect(build?.target).toBe(name);
       assert.equal(build?.args?.BUILDER_IMAGE, 'drover-builder:latest', name);
     }
   });
@@ -143,16 +144,16 @@ describe('docker-compose files (db + services, merged as used)', { skip: compose
         assert.ok((ALLOWED_PORTS[name] ?? []).includes(port), `${name} publishes ${port}`);
       }
     }
-    assert.deepEqual(publishedPorts(service('gateway')), ['8080']);
+    expect(publishedPorts(service('gateway'))).toEqual(['8080']);
   });
 
   it('scales engine and session agents, which share the screenshots volume with the gateway', () => {
-    assert.equal(service('engine').deploy?.replicas, 2);
+    expect(service('engine').deploy?.replicas).toBe(2);
     assert.ok(service('session-agent').shm_size, 'session-agent needs shm_size for Chromium');
     for (const name of ['gateway', 'session-agent']) {
       assert.equal(service(name).environment?.PERSISTENT_DATA_PATH, '/data/files', name);
     }
-    assert.deepEqual(service('standalone-dev').profiles, ['dev']);
+    expect(service('standalone-dev').profiles).toEqual(['dev']);
   });
 
   it('passes secrets as files (NAME_FILE), each mounted where the variable points', () => {
@@ -178,13 +179,13 @@ describe('docker-compose files (db + services, merged as used)', { skip: compose
       assert.ok(networksOf(service).includes('drover-net'), `${name} is not on drover-net`);
       assert.ok(service.healthcheck?.test, `${name} has no health check`);
     }
-    assert.ok(monitoring.networks?.['drover-net']?.external);
+    expect(monitoring.networks?.['drover-net']?.external).toBeTruthy();
   });
 });
 
 const promtoolMissing = missingTools(['promtool']);
 
-describe('Prometheus configuration and alert rules', { skip: promtoolMissing }, () => {
+describeUnless(skipUnlessCi(promtoolMissing), 'Prometheus configuration and alert rules', () => {
   it('passes promtool check config (which also checks the rule file)', () => {
     runOk('promtool', ['check', 'config', 'deploy/monitoring/prometheus.yml']);
   });
@@ -215,7 +216,7 @@ describe('metric names in rules and dashboard', () => {
       const used = usedMetricNames(readFileSync(join(root, file), 'utf8'));
       // drover_process_*: prom-client's default metrics, collected with that prefix.
       const unknown = [...used].filter((name) => !exported.has(name) && !name.startsWith('drover_process_'));
-      assert.deepEqual(unknown, [], `${file} uses metrics no service exports`);
+      expect(unknown).toEqual([]);
     });
   }
 

@@ -1,11 +1,10 @@
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { checkDockerfile, checkDockerignore, isPinned, parseDockerfile } from './dockerfile-rules';
 
-// dist/services/bootstrap/test/deploy → the repository root.
-const repo = resolve(__dirname, '../../../../..');
+const repo = resolve(__dirname, '../..');
 const read = (path: string) => readFileSync(resolve(repo, path), 'utf8');
 
 const SERVICES = ['gateway', 'engine', 'session-agent', 'persistence-agent', 'scheduler', 'bootstrap'];
@@ -41,12 +40,12 @@ describe('deploy Dockerfiles', () => {
     'deploy/docker/Dockerfile.cmdRunner',
   ]) {
     it(`${file} passes the rules`, () => {
-      assert.deepEqual(checkDockerfile(read(file)), []);
+      expect(checkDockerfile(read(file))).toEqual([]);
     });
   }
 
   it('.dockerignore excludes .env and node_modules', () => {
-    assert.deepEqual(checkDockerignore(read('.dockerignore')), []);
+    expect(checkDockerignore(read('.dockerignore'))).toEqual([]);
     const ignore = read('.dockerignore').split('\n');
     for (const entry of ['dist', '.git', '.drover', 'secrets', 'coverage', 'logs', '.build']) {
       assert.ok(ignore.includes(entry), `.dockerignore lacks ${entry}`);
@@ -59,14 +58,14 @@ describe('deploy Dockerfiles', () => {
     for (const service of SERVICES) {
       const stage = stages.find((s) => s.name === service);
       assert.ok(stage, `no target ${service} in ${names.join(', ')}`);
-      assert.equal(stage.image, 'base');
+      expect(stage.image).toBe('base');
       // A target inherits USER, HEALTHCHECK, ENTRYPOINT from `base`: check what it ends up with.
       const base = stages.find((s) => s.name === 'base');
       const effective = [...(base?.instructions ?? []), ...stage.instructions];
       const last = (keyword: string) => effective.filter((i) => i.keyword === keyword).pop();
-      assert.deepEqual(JSON.parse(last('CMD')?.args ?? 'null'), ['node', `dist/services/${service}/src/main.js`]);
-      assert.equal(last('USER')?.args, '10001');
-      assert.match(last('ENTRYPOINT')?.args ?? '', /tini/);
+      expect(JSON.parse(last('CMD')?.args ?? 'null')).toEqual(['node', `dist/services/${service}/src/main.js`]);
+      expect(last('USER')?.args).toBe('10001');
+      expect(last('ENTRYPOINT')?.args ?? '').toMatch(/tini/);
       const health = last('HEALTHCHECK')?.args ?? 'NONE';
       if (service === 'bootstrap') assert.equal(health, 'NONE', 'bootstrap is one-shot');
       else assert.match(health, /\/live/, `${service}: HEALTHCHECK on /live`);
@@ -78,32 +77,32 @@ describe('deploy Dockerfiles', () => {
     const base = parseDockerfile(text).stages.find((s) => s.name === 'base');
     const copies = base?.instructions.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD') ?? [];
     const sources = copies.map((c) => c.args.split(/\s+/).filter((w) => !w.startsWith('--'))[0]).sort();
-    assert.deepEqual(sources, ['/app/dist', '/app/package.json', '/app/prod_node_modules', '/app/run-profiles']);
-    assert.ok(copies.every((c) => c.args.includes('--from=builder')));
-    assert.doesNotMatch(text, /^\s*(COPY|ADD)\b.*\.env/m);
-    assert.match(text, /ENV NODE_ENV=production/);
+    expect(sources).toEqual(['/app/dist', '/app/package.json', '/app/prod_node_modules', '/app/run-profiles']);
+    expect(copies.every((c) => c.args.includes('--from=builder'))).toBeTruthy();
+    expect(text).not.toMatch(/^\s*(COPY|ADD)\b.*\.env/m);
+    expect(text).toMatch(/ENV NODE_ENV=production/);
   });
 
   it('the session agent has Chromium and documents /dev/shm and the sandbox', () => {
     const text = read('deploy/docker/Dockerfile');
-    assert.match(text, /chromium-headless-shell fonts-liberation fonts-noto-color-emoji/);
-    assert.match(text, /ENV CHROME_PATH=\/usr\/lib\/chromium\/chromium-headless-shell\n/);
-    assert.match(text, /shm_size: 1gb/);
-    assert.match(text, /--disable-dev-shm-usage/);
-    assert.match(text, /--no-sandbox/);
+    expect(text).toMatch(/chromium-headless-shell fonts-liberation fonts-noto-color-emoji/);
+    expect(text).toMatch(/ENV CHROME_PATH=\/usr\/lib\/chromium\/chromium-headless-shell\n/);
+    expect(text).toMatch(/shm_size: 1gb/);
+    expect(text).toMatch(/--disable-dev-shm-usage/);
+    expect(text).toMatch(/--no-sandbox/);
   });
 
   it('the builder caches the dependency layer and can run the unit tests', () => {
     const text = read('deploy/docker/Dockerfile.builder');
     const copyManifest = text.indexOf('COPY package.json package-lock.json');
-    assert.ok(copyManifest > 0 && copyManifest < text.indexOf('COPY libs'));
-    assert.match(text, /ARG RUN_TESTS=false/);
-    assert.match(text, /npm ci --omit=dev/);
-    assert.match(text, /\/app\/prod_node_modules/);
+    expect(copyManifest > 0 && copyManifest < text.indexOf('COPY libs')).toBeTruthy();
+    expect(text).toMatch(/ARG RUN_TESTS=false/);
+    expect(text).toMatch(/npm ci --omit=dev/);
+    expect(text).toMatch(/\/app\/prod_node_modules/);
   });
 
   it('accepts the sample runtime file', () => {
-    assert.deepEqual(checkDockerfile(GOOD), []);
+    expect(checkDockerfile(GOOD)).toEqual([]);
   });
 
   describe('catches', () => {
@@ -114,9 +113,9 @@ describe('deploy Dockerfiles', () => {
       expectProblem(GOOD.replace('node:20.19.5-bookworm-slim', 'node:20-bookworm-slim'), /not pinned/);
       expectProblem(GOOD.replace('node:20.19.5-bookworm-slim', 'node:20.19-bookworm-slim'), /not pinned/);
       expectProblem(GOOD.replace('${BUILDER_IMAGE}', '${UNDECLARED}'), /not a global ARG/);
-      assert.ok(isPinned(`node@sha256:${'a'.repeat(64)}`));
-      assert.ok(isPinned('registry.local:5000/node:20.19.5'));
-      assert.ok(!isPinned('registry.local:5000/node'));
+      expect(isPinned(`node@sha256:${'a'.repeat(64)}`)).toBeTruthy();
+      expect(isPinned('registry.local:5000/node:20.19.5')).toBeTruthy();
+      expect(!isPinned('registry.local:5000/node')).toBeTruthy();
     });
 
     it('a runtime target running as root', () => {
@@ -129,18 +128,18 @@ describe('deploy Dockerfiles', () => {
     it('a runtime target without an init as ENTRYPOINT', () => {
       expectProblem(GOOD.replace('ENTRYPOINT ["/usr/bin/tini", "--"]\n', ''), /no init/);
       expectProblem(GOOD.replace('/usr/bin/tini', 'node'), /no init/);
-      assert.deepEqual(checkDockerfile(GOOD.replace('/usr/bin/tini', '/usr/bin/dumb-init')), []);
+      expect(checkDockerfile(GOOD.replace('/usr/bin/tini', '/usr/bin/dumb-init'))).toEqual([]);
     });
 
     it('a long-running target without a HEALTHCHECK', () => {
       expectProblem(GOOD.replace(HEALTH, ''), /stage "web".*HEALTHCHECK/);
       // The bootstrap is one-shot; so is a target that says HEALTHCHECK NONE.
-      assert.deepEqual(checkDockerfile(GOOD.replace(HEALTH, 'HEALTHCHECK NONE')), []);
+      expect(checkDockerfile(GOOD.replace(HEALTH, 'HEALTHCHECK NONE'))).toEqual([]);
     });
 
     it('ADD from a URL', () => {
       expectProblem(GOOD.replace('USER 10001', 'ADD https://example.com/tool.tgz /tmp/\nUSER 10001'), /ADD from a URL/);
-      assert.deepEqual(checkDockerfile(GOOD.replace('USER 10001', 'ADD vendor.tgz /tmp/\nUSER 10001')), []);
+      expect(checkDockerfile(GOOD.replace('USER 10001', 'ADD vendor.tgz /tmp/\nUSER 10001'))).toEqual([]);
     });
 
     it('secret-looking ENV and ARG values', () => {
@@ -151,14 +150,14 @@ describe('deploy Dockerfiles', () => {
       expectProblem(withLine('ARG NPM_TOKEN=abc'), /NPM_TOKEN/);
       expectProblem(`ARG CLIENT_SECRET=abc\n${GOOD}`, /CLIENT_SECRET/);
       // Declaring an ARG without a value is fine: the value comes at build time.
-      assert.deepEqual(checkDockerfile(withLine('ARG NPM_TOKEN')), []);
+      expect(checkDockerfile(withLine('ARG NPM_TOKEN'))).toEqual([]);
     });
 
     it('a .dockerignore that lets .env or node_modules in', () => {
-      assert.deepEqual(checkDockerignore('node_modules\n.env\n'), []);
-      assert.match(checkDockerignore('node_modules\n').join(), /\.env/);
-      assert.match(checkDockerignore('.env\ndist\n').join(), /node_modules/);
-      assert.match(checkDockerignore('node_modules\n.env*\n!.env\n').join(), /\.env/);
+      expect(checkDockerignore('node_modules\n.env\n')).toEqual([]);
+      expect(checkDockerignore('node_modules\n').join()).toMatch(/\.env/);
+      expect(checkDockerignore('.env\ndist\n').join()).toMatch(/node_modules/);
+      expect(checkDockerignore('node_modules\n.env*\n!.env\n').join()).toMatch(/\.env/);
     });
   });
 });

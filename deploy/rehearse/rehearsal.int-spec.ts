@@ -1,11 +1,10 @@
-import { describe, it } from 'node:test';
+import { expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { createTestVhost } from '@drover/testing';
+import { createTestVhost, describeUnless, skipUnlessCi } from '@drover/testing';
 
-// dist/services/bootstrap/test/deploy → the repository root.
-const repo = resolve(__dirname, '../../../../..');
+const repo = resolve(__dirname, '../..');
 const RABBITMQ_URL = process.env.RABBITMQ_URL;
 const LONG_RUNNING = ['gateway', 'engine', 'session-agent', 'persistence-agent', 'scheduler'];
 // A cold `npm ci --omit=dev` can take minutes when better-sqlite3 compiles; later runs reuse it.
@@ -34,21 +33,16 @@ function run(
  * The container rehearsal without Docker (deploy/rehearse/rehearse.sh): every runtime
  * target's file set, run as an unprivileged user, answers /live and stops cleanly on SIGTERM.
  */
-describe('deploy rehearsal without Docker', () => {
-  if (!RABBITMQ_URL) {
-    if (process.env.CI === 'true') {
-      it('needs RABBITMQ_URL in CI', () => assert.fail('RABBITMQ_URL is not set (CI=true)'));
-    } else {
-      it('skipped', { skip: 'RABBITMQ_URL is not set' }, () => {});
-    }
-    return;
-  }
-  const root = process.getuid?.() === 0;
+const root = process.getuid?.() === 0;
+const skip =
+  skipUnlessCi(!RABBITMQ_URL && 'RABBITMQ_URL is not set') ||
+  skipUnlessCi(!root && 'the rehearsal needs root to drop to uid 65534');
+
+describeUnless(skip, 'deploy rehearsal without Docker', () => {
   it(
     'assembles, sizes and runs every service from its runtime file set',
-    { timeout: TIMEOUT_MS, skip: !root && process.env.CI !== 'true' && 'needs root to drop to uid 65534' },
     async () => {
-      const vhost = await createTestVhost(RABBITMQ_URL, 'drover-rehearse');
+      const vhost = await createTestVhost(RABBITMQ_URL ?? '', 'drover-rehearse');
       try {
         const { code, output } = await run('bash', ['deploy/rehearse/rehearse.sh', 'all'], {
           ...process.env,
@@ -62,11 +56,12 @@ describe('deploy rehearsal without Docker', () => {
           assert.match(output, new RegExp(`^${service}: live ok`, 'm'), output);
           assert.match(output, new RegExp(`^${service}: SIGTERM → exit 0`, 'm'), output);
         }
-        assert.match(output, /file set is identical/);
-        assert.match(output, /rehearsal passed/);
+        expect(output).toMatch(/file set is identical/);
+        expect(output).toMatch(/rehearsal passed/);
       } finally {
         await vhost.delete();
       }
     },
+    TIMEOUT_MS,
   );
 });

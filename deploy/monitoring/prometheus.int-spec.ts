@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -15,12 +15,13 @@ import {
   eventually,
   http,
   runOnce,
+  describeUnless,
   skipUnlessCi,
   startService,
   type ServiceProcess,
   type TestVhost,
 } from '@drover/testing';
-import { missingTools, repoRoot, yamlToJson } from '../compose/compose-checks';
+import { missingTools, repoRoot, yamlToJson } from '../compose-checks';
 import { operand, selectors } from './promql';
 
 interface ScrapeConfig {
@@ -118,7 +119,7 @@ function loopbackConfig(targets: Record<string, string>, self: string): Promethe
  * the five services run as separate processes on RabbitMQ, loads deploy/monitoring/drover.rules.yml,
  * and every expression the rules and the Grafana dashboard use returns data.
  */
-describe('monitoring: Prometheus against a running Drover', { skip: skipReason() }, () => {
+describeUnless(skipReason(), 'monitoring: Prometheus against a running Drover', () => {
   let vhost: TestVhost;
   let prometheus: ChildProcess | undefined;
   let prometheusOutput = '';
@@ -154,7 +155,7 @@ describe('monitoring: Prometheus against a running Drover', { skip: skipReason()
     return reasons.join('\n');
   }
 
-  before(async () => {
+  beforeAll(async () => {
     vhost = await createTestVhost(RABBITMQ_URL!);
     mkdirSync(join(profilesDir, 'mon'));
     const profile = {
@@ -205,7 +206,7 @@ describe('monitoring: Prometheus against a running Drover', { skip: skipReason()
     );
   });
 
-  after(async () => {
+  afterAll(async () => {
     if (prometheus && prometheus.exitCode === null) {
       const exited = once(prometheus, 'exit');
       prometheus.kill('SIGTERM');
@@ -225,7 +226,7 @@ describe('monitoring: Prometheus against a running Drover', { skip: skipReason()
       },
       30_000,
     );
-    assert.deepEqual(up.map((s) => s.metric.job).sort(), [
+    expect(up.map((s) => s.metric.job).sort()).toEqual([
       'engine',
       'gateway',
       'persistence-agent',
@@ -245,7 +246,7 @@ describe('monitoring: Prometheus against a running Drover', { skip: skipReason()
       });
       assert.equal(started.status, 202, JSON.stringify(started.body));
     }
-    assert.equal((await http(`${api}/agents/mon-3`, { method: 'DELETE' })).status, 202);
+    expect((await http(`${api}/agents/mon-3`, { method: 'DELETE' })).status).toBe(202);
     const connection = await amqp.connect(vhost.url);
     const channel = await connection.createConfirmChannel();
     channel.publish(Exchanges.commands, 'agent.start', Buffer.from('{"agentId": "not json'), {
@@ -292,7 +293,7 @@ describe('monitoring: Prometheus against a running Drover', { skip: skipReason()
       const all = groups.flatMap((group) => group.rules);
       return all.length > 0 && all.every((rule) => rule.health !== 'unknown') ? all : undefined;
     });
-    assert.equal(rules.length, ruleExpressions().length);
+    expect(rules.length).toBe(ruleExpressions().length);
     for (const rule of rules) assert.equal(rule.health, 'ok', `${rule.name}: ${rule.lastError}`);
 
     // Every queue bound to drover.commands for `agent.start` got the message, and dead-lettered it.
@@ -300,7 +301,7 @@ describe('monitoring: Prometheus against a running Drover', { skip: skipReason()
       .filter((queue) => queue.bindings.some((b) => b.exchange === Exchanges.commands && b.pattern === 'agent.*'))
       .map((queue) => `${queue.name}.dead`)
       .sort();
-    assert.ok(expected.includes('engine.commands.dead'));
+    expect(expected.includes('engine.commands.dead')).toBeTruthy();
     // Each queue's gauge and counter reach Prometheus on their own scrape: wait for all of them.
     const deadLetterQueues = (alerts: Sample[]) =>
       alerts
@@ -320,7 +321,7 @@ describe('monitoring: Prometheus against a running Drover', { skip: skipReason()
     );
     // The scheduler holds the lease and every service answers: none of those alerts may fire.
     const others = firing.map((a) => a.metric.alertname).filter((name) => name !== 'DroverDeadLetters');
-    assert.deepEqual(others, []);
+    expect(others).toEqual([]);
     // The counter saw that dead letter too, though the message never reached a handler.
     await eventually('the dead-letter counters of both consumers', async () => {
       const samples = await query(

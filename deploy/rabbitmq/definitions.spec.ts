@@ -1,10 +1,10 @@
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DROVER_TOPOLOGY } from '@drover/messaging';
-import { queueDeclarations } from '../../../../libs/messaging/src/rabbitmq/rabbitmq-config';
-import { repoRoot } from './compose-checks';
+import { queueDeclarations } from '../../libs/messaging/src/rabbitmq/rabbitmq-config';
+import { repoRoot } from '../compose-checks';
 
 interface Definitions {
   exchanges: { name: string; vhost: string; type: string; durable: boolean; auto_delete: boolean }[];
@@ -26,7 +26,7 @@ describe('deploy/rabbitmq/definitions.json', () => {
   it('declares the exchanges of the topology, durable, with their types', () => {
     const expected = DROVER_TOPOLOGY.exchanges.map((exchange) => [exchange.name, exchange.type]).sort();
     const actual = definitions.exchanges.map((exchange) => [exchange.name, exchange.type]).sort();
-    assert.deepEqual(actual, expected);
+    expect(actual).toEqual(expected);
     for (const exchange of definitions.exchanges) assert.ok(exchange.durable && !exchange.auto_delete, exchange.name);
   });
 
@@ -35,7 +35,7 @@ describe('deploy/rabbitmq/definitions.json', () => {
       declarations.map((declaration) => [declaration.qualifiedName, declaration.options.arguments]),
     );
     const actual = Object.fromEntries(definitions.queues.map((queue) => [queue.name, queue.arguments]));
-    assert.deepEqual(actual, expected);
+    expect(actual).toEqual(expected);
     for (const queue of definitions.queues) {
       assert.ok(queue.durable && !queue.auto_delete && queue.vhost === '/', queue.name);
     }
@@ -47,10 +47,10 @@ describe('deploy/rabbitmq/definitions.json', () => {
       declaration.bindings.map((binding) => key(binding.exchange, declaration.qualifiedName, binding.pattern)),
     );
     const actual = definitions.bindings.map((binding) => key(binding.source, binding.destination, binding.routing_key));
-    assert.deepEqual(actual.sort(), expected.sort());
+    expect(actual.sort()).toEqual(expected.sort());
   });
 
   it('holds no users or passwords (the default user comes from the rabbitmq_password secret)', () => {
-    assert.equal(definitions.users, undefined);
+    expect(definitions.users).toBe(undefined);
   });
 });
