@@ -46,7 +46,12 @@ const common = {
   },
   // Servers on their standard local ports are used when their URLs are unset.
   globalSetup: '<rootDir>/libs/testing/src/jest/global-setup.ts',
+  // Every test and hook has a timeout: seconds for unit, minutes for int and e2e.
+  setupFilesAfterEnv: ['<rootDir>/libs/testing/src/jest/timeouts.ts'],
 };
+
+/** A level: a project that picks its files by name and its timeout by `testLevel`. */
+const level = (name, testMatch) => ({ ...common, displayName: name, testMatch, globals: { testLevel: name } });
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -58,24 +63,5 @@ module.exports = {
     './libs/contracts/src/': { lines: 90 },
     './libs/store/src/': { lines: 90 },
   },
-  projects: [
-    {
-      ...common,
-      displayName: 'unit',
-      testMatch: ['**/*.spec.ts'],
-      testTimeout: 15_000,
-    },
-    {
-      ...common,
-      displayName: 'int',
-      testMatch: ['**/*.int-spec.ts'],
-      testTimeout: 180_000,
-    },
-    {
-      ...common,
-      displayName: 'e2e',
-      testMatch: ['**/*.e2e-spec.ts'],
-      testTimeout: 180_000,
-    },
-  ],
+  projects: [level('unit', ['**/*.spec.ts']), level('int', ['**/*.int-spec.ts']), level('e2e', ['**/*.e2e-spec.ts'])],
 };
