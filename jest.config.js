@@ -61,7 +61,9 @@ module.exports = {
   coverageThreshold: {
     './libs/domain/src/': { lines: 90 },
     './libs/contracts/src/': { lines: 90 },
-    './libs/store/src/': { lines: 90 },
+    // The MongoDB adapter's driver calls run in its contract suite against a MongoDB server (int
+    // level); its filter translation is unit-tested and counted here.
+    './libs/store/src/{*.ts,sqlite/*.ts,mongodb/mongo-translate.ts}': { lines: 90 },
   },
   projects: [level('unit', ['**/*.spec.ts']), level('int', ['**/*.int-spec.ts']), level('e2e', ['**/*.e2e-spec.ts'])],
 };
