@@ -1,6 +1,9 @@
 // Jest runs the TypeScript sources directly (SWC strips the types, keeps decorator metadata for
 // Nest's DI), so no stale `dist/` is ever tested. The three test levels are projects chosen by
 // file name: `npm run test:unit|test:int|test:e2e` selects one, `npm test` runs all three.
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+
 /** @type {import('@swc/core').Options} */
 const swc = {
   jsc: {
@@ -36,7 +39,10 @@ const ESM_ONLY = [
 /** What every level shares: sources, the `@drover/*` paths of tsconfig.json, the transform. */
 const common = {
   rootDir: __dirname,
-  roots: ['<rootDir>/libs', '<rootDir>/services', '<rootDir>/deploy'],
+  // deploy/ is absent in the builder image, which runs the unit level of libs and services.
+  roots: ['libs', 'services', 'deploy']
+    .filter((dir) => existsSync(join(__dirname, dir)))
+    .map((dir) => `<rootDir>/${dir}`),
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['@swc/jest', swc], '^.+\\.m?js$': ['@swc/jest', swcForJs] },
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],

@@ -5,19 +5,20 @@
 #   docker build -f deploy/docker/Dockerfile.builder -t drover-builder:latest .
 #   docker build -f deploy/docker/Dockerfile.builder --build-arg RUN_TESTS=true -t drover-builder:latest .
 #
-# Base image: pinned to the exact Node release tag (Debian 12 bookworm, glibc for the prebuilt
-# better-sqlite3 binary). Pin the digest too once it is known where the image is built:
-#   FROM node:20.19.5-bookworm-slim@sha256:<digest>
+# Base image: Node.js 22 LTS, pinned to the exact release tag (Debian 12 bookworm: glibc for
+# better-sqlite3, and the same Chromium package as our machines). Pin the digest too once it is known where the image is built:
+#   FROM node:22.23.5-bookworm-slim@sha256:<digest>
 # Keep the tag identical in deploy/docker/Dockerfile so the runtime ABI matches the builder.
 
 # --- toolchain: what native modules (better-sqlite3) need when no prebuilt binary fits;
 # tini so the command runner image has an init as PID 1.
-FROM node:20.19.5-bookworm-slim AS toolchain
+FROM node:22.23.5-bookworm-slim AS toolchain
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ tini \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-# puppeteer-core never downloads a browser; the variable guards against a full `puppeteer`.
+# puppeteer never downloads a browser (.puppeteerrc.cjs); the variable says so again for any
+# install step that runs without the config file.
 ENV PUPPETEER_SKIP_DOWNLOAD=true \
     npm_config_update_notifier=false \
     npm_config_fund=false \
@@ -26,14 +27,16 @@ ENV PUPPETEER_SKIP_DOWNLOAD=true \
 # --- prod-deps: production dependencies only, installed from the lock file. Only the manifest
 # is copied, so this layer is rebuilt only when package.json / package-lock.json change.
 FROM toolchain AS prod-deps
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev
+COPY package.json package-lock.json .puppeteerrc.cjs ./
+# --omit=optional too: puppeteer's config loader (cosmiconfig) names TypeScript as an optional
+# peer, and npm keeps such a package (the dev TypeScript) in a production install otherwise.
+RUN npm ci --omit=dev --omit=optional
 
 # --- builder: every dependency (TypeScript, test tooling), then the sources.
 FROM toolchain AS builder
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .puppeteerrc.cjs ./
 RUN npm ci
-COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY tsconfig.json tsconfig.build.json nest-cli.json jest.config.js ./
 COPY libs libs
 COPY services services
 COPY run-profiles run-profiles

@@ -14,7 +14,7 @@ const HEALTH = `HEALTHCHECK CMD ["node", "-e", "fetch('http://127.0.0.1:8080/liv
 const GOOD = `
 ARG BUILDER_IMAGE=drover-builder:latest
 FROM \${BUILDER_IMAGE} AS builder
-FROM node:20.19.5-bookworm-slim AS base
+FROM node:22.23.5-bookworm-slim AS base
 COPY --from=builder /app/dist dist
 ENTRYPOINT ["/usr/bin/tini", "--"]
 USER 10001
@@ -97,7 +97,7 @@ describe('deploy Dockerfiles', () => {
     const copyManifest = text.indexOf('COPY package.json package-lock.json');
     expect(copyManifest > 0 && copyManifest < text.indexOf('COPY libs')).toBeTruthy();
     expect(text).toMatch(/ARG RUN_TESTS=false/);
-    expect(text).toMatch(/npm ci --omit=dev/);
+    expect(text).toMatch(/npm ci --omit=dev --omit=optional/);
     expect(text).toMatch(/\/app\/prod_node_modules/);
   });
 
@@ -107,14 +107,14 @@ describe('deploy Dockerfiles', () => {
 
   describe('catches', () => {
     it('an unpinned FROM: latest, no tag, a bare major, a floating minor', () => {
-      expectProblem(GOOD.replace('node:20.19.5-bookworm-slim', 'node:latest'), /not pinned/);
-      expectProblem(GOOD.replace('node:20.19.5-bookworm-slim', 'node'), /not pinned/);
-      expectProblem(GOOD.replace('node:20.19.5-bookworm-slim', 'node:20'), /not pinned/);
-      expectProblem(GOOD.replace('node:20.19.5-bookworm-slim', 'node:20-bookworm-slim'), /not pinned/);
-      expectProblem(GOOD.replace('node:20.19.5-bookworm-slim', 'node:20.19-bookworm-slim'), /not pinned/);
+      expectProblem(GOOD.replace('node:22.23.5-bookworm-slim', 'node:latest'), /not pinned/);
+      expectProblem(GOOD.replace('node:22.23.5-bookworm-slim', 'node'), /not pinned/);
+      expectProblem(GOOD.replace('node:22.23.5-bookworm-slim', 'node:22'), /not pinned/);
+      expectProblem(GOOD.replace('node:22.23.5-bookworm-slim', 'node:22-bookworm-slim'), /not pinned/);
+      expectProblem(GOOD.replace('node:22.23.5-bookworm-slim', 'node:22.23-bookworm-slim'), /not pinned/);
       expectProblem(GOOD.replace('${BUILDER_IMAGE}', '${UNDECLARED}'), /not a global ARG/);
       expect(isPinned(`node@sha256:${'a'.repeat(64)}`)).toBeTruthy();
-      expect(isPinned('registry.local:5000/node:20.19.5')).toBeTruthy();
+      expect(isPinned('registry.local:5000/node:22.23.5')).toBeTruthy();
       expect(!isPinned('registry.local:5000/node')).toBeTruthy();
     });
 

@@ -8,7 +8,7 @@
 #
 # Usage: RABBITMQ_URL=amqp://... deploy/rehearse/rehearse.sh <service|all>
 # Needs: `npm run build` done in the repository, root (to drop privileges), the npm registry or
-# a warm npm cache (for `npm ci --omit=dev`). Optional: CHROME_PATH (default
+# a warm npm cache (for `npm ci --omit=dev --omit=optional`). Optional: CHROME_PATH (default
 # /usr/lib/chromium/chromium-headless-shell),
 # REHEARSE_KEEP=1 keeps the temp dir.
 set -euo pipefail
@@ -66,21 +66,22 @@ live() {
   PORT="$1" "$NODE" -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/live').then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"
 }
 
-# --- production dependencies, once: the builder's prod-deps stage (`npm ci --omit=dev`).
-echo "== production node_modules (npm ci --omit=dev, once for every service)"
+# --- production dependencies, once: the builder's prod-deps stage (`npm ci --omit=dev --omit=optional`).
+echo "== production node_modules (npm ci --omit=dev --omit=optional, once for every service)"
 # Cached outside the repo by lock file and Node version (a cold install can take minutes when
 # better-sqlite3 has to compile); REHEARSE_FRESH=1 reinstalls.
 CACHE_ROOT="${REHEARSE_CACHE_DIR:-${TMPDIR:-/tmp}/drover-rehearse-cache}"
-KEY="$(cat "$REPO/package-lock.json" "$REPO/package.json" | sha256sum | cut -c1-16)-node$("$NODE" -p process.versions.modules)"
+NPM_CI_FLAGS="--omit=dev --omit=optional"
+KEY="$( (cat "$REPO/package-lock.json" "$REPO/package.json"; echo "$NPM_CI_FLAGS") | sha256sum | cut -c1-16)-node$("$NODE" -p process.versions.modules)"
 DEPS="$CACHE_ROOT/$KEY"
 started=$SECONDS
 if [ -n "${REHEARSE_FRESH:-}" ] || [ ! -f "$DEPS/.complete" ]; then
   rm -rf "$DEPS"
   mkdir -p "$DEPS"
-  cp "$REPO/package.json" "$REPO/package-lock.json" "$DEPS/"
-  (cd "$DEPS" && PUPPETEER_SKIP_DOWNLOAD=true npm ci --omit=dev --ignore-scripts=false --prefer-offline \
+  cp "$REPO/package.json" "$REPO/package-lock.json" "$REPO/.puppeteerrc.cjs" "$DEPS/"
+  (cd "$DEPS" && PUPPETEER_SKIP_DOWNLOAD=true npm ci $NPM_CI_FLAGS --ignore-scripts=false --prefer-offline \
     --no-audit --no-fund --loglevel=error >"$WORK/npm-ci.log" 2>&1) \
-    || { tail -40 "$WORK/npm-ci.log" >&2; fail "npm ci --omit=dev failed"; }
+    || { tail -40 "$WORK/npm-ci.log" >&2; fail "npm ci --omit=dev --omit=optional failed"; }
   touch "$DEPS/.complete"
   how="installed"
 else

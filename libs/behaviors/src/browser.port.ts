@@ -1,4 +1,4 @@
-import type { Page } from 'puppeteer-core';
+import type { Page } from 'puppeteer';
 
 /**
  * An agent's browser, as a session host lends it to a behaviour (`capabilities.browser`).

@@ -2,14 +2,14 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch, type Browser, type BrowserContext, type CookieData, type Page } from 'puppeteer-core';
+import { launch, type Browser, type BrowserContext, type CookieData, type Page } from 'puppeteer';
 import type { Logger } from '@drover/runtime';
 import { headlessModeFor, resolveChromePath } from './chromium';
 import { toCookieData } from './cookies';
 import { LocalProxy, type ProxyFailure } from './local-proxy';
 import { isAlive, killAll, processTree, rssMb, waitGone } from './process-tree';
 
-export type { CookieData, Page } from 'puppeteer-core';
+export type { CookieData, Page } from 'puppeteer';
 
 /** The Chromium flags every browser is launched with (on top of puppeteer's defaults). */
 export const CHROMIUM_ARGS: readonly string[] = [

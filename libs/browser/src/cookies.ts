@@ -1,4 +1,4 @@
-import type { Cookie, CookieData } from 'puppeteer-core';
+import type { Cookie, CookieData } from 'puppeteer';
 
 /** A cookie as puppeteer reports it -> the minimal param form `setCookie` accepts (session cookies keep no expiry). */
 export function toCookieData(cookie: Cookie | CookieData): CookieData {

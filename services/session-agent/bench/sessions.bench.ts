@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { launch, type Browser } from 'puppeteer-core';
+import { launch, type Browser } from 'puppeteer';
 import { Server as ProxyServer } from 'proxy-chain';
 import { readFileSync } from 'node:fs';
 import {

@@ -1,4 +1,4 @@
-import type { ElementHandle, JSHandle } from 'puppeteer-core';
+import type { ElementHandle, JSHandle } from 'puppeteer';
 
 /**
  * A property of an element, read over CDP without evaluating any function in the page. (The

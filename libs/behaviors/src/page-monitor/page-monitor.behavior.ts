@@ -1,4 +1,4 @@
-import type { Page } from 'puppeteer-core';
+import type { Page } from 'puppeteer';
 import type { Behavior, BehaviorContext } from '../behavior.port';
 import { PageMonitorConfig } from './page-monitor.schema';
 import { elementProperty } from './element-property';

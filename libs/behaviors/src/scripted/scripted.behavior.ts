@@ -1,4 +1,4 @@
-import type { ElementHandle, Page } from 'puppeteer-core';
+import type { ElementHandle, Page } from 'puppeteer';
 import type { Behavior, BehaviorContext } from '../behavior.port';
 import type { AgentBrowser } from '../browser.port';
 import { elementProperty } from '../page-monitor/element-property';

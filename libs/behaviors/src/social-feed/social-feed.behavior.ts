@@ -1,4 +1,4 @@
-import type { Page } from 'puppeteer-core';
+import type { Page } from 'puppeteer';
 import type { Behavior, BehaviorContext } from '../behavior.port';
 import { MemoryAgentStorage, type AgentStorage } from '../storage.port';
 import { SocialFeedConfig, type SocialFeedSelectors } from './social-feed.schema';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
-import puppeteer, { type Browser, type BrowserContext, type Cookie, type Page } from 'puppeteer-core';
+import puppeteer, { type Browser, type BrowserContext, type Cookie, type Page } from 'puppeteer';
 import type { AgentBrowser } from '../browser.port';
 
 /** Chromium flags for tests: no sandbox (containers), nothing phoning home, no QUIC. */

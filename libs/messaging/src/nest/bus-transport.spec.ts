@@ -49,33 +49,33 @@ class Recorder {
 class TestController {
   constructor(@Inject(RECORDER) private readonly recorder: Recorder) {}
 
-  @EventPattern('orders:order.created')
+  @EventPattern<string>('orders:order.created')
   created(@Payload() body: unknown, @Ctx() ctx: BusContext): void {
     this.recorder.record('created', body, ctx);
   }
 
-  @EventPattern('orders:order.bad')
+  @EventPattern<string>('orders:order.bad')
   bad(): Outcome {
     return deadLetter('bad');
   }
 
-  @EventPattern('orders:order.observed')
+  @EventPattern<string>('orders:order.observed')
   observed(): Observable<Outcome> {
     return of(deadLetter('observed'));
   }
 
-  @EventPattern('orders:order.flaky')
+  @EventPattern<string>('orders:order.flaky')
   async flaky(@Payload() body: unknown, @Ctx() ctx: BusContext): Promise<void> {
     this.recorder.record('flaky', body, ctx);
     if (ctx.getDelivery().attempt === 1) throw new Error('first attempt fails');
   }
 
-  @EventPattern('orders')
+  @EventPattern<string>('orders')
   anyOrder(@Payload() body: unknown, @Ctx() ctx: BusContext): void {
     this.recorder.record('orders', body, ctx);
   }
 
-  @EventPattern('failing')
+  @EventPattern<string>('failing')
   @UseFilters(BusExceptionFilter)
   failing(): void {
     throw new Error('boom');

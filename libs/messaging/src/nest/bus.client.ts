@@ -32,6 +32,11 @@ export class BusClientProxy extends ClientProxy {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
+  /** The bus itself, for code that needs more than Nest's client API. */
+  unwrap<T>(): T {
+    return this.bus as T;
+  }
+
   /** `bus.request`: emits the reply and completes; errors with the request's error (e.g. `RequestTimeoutError`). */
   override send<TResult = unknown, TInput = unknown>(route: BusRoute, data: TInput): Observable<TResult> {
     return super.send<TResult, TInput>(route, data);

@@ -71,7 +71,7 @@ export class DeadLetterError extends RpcException {
  * `@MessagePattern` handlers answer `bus.request` (reply with the result, then ack).
  */
 export class BusServer extends Server implements CustomTransportStrategy {
-  readonly transportId = BUS_TRANSPORT;
+  override readonly transportId = BUS_TRANSPORT;
   private subscriptions: Subscription[] = [];
 
   constructor(
@@ -86,6 +86,16 @@ export class BusServer extends Server implements CustomTransportStrategy {
       () => callback(),
       (error: unknown) => callback(error),
     );
+  }
+
+  /** The bus itself, for code that needs more than Nest's transport API. */
+  unwrap<T>(): T {
+    return this.bus as T;
+  }
+
+  /** The `Bus` port has no status events to forward (its adapters log and reconnect on their own). */
+  on(event: string): never {
+    throw new Error(`BusServer has no "${event}" event: the Bus adapter reports its own status`);
   }
 
   async close(): Promise<void> {

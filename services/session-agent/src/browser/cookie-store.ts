@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CookieData } from 'puppeteer-core';
+import type { CookieData } from 'puppeteer';
 import type { Bus } from '@drover/messaging';
 import { runTask } from './persistence-client';
 
