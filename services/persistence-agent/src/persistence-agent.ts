@@ -1,6 +1,7 @@
 import type { INestMicroservice } from '@nestjs/common';
 import { READ_SIDE_INDEXES } from '@drover/contracts';
-import { listenOnBus, Queues, type Bus } from '@drover/messaging';
+import { Queues, type Bus } from '@drover/messaging';
+import { listenOnBus } from '@drover/messaging/nest';
 import type { Clock, Logger } from '@drover/runtime';
 import type { Store } from '@drover/store';
 import { ReadQueries } from './answer-queries/read-queries';

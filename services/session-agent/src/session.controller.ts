@@ -1,6 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern } from '@nestjs/microservices';
-import { BusContext, Queues, type Outcome } from '@drover/messaging';
+import { Queues, type Outcome } from '@drover/messaging';
+import { BusContext } from '@drover/messaging/nest';
 import type { SessionHost } from './session-host';
 
 /** DI token of the host (a symbol: the host module imports this file, so no value import back). */
