@@ -13,7 +13,7 @@ import type { BrowserLender, LentBrowser } from './browser/browser-lender';
 import type { INestMicroservice } from '@nestjs/common';
 import { deadLetter, Queues, sessionAgentQueue, type Bus, type Delivery, type Outcome } from '@drover/messaging';
 import { listenOnBus } from '@drover/messaging/nest';
-import { OWN_QUEUE_PATTERN } from './session.controller';
+import { OWN_QUEUE_PATTERN } from './own-queue';
 import { SessionModule } from './session.module';
 import type { DroverMetrics } from '@drover/platform';
 import type { Clock, Logger } from '@drover/runtime';
