@@ -13,7 +13,7 @@ import { ReportsRecorder } from './record-reports/reports.recorder';
 import { PersistenceTasks } from './run-tasks/persistence-tasks';
 
 /**
- * The persistence agent (DESIGN.md section 1): the only writer of the read side, and the
+ * The persistence agent (docs/design.md, section 1): the only writer of the read side, and the
  * executor of generic storage tasks and read queries for everyone else.
  */
 export class PersistenceAgent {
