@@ -1,7 +1,7 @@
 // @ts-check
 // Boundaries between the libraries and services, checked by `npm run lint` (`depcruise libs
 // services deploy`). Each rule is shown to fail on a violating tree in deploy/boundaries/fixtures
-// (deploy/boundaries/boundaries.spec.ts). See docs/design.md, "Boundaries".
+// (deploy/boundaries/boundaries.spec.ts). See docs/design.md, section 2.
 
 /** Node modules that reach a disk, a network, another process or a browser. */
 const NODE_IO = '^(node:)?(fs|fs/promises|net|http|https|http2|tls|dgram|child_process|cluster|worker_threads)$';
