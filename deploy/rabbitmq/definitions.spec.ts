@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DROVER_TOPOLOGY } from '@drover/messaging';
-import { queueDeclarations } from '../../libs/messaging/src/rabbitmq/rabbitmq-config';
+import { queueDeclarations } from '@drover/messaging/rabbitmq';
 import { repoRoot } from '../compose-checks';
 
 interface Definitions {

@@ -1,4 +1,4 @@
-/** Names of the exchanges and routing keys every service agrees on (DESIGN.md section 4). */
+/** Names of the exchanges and routing keys every service agrees on (docs/design.md, section 4). */
 export const Exchanges = {
   commands: 'drover.commands',
   reports: 'drover.reports',

@@ -1,6 +1,6 @@
+// The port, outcomes and topology only: the adapters (`@drover/messaging/in-memory`,
+// `@drover/messaging/rabbitmq`) and the Nest transport (`@drover/messaging/nest`) have their
+// own entry points, so a process loads the broker client and framework it runs on and no other.
 export * from './bus.port';
 export * from './outcomes';
 export * from './topology';
-export * from './in-memory/in-memory-bus';
-export * from './nest';
-export * from './rabbitmq/rabbitmq-bus';

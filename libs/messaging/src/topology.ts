@@ -15,7 +15,7 @@ export const Queues = {
 /** Inputs whose poison messages must never loop: dead-lettered after this many deliveries. */
 const DELIVERY_LIMIT = 5;
 
-/** The whole static topology of DESIGN.md section 4, as data. */
+/** The whole static topology (docs/design.md, section 4), as data. */
 export const DROVER_TOPOLOGY: Topology = {
   exchanges: [
     { name: Exchanges.commands, type: 'topic' },

@@ -1,17 +1,19 @@
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { DROVER_TOPOLOGY, InMemoryBus, RabbitMqBus, type Bus } from '@drover/messaging';
+import { DROVER_TOPOLOGY, type Bus } from '@drover/messaging';
 import type { Env, Logger } from '@drover/runtime';
-import { openMongoStore, openSqliteStore, type Store } from '@drover/store';
+import type { Store } from '@drover/store';
 
 /**
  * The adapters a process runs on, picked by the environment: RabbitMQ when `RABBITMQ_URL` is
  * set (else the in-memory bus, which only reaches this process), MongoDB when `MONGO_URL` is
  * set (else SQLite in `DROVER_DATA_DIR`, shared safely by every process on the host), Redis
- * when `REDIS_URL` is set (else nothing needs it).
+ * when `REDIS_URL` is set (else nothing needs it). Each adapter is imported in the branch that
+ * picks it, so a process loads one broker client and one database driver, never the other's.
  */
 export async function openBus(env: Env, logger: Logger, options: { shared: boolean }): Promise<Bus> {
   if (env.RABBITMQ_URL) {
+    const { RabbitMqBus } = await import('@drover/messaging/rabbitmq');
     return RabbitMqBus.connect(env.RABBITMQ_URL, DROVER_TOPOLOGY, {
       logger: logger.child({ component: 'rabbitmq' }),
       prefetch: env.PREFETCH,
@@ -20,11 +22,16 @@ export async function openBus(env: Env, logger: Logger, options: { shared: boole
   if (options.shared) {
     throw new Error('RABBITMQ_URL is required: a service in its own process needs a shared message bus');
   }
+  const { InMemoryBus } = await import('@drover/messaging/in-memory');
   return new InMemoryBus(DROVER_TOPOLOGY, { logger: logger.child({ component: 'bus' }) });
 }
 
 export async function openStore(env: Env): Promise<Store> {
-  if (env.MONGO_URL) return openMongoStore(env.MONGO_URL, { dbName: env.MONGO_DB });
+  if (env.MONGO_URL) {
+    const { openMongoStore } = await import('@drover/store/mongodb');
+    return openMongoStore(env.MONGO_URL, { dbName: env.MONGO_DB });
+  }
+  const { openSqliteStore } = await import('@drover/store/sqlite');
   return openSqliteStore({ dataDir: resolve(env.DROVER_DATA_DIR) });
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Exchanges } from '@drover/contracts';
-import { deadLetter, DROVER_TOPOLOGY, InMemoryBus } from '@drover/messaging';
+import { deadLetter, DROVER_TOPOLOGY } from '@drover/messaging';
+import { InMemoryBus } from '@drover/messaging/in-memory';
 import { eventually } from '@drover/testing';
 import { InstrumentedBus } from './instrument-bus';
 import { DroverMetrics } from './metrics';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Exchanges, READ_SIDE_INDEXES, type StartAgent } from '@drover/contracts';
-import { validateBehaviorConfig } from '@drover/behaviors';
+import { validateBehaviorConfig } from '@drover/behaviors/catalog';
 import type { Bus } from '@drover/messaging';
 import type { Clock, Logger, Profile } from '@drover/runtime';
 import type { Store } from '@drover/store';

@@ -6,9 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import amqp, { type ConfirmChannel } from 'amqplib';
 import { Exchanges } from '@drover/contracts';
 import { DEFAULT_RECOVERY_POLICY } from '@drover/domain';
-import { DROVER_TOPOLOGY, RabbitMqBus } from '@drover/messaging';
+import { DROVER_TOPOLOGY } from '@drover/messaging';
+import { RabbitMqBus } from '@drover/messaging/rabbitmq';
 import { silentLogger, systemClock } from '@drover/runtime';
-import { openMongoStore, openSqliteStore } from '@drover/store';
+import { openMongoStore } from '@drover/store/mongodb';
+import { openSqliteStore } from '@drover/store/sqlite';
 import { createTestVhost } from '@drover/testing';
 import { Engine } from '../src/engine';
 

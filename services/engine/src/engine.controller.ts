@@ -1,6 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern } from '@nestjs/microservices';
-import { BusContext, Queues, type Outcome } from '@drover/messaging';
+import { Queues, type Outcome } from '@drover/messaging';
+import { BusContext } from '@drover/messaging/nest';
 import { CommandsConsumer } from './consume-commands/commands.consumer';
 import { ReportsConsumer } from './consume-reports/reports.consumer';
 

@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Exchanges, type CommandReply } from '@drover/contracts';
 import { DEFAULT_RECOVERY_POLICY } from '@drover/domain';
-import { DEATH_REASON_HEADER, DROVER_TOPOLOGY, InMemoryBus, Queues, type Delivery } from '@drover/messaging';
+import { DEATH_REASON_HEADER, DROVER_TOPOLOGY, Queues, type Delivery } from '@drover/messaging';
+import { InMemoryBus } from '@drover/messaging/in-memory';
 import { silentLogger, systemClock } from '@drover/runtime';
-import { openSqliteStore, type Store } from '@drover/store';
+import type { Store } from '@drover/store';
+import { openSqliteStore } from '@drover/store/sqlite';
 import { Engine } from './engine';
 
 /** Collects every message routed to a test queue bound to the given exchange patterns. */

@@ -11,8 +11,10 @@ import {
   type PersistenceReply,
 } from '@drover/contracts';
 import { agentView, fold } from '@drover/domain';
-import { DEATH_REASON_HEADER, DROVER_TOPOLOGY, InMemoryBus, type Delivery } from '@drover/messaging';
-import { openSqliteStore, type Store } from '@drover/store';
+import { DEATH_REASON_HEADER, DROVER_TOPOLOGY, type Delivery } from '@drover/messaging';
+import { InMemoryBus } from '@drover/messaging/in-memory';
+import type { Store } from '@drover/store';
+import { openSqliteStore } from '@drover/store/sqlite';
 import { PersistenceAgent } from './persistence-agent';
 import { silentLogger, systemClock } from '@drover/runtime';
 

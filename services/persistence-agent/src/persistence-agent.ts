@@ -1,6 +1,7 @@
 import type { INestMicroservice } from '@nestjs/common';
 import { READ_SIDE_INDEXES } from '@drover/contracts';
-import { listenOnBus, Queues, type Bus } from '@drover/messaging';
+import { Queues, type Bus } from '@drover/messaging';
+import { listenOnBus } from '@drover/messaging/nest';
 import type { Clock, Logger } from '@drover/runtime';
 import type { Store } from '@drover/store';
 import { ReadQueries } from './answer-queries/read-queries';
@@ -12,7 +13,7 @@ import { ReportsRecorder } from './record-reports/reports.recorder';
 import { PersistenceTasks } from './run-tasks/persistence-tasks';
 
 /**
- * The persistence agent (DESIGN.md section 1): the only writer of the read side, and the
+ * The persistence agent (docs/design.md, section 1): the only writer of the read side, and the
  * executor of generic storage tasks and read queries for everyone else.
  */
 export class PersistenceAgent {

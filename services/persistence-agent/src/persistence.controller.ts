@@ -1,6 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern } from '@nestjs/microservices';
-import { BusContext, Queues, type Outcome } from '@drover/messaging';
+import { Queues, type Outcome } from '@drover/messaging';
+import { BusContext } from '@drover/messaging/nest';
 import type { PersistenceReply } from '@drover/contracts';
 import { AgentViewsProjector } from './project-events/agent-views.projector';
 import { CommandLog } from './record-commands/command-log';

@@ -28,7 +28,7 @@ export interface SchedulerOptions {
 export const LEADER_LEASE_KEY = 'scheduler:leader';
 
 /**
- * Turns time into commands (DESIGN.md section 1). Only the holder of the leader lease acts;
+ * Turns time into commands (docs/design.md, section 1). Only the holder of the leader lease acts;
  * it never changes state itself, it only publishes commands the engine decides on.
  */
 export class Scheduler {

@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { Exchanges, RoutingKeys, type StartSession } from '@drover/contracts';
 import { BehaviorRegistry, type Behavior } from '@drover/behaviors';
-import { DROVER_TOPOLOGY, InMemoryBus, type Delivery } from '@drover/messaging';
+import { DROVER_TOPOLOGY, type Delivery } from '@drover/messaging';
+import { InMemoryBus } from '@drover/messaging/in-memory';
 import { silentLogger, systemClock } from '@drover/runtime';
 import { SessionHost } from './session-host';
 

@@ -11,16 +11,9 @@ import {
 import { abortableSleep, type AgentStorage, type BehaviorRegistry } from '@drover/behaviors';
 import type { BrowserLender, LentBrowser } from './browser/browser-lender';
 import type { INestMicroservice } from '@nestjs/common';
-import {
-  deadLetter,
-  listenOnBus,
-  Queues,
-  sessionAgentQueue,
-  type Bus,
-  type Delivery,
-  type Outcome,
-} from '@drover/messaging';
-import { OWN_QUEUE_PATTERN } from './session.controller';
+import { deadLetter, Queues, sessionAgentQueue, type Bus, type Delivery, type Outcome } from '@drover/messaging';
+import { listenOnBus } from '@drover/messaging/nest';
+import { OWN_QUEUE_PATTERN } from './own-queue';
 import { SessionModule } from './session.module';
 import type { DroverMetrics } from '@drover/platform';
 import type { Clock, Logger } from '@drover/runtime';

@@ -1,13 +1,12 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern } from '@nestjs/microservices';
-import { BusContext, Queues, type Outcome } from '@drover/messaging';
+import { Queues, type Outcome } from '@drover/messaging';
+import { BusContext } from '@drover/messaging/nest';
+import { OWN_QUEUE_PATTERN } from './own-queue';
 import type { SessionHost } from './session-host';
 
 /** DI token of the host (a symbol: the host module imports this file, so no value import back). */
 export const SESSION_HOST = Symbol('SessionHost');
-
-/** Pattern of this instance's own dispatch queue (its name holds the instance id). */
-export const OWN_QUEUE_PATTERN = 'session-agent.own';
 
 /** Session work as bus handlers: starts from the shared queue, stops on the instance's own. */
 @Controller()

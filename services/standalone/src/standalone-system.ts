@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { INestApplication } from '@nestjs/common';
-import { DROVER_TOPOLOGY, InMemoryBus, Queues, type Bus } from '@drover/messaging';
+import { DROVER_TOPOLOGY, Queues, type Bus } from '@drover/messaging';
+import { InMemoryBus } from '@drover/messaging/in-memory';
 import { DroverMetrics, InstrumentedBus, openRedis, openStore, ScreenshotStore } from '@drover/platform';
 import { systemClock, type DroverConfig, type Logger } from '@drover/runtime';
 // The standalone service is the one place allowed to compose other services.

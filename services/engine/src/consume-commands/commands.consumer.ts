@@ -1,5 +1,5 @@
 import { AgentCommand, Exchanges, type CommandOutcome, type CommandReply } from '@drover/contracts';
-import { validateBehaviorConfig } from '@drover/behaviors';
+import { validateBehaviorConfig } from '@drover/behaviors/catalog';
 import { deadLetter, type Bus, type Delivery, type Outcome } from '@drover/messaging';
 import type { Clock, Logger } from '@drover/runtime';
 import type { ProcessMessageHandler } from '../process-message/process-message.handler';

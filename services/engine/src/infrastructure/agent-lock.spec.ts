@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openSqliteStore } from '@drover/store';
+import { openSqliteStore } from '@drover/store/sqlite';
 import { AgentLock, LockTimeoutError } from './agent-lock';
 
 const options = (owner: string) => ({ owner, ttlMs: 10_000, waitMs: 200, pollMs: 5 });

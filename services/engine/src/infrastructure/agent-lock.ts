@@ -16,7 +16,7 @@ export interface AgentLockOptions {
 }
 
 /**
- * The per-agent lock of DESIGN.md section 3, in two layers. Across engine replicas, the store's
+ * The per-agent lock (docs/design.md, section 3), in two layers. Across engine replicas, the store's
  * lease: one process at a time. Within this process, a queue per agent: the lease is re-entrant
  * for its owner, so without it two messages for one agent would run side by side here, and
  * their commits could be relayed out of order.

@@ -33,7 +33,7 @@ const OUTCOMES = ['accepted', 'duplicate', 'noop', 'rejected'] as const;
 const MAX_CONFLICT_RETRIES = 5;
 
 /**
- * The engine's one job (DESIGN.md section 3): for one validated message, under the agent's
+ * The engine's one job (docs/design.md, section 3): for one validated message, under the agent's
  * lock, load the stream, decide, append one commit with its outbox, relay it, and answer.
  */
 export class ProcessMessageHandler {

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import type { ActivityView, AgentView, Page } from '@drover/contracts';
-import { validateBehaviorConfig } from '@drover/behaviors';
+import { validateBehaviorConfig } from '@drover/behaviors/catalog';
 import { ApiError, fieldIssues, parseOrThrow, type FieldIssue } from '../infrastructure/api-error';
 import { BusClients } from '../infrastructure/bus-clients';
 import { answerCommand } from '../infrastructure/command-answer';

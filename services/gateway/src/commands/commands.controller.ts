@@ -2,7 +2,7 @@ import { Body, Controller, Get, Inject, Param, Post, Res } from '@nestjs/common'
 import type { Response } from 'express';
 import { z } from 'zod';
 import { MessageId, StartAgent, StopAgent, type CommandView } from '@drover/contracts';
-import { validateBehaviorConfig } from '@drover/behaviors';
+import { validateBehaviorConfig } from '@drover/behaviors/catalog';
 import { ApiError, parseOrThrow } from '../infrastructure/api-error';
 import { BusClients } from '../infrastructure/bus-clients';
 import { answerCommand } from '../infrastructure/command-answer';

@@ -1,5 +1,6 @@
 import { PersistenceTask, ReadQuery, RoutingKeys, type PersistenceReply } from '@drover/contracts';
-import { DeadLetterError, type Delivery } from '@drover/messaging';
+import type { Delivery } from '@drover/messaging';
+import { DeadLetterError } from '@drover/messaging/nest';
 import type { Logger } from '@drover/runtime';
 import type { ReadQueries } from './read-queries';
 import type { PersistenceTasks } from '../run-tasks/persistence-tasks';

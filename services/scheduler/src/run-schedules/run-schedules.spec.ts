@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Collections, type AgentCommand, type AgentView } from '@drover/contracts';
 import type { Bus } from '@drover/messaging';
 import { silentLogger } from '@drover/runtime';
-import { openSqliteStore } from '@drover/store';
+import { openSqliteStore } from '@drover/store/sqlite';
 import { readSnapshot } from '../infrastructure/read-side';
 import { Scheduler } from '../scheduler';
 import { runSchedules } from './run-schedules';

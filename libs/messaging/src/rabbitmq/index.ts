@@ -1,0 +1,2 @@
+export * from './rabbitmq-bus';
+export { queueDeclarations, type QueueDeclaration } from './rabbitmq-config';

@@ -1,0 +1,1 @@
+export { openSqliteStore, SQLITE_FILE_NAME, type SqliteStoreOptions } from './sqlite-store';
