@@ -48,6 +48,21 @@ const common = {
   globalSetup: '<rootDir>/libs/testing/src/jest/global-setup.ts',
 };
 
+/**
+ * One test level: its files and its default timeout. Jest reads `testTimeout` from the global
+ * configuration only, so each project's is applied by a setup file (kept here for the record).
+ */
+function level(displayName, testMatch, testTimeout) {
+  return {
+    ...common,
+    displayName,
+    testMatch: [testMatch],
+    testTimeout,
+    globals: { DROVER_TEST_TIMEOUT_MS: testTimeout },
+    setupFilesAfterEnv: ['<rootDir>/libs/testing/src/jest/test-timeout.ts'],
+  };
+}
+
 /** @type {import('jest').Config} */
 module.exports = {
   // Two cores: one worker per core (jest's default would leave one idle).
@@ -59,23 +74,8 @@ module.exports = {
     './libs/store/src/': { lines: 90 },
   },
   projects: [
-    {
-      ...common,
-      displayName: 'unit',
-      testMatch: ['**/*.spec.ts'],
-      testTimeout: 15_000,
-    },
-    {
-      ...common,
-      displayName: 'int',
-      testMatch: ['**/*.int-spec.ts'],
-      testTimeout: 180_000,
-    },
-    {
-      ...common,
-      displayName: 'e2e',
-      testMatch: ['**/*.e2e-spec.ts'],
-      testTimeout: 180_000,
-    },
+    level('unit', '**/*.spec.ts', 15_000),
+    level('int', '**/*.int-spec.ts', 180_000),
+    level('e2e', '**/*.e2e-spec.ts', 180_000),
   ],
 };
