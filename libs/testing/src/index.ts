@@ -2,3 +2,4 @@ export * from './http';
 export * from './service-process';
 export * from './rabbitmq-vhost';
 export * from './skip';
+export * from './settlements';

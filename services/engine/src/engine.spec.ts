@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Exchanges, type CommandReply } from '@drover/contracts';
@@ -6,9 +6,10 @@ import { DEFAULT_RECOVERY_POLICY } from '@drover/domain';
 import { DEATH_REASON_HEADER, DROVER_TOPOLOGY, Queues, type Delivery } from '@drover/messaging';
 import { InMemoryBus } from '@drover/messaging/in-memory';
 import { silentLogger, systemClock } from '@drover/runtime';
-import type { Store } from '@drover/store';
+import type { Lease, Store } from '@drover/store';
 import { openSqliteStore } from '@drover/store/sqlite';
 import { Engine } from './engine';
+import { AgentLock } from './infrastructure/agent-lock';
 
 /** Collects every message routed to a test queue bound to the given exchange patterns. */
 async function tap(
@@ -30,6 +31,50 @@ async function until<T>(check: () => T | undefined, timeoutMs = 2_000): Promise<
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await sleep(5);
   }
+}
+
+/** One end of a critical section: who held the agent's lock, entering or leaving. */
+interface Mark {
+  agentId: string;
+  holder: string;
+  at: 'enter' | 'exit';
+}
+
+/**
+ * Records every critical section the engines run under `AgentLock`: the work is wrapped so it
+ * marks its entry and exit with the lease holder. Returns the trace and a restore function.
+ */
+function traceCriticalSections(): { trace: Mark[]; restore: () => void } {
+  const trace: Mark[] = [];
+  // Called with the lock instance as `this` below.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const original = AgentLock.prototype.run;
+  const spy = jest.spyOn(AgentLock.prototype, 'run').mockImplementation(function <T>(
+    this: AgentLock,
+    agentId: string,
+    work: (lease: Lease) => Promise<T>,
+  ) {
+    return original.call(this, agentId, async (lease: Lease) => {
+      trace.push({ agentId, holder: lease.owner, at: 'enter' });
+      try {
+        return await work(lease);
+      } finally {
+        trace.push({ agentId, holder: lease.owner, at: 'exit' });
+      }
+    });
+  });
+  return { trace, restore: () => spy.mockRestore() };
+}
+
+/** The most critical sections of one agent that were open at the same time. */
+function maxOverlap(trace: Mark[], agentId: string): number {
+  let open = 0;
+  let max = 0;
+  for (const mark of trace.filter((m) => m.agentId === agentId)) {
+    open += mark.at === 'enter' ? 1 : -1;
+    max = Math.max(max, open);
+  }
+  return max;
 }
 
 const start = (agentId: string, messageId: string) => ({
@@ -124,8 +169,21 @@ describe('engine', () => {
     expect(String(letter.headers[DEATH_REASON_HEADER])).toMatch(/agentId/);
   });
 
-  it('serialises concurrent commands for one agent across replicas: exactly one start wins', async () => {
-    const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => request(start('race', `race-${i}`))));
+  it('serialises concurrent commands for one agent across replicas: critical sections never overlap', async () => {
+    const { trace, restore } = traceCriticalSections();
+    let replies: CommandReply[];
+    try {
+      replies = await Promise.all(Array.from({ length: 6 }, (_, i) => request(start('race', `race-${i}`))));
+    } finally {
+      restore();
+    }
+    const sections = trace.filter((m) => m.agentId === 'race');
+    // Every command ran its section to the end, on both replicas, one section at a time.
+    expect(sections.filter((m) => m.at === 'enter').length).toBe(6);
+    expect(sections.filter((m) => m.at === 'exit').length).toBe(6);
+    expect(new Set(sections.map((m) => m.holder))).toEqual(new Set(engines.map((e) => e.owner)));
+    expect(maxOverlap(trace, 'race')).toBe(1);
+    expect(sections.map((m) => m.at)).toEqual(Array.from({ length: 6 }, () => ['enter', 'exit']).flat());
     expect(replies.filter((r) => r.ok && r.outcome === 'accepted').length).toBe(1);
     expect(replies.filter((r) => !r.ok && r.error.code === 'agent_active').length).toBe(5);
     expect((await store.streams.load('race')).length).toBe(1);

@@ -11,10 +11,11 @@ import {
   type PersistenceReply,
 } from '@drover/contracts';
 import { agentView, fold } from '@drover/domain';
-import { DEATH_REASON_HEADER, DROVER_TOPOLOGY, type Delivery } from '@drover/messaging';
+import { DEATH_REASON_HEADER, DROVER_TOPOLOGY, Queues, type Delivery } from '@drover/messaging';
 import { InMemoryBus } from '@drover/messaging/in-memory';
 import type { Store } from '@drover/store';
 import { openSqliteStore } from '@drover/store/sqlite';
+import { SettlementWatch } from '@drover/testing';
 import { PersistenceAgent } from './persistence-agent';
 import { silentLogger, systemClock } from '@drover/runtime';
 
@@ -32,11 +33,14 @@ describe('persistence agent', () => {
   let bus: InMemoryBus;
   let store: Store;
   let agent: PersistenceAgent;
+  /** The agent consumes through it: tells when the bus has settled a delivery. */
+  let watch: SettlementWatch;
 
   beforeAll(async () => {
     bus = new InMemoryBus(DROVER_TOPOLOGY, { retryDelaysMs: [5] });
     store = openSqliteStore({ filename: ':memory:' });
-    agent = new PersistenceAgent({ bus, store, clock: systemClock, logger: silentLogger() });
+    watch = new SettlementWatch(bus);
+    agent = new PersistenceAgent({ bus: watch.bus, store, clock: systemClock, logger: silentLogger() });
     await agent.start();
   });
   afterAll(async () => {
@@ -101,15 +105,21 @@ describe('persistence agent', () => {
 
   it('never lets an older event roll a view back', async () => {
     // A relay that ran twice re-publishes version 1's event: the view stays at version 2.
-    await bus.publish(Exchanges.events, 'agent.start-requested', {
-      messageId: 'v-1:1:0',
-      ...start,
-      agentId: 'v-1',
-      version: 1,
-      commandId: 'cmd-v-1-1',
-      occurredAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 1)).toISOString(),
-    });
-    await sleep(50);
+    await bus.publish(
+      Exchanges.events,
+      'agent.start-requested',
+      {
+        messageId: 'v-1:1:0',
+        ...start,
+        agentId: 'v-1',
+        version: 1,
+        commandId: 'cmd-v-1-1',
+        occurredAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 1)).toISOString(),
+      },
+      { messageId: 'v-1:1:0' },
+    );
+    await watch.settled(Queues.persistenceEvents, 'v-1:1:0');
+    expect(watch.settlements(Queues.persistenceEvents)).not.toContain('retry');
     const reply = await ask<AgentView>({ query: 'agent.get', agentId: 'v-1' });
     expect(reply.ok && reply.result.status).toBe('running');
   });
@@ -199,10 +209,17 @@ describe('persistence agent', () => {
       alive: true,
       occurredAt,
     });
-    await bus.publish(Exchanges.reports, RoutingKeys.heartbeat, beat('2026-01-01T00:00:02.000Z', ['a']));
-    await bus.publish(Exchanges.reports, RoutingKeys.heartbeat, beat('2026-01-01T00:00:01.000Z', []));
-    await sleep(50);
-    const lease = await eventually(async () => store.documents.collection('session_agents').get('sa-9'));
+    for (const [at, agentIds] of [
+      ['2026-01-01T00:00:02.000Z', ['a']],
+      ['2026-01-01T00:00:01.000Z', []],
+    ] as const) {
+      await bus.publish(Exchanges.reports, RoutingKeys.heartbeat, beat(at, [...agentIds]), { messageId: `hb-${at}` });
+    }
+    // Both beats handled and settled: the late older one had its chance to roll the lease back.
+    await watch.settled(Queues.persistenceReports, 'hb-2026-01-01T00:00:02.000Z');
+    await watch.settled(Queues.persistenceReports, 'hb-2026-01-01T00:00:01.000Z');
+    const lease = await store.documents.collection('session_agents').get('sa-9');
+    assert.ok(lease, 'the lease of sa-9 is recorded');
     expect(lease.agentIds).toEqual(['a']);
     expect(lease.expiresAt).toBe('2026-01-01T00:00:03.000Z');
 

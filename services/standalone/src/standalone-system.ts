@@ -19,6 +19,8 @@ import { createSessionAgent } from '../../session-agent/src/session-agent';
 export interface RunningSystem {
   url: string;
   instanceId: string;
+  /** The system's bus (tests observe its messages, e.g. the session agent's heartbeats). */
+  bus: Bus;
   /** Graceful stop: no new work, sessions handed off, queues drained, everything closed. */
   stop(): Promise<void>;
 }
@@ -83,7 +85,7 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
     await store.close();
     redis?.disconnect();
   };
-  return { url, instanceId: sessions.instanceId, stop };
+  return { url, instanceId: sessions.instanceId, bus, stop };
 }
 
 async function drain(bus: Bus, queues: string[], maxMs: number): Promise<void> {

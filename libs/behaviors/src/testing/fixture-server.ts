@@ -7,7 +7,17 @@ export interface FixtureServer {
   readonly server: Server;
   /** Requests seen, as `METHOD path`. */
   readonly requests: string[];
+  /**
+   * The first request seen after this call that matches (`METHOD path`, exactly or by RegExp):
+   * call it before whatever makes the request. Rejects after `timeoutMs`.
+   */
+  nextRequest(match: string | RegExp, timeoutMs?: number): Promise<string>;
   close(): Promise<void>;
+}
+
+interface RequestWaiter {
+  matches(request: string): boolean;
+  resolve(request: string): void;
 }
 
 /** A node:http server on 127.0.0.1 and a free port, for pages a browser test loads. */
@@ -15,8 +25,13 @@ export async function startFixtureServer(
   handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
 ): Promise<FixtureServer> {
   const requests: string[] = [];
+  let waiters: RequestWaiter[] = [];
   const server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
+    const request = `${req.method} ${req.url}`;
+    requests.push(request);
+    const due = waiters.filter((waiter) => waiter.matches(request));
+    waiters = waiters.filter((waiter) => !due.includes(waiter));
+    for (const waiter of due) waiter.resolve(request);
     Promise.resolve(handler(req, res)).catch((error: unknown) => {
       res.statusCode = 500;
       res.end(String(error));
@@ -28,6 +43,21 @@ export async function startFixtureServer(
     base: `http://127.0.0.1:${port}`,
     server,
     requests,
+    nextRequest: (match, timeoutMs = 30_000) =>
+      new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters = waiters.filter((w) => w !== waiter);
+          reject(new Error(`no request ${String(match)} within ${timeoutMs} ms (seen: ${requests.join(', ')})`));
+        }, timeoutMs);
+        const waiter: RequestWaiter = {
+          matches: (request) => (typeof match === 'string' ? request === match : match.test(request)),
+          resolve: (request) => {
+            clearTimeout(timer);
+            resolve(request);
+          },
+        };
+        waiters.push(waiter);
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { Controller, Inject, Module, UseFilters } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
+import { Test } from '@nestjs/testing';
 import type { INestMicroservice } from '@nestjs/common';
 import { lastValueFrom, of, type Observable } from 'rxjs';
 import type { Delivery, Outcome, Topology } from '../bus.port';
@@ -111,14 +111,20 @@ describe('BusServer / BusClientProxy', () => {
         letters.push(delivery);
       });
     }
-    app = await NestFactory.createMicroservice(TestModule, {
+    // The module as the application declares it, with the recorder swapped for the test's own.
+    recorder = new Recorder();
+    const moduleRef = await Test.createTestingModule({ imports: [TestModule] })
+      .overrideProvider(RECORDER)
+      .useValue(recorder)
+      .compile();
+    app = moduleRef.createNestMicroservice({
       strategy: new BusServer(bus, {
         queues: [{ name: 'orders' }, { name: 'rpc', prefetch: 2 }, { name: 'failing' }, { name: 'unhandled' }],
       }),
       logger: false,
     });
     await app.listen();
-    recorder = app.get<Recorder>(RECORDER);
+    expect(app.get<Recorder>(RECORDER)).toBe(recorder);
     client = new BusClientProxy(bus, { timeoutMs: 2000 });
   });
 

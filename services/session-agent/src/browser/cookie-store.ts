@@ -12,6 +12,8 @@ export const COOKIE_COLLECTION = 'agent_cookies';
  */
 export class CookieStore {
   private readonly lastSaved = new Map<string, string>();
+  /** Per agent, the save in flight (the last one queued). */
+  private readonly saving = new Map<string, Promise<boolean>>();
 
   constructor(private readonly bus: Bus) {}
 
@@ -26,7 +28,22 @@ export class CookieStore {
     return cookies;
   }
 
-  async save(agentId: string, cookies: CookieData[]): Promise<boolean> {
+  /**
+   * Saves one after another per agent, in call order: an earlier save still in flight (say the
+   * periodic one) would otherwise land after the final save of a stop and restore stale cookies.
+   */
+  save(agentId: string, cookies: CookieData[]): Promise<boolean> {
+    const previous = this.saving.get(agentId) ?? Promise.resolve(false);
+    const next = previous.catch(() => false).then(() => this.write(agentId, cookies));
+    this.saving.set(agentId, next);
+    const done = () => {
+      if (this.saving.get(agentId) === next) this.saving.delete(agentId);
+    };
+    next.then(done, done);
+    return next;
+  }
+
+  private async write(agentId: string, cookies: CookieData[]): Promise<boolean> {
     const hash = digest(cookies);
     if (this.lastSaved.get(agentId) === hash) return false;
     await runTask(this.bus, {
