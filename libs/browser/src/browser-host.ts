@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch, type Browser, type BrowserContext, type CookieData, type Page } from 'puppeteer-core';
-import type { Logger } from '@drover/runtime';
+import { withTimeout, type Logger } from '@drover/runtime';
 import { headlessModeFor, resolveChromePath } from './chromium';
 import { toCookieData } from './cookies';
 import { LocalProxy, type ProxyFailure } from './local-proxy';
@@ -503,12 +503,4 @@ function killGroup(pid: number): void {
   } catch {
     // group already empty
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

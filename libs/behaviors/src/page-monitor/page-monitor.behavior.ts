@@ -2,7 +2,8 @@ import type { Page } from 'puppeteer-core';
 import type { Behavior, BehaviorContext } from '../behavior.port';
 import { PageMonitorConfig } from './page-monitor.schema';
 import { elementProperty } from './element-property';
-import { AbortedError, describeError, untilAborted } from './until-aborted';
+import { AbortedError, untilAborted } from '@drover/runtime';
+import { describeError } from './describe-error';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_TEXT = 500;

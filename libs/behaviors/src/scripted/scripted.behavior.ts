@@ -2,7 +2,8 @@ import type { ElementHandle, Page } from 'puppeteer-core';
 import type { Behavior, BehaviorContext } from '../behavior.port';
 import type { AgentBrowser } from '../browser.port';
 import { elementProperty } from '../page-monitor/element-property';
-import { AbortedError, describeError, untilAborted } from '../page-monitor/until-aborted';
+import { AbortedError, untilAborted } from '@drover/runtime';
+import { describeError } from '../page-monitor/describe-error';
 import { ScriptedConfig, type ScriptStep } from './scripted.schema';
 
 const NAVIGATION_TIMEOUT_MS = 30_000;
