@@ -3,7 +3,7 @@ import {
   CommandOutcome,
   PublishedAgentEvent,
   redactConfig,
-  redactUrl,
+  redactProxyUrl,
   type ActivityView,
 } from '@drover/contracts';
 import { agentView, fold, OPTIONAL_VIEW_FIELDS } from '@drover/domain';
@@ -45,7 +45,7 @@ export class AgentViewsProjector {
     const data = event.data;
     const message = [data.error, data.reason].find((v): v is string => typeof v === 'string');
     const details = redactConfig(data) as Record<string, unknown>;
-    if (typeof data.proxy === 'string') details.proxy = redactUrl(data.proxy);
+    if (typeof data.proxy === 'string') details.proxy = redactProxyUrl(data.proxy);
     const activity: ActivityView = {
       id: `${event.occurredAt}|${event.messageId}`,
       agentId: event.agentId,
