@@ -25,17 +25,13 @@ export class AgentsController {
 
   @Post()
   async start(@Body() body: unknown, @Res({ passthrough: true }) res: Response) {
-    const request = validateStart(body);
+    const { agentId, ...payload } = validateStart(body);
     const commandId = BusClients.newCommandId();
     const result = await this.clients.send({
       messageId: commandId,
       type: 'agent.start',
-      agentId: request.agentId,
-      payload: {
-        behavior: request.behavior,
-        config: request.config ?? {},
-        ...(request.proxy ? { proxy: request.proxy } : {}),
-      },
+      agentId,
+      payload: { ...payload, config: payload.config ?? {} },
     });
     return answerCommand(
       result,
