@@ -1,4 +1,4 @@
-import type { Activity, StartSession, StopSession } from '@drover/contracts';
+import { describeZodError, type Activity, type StartSession, type StopSession } from '@drover/contracts';
 import { abortableSleep, type AgentStorage, type BehaviorRegistry } from '@drover/behaviors';
 import type { Bus } from '@drover/messaging';
 import type { DroverMetrics } from '@drover/platform';
@@ -110,7 +110,7 @@ export class SessionHost implements SessionWork {
     }
     const config = behavior.configSchema.safeParse(work.config);
     if (!config.success) {
-      const error = `invalid config: ${config.error.message}`;
+      const error = `invalid config: ${describeZodError(config.error)}`;
       return this.reporter.report('session.failed', agentId, attempt, { error });
     }
 
