@@ -21,7 +21,8 @@ export function redactCredentials(text: string, secrets: readonly string[] = [])
   let out = text
     .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1***:***@')
     .replace(/(^|[\s(<"'=])[^\s:@/()<>"'=]+:[^\s@/]+@(?=[^\s@])/g, '$1***:***@');
-  for (const secret of secrets) {
+  // Longest first, so a secret that contains another is replaced whole.
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
     if (secret.length === 0) continue;
     for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join('***');
   }

@@ -1,8 +1,8 @@
 import type { Page } from 'puppeteer-core';
+import { AbortedError, untilAborted } from '@drover/runtime';
 import type { Behavior, BehaviorContext } from '../behavior.port';
 import { PageMonitorConfig } from './page-monitor.schema';
 import { elementProperty } from './element-property';
-import { AbortedError, untilAborted } from '@drover/runtime';
 import { describeError } from './describe-error';
 
 const DEFAULT_TIMEOUT_MS = 30_000;

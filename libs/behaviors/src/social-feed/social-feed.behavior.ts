@@ -1,4 +1,5 @@
 import type { Page } from 'puppeteer-core';
+import { redactCredentials } from '@drover/contracts';
 import { AbortedError, untilAborted, withTimeout } from '@drover/runtime';
 import type { Behavior, BehaviorContext } from '../behavior.port';
 import { MemoryAgentStorage, type AgentStorage } from '../storage.port';
@@ -70,7 +71,8 @@ async function runOnce(context: RunContext): Promise<RunOutcome> {
   } catch (error) {
     if (signal.aborted || error instanceof AbortedError) return 'stop';
     if (error instanceof LoginRejected) throw error;
-    const message = scrub(error instanceof Error ? error.message : String(error), secret);
+    // The message may quote page input, so the password goes (and any credentials in URLs).
+    const message = redactCredentials(error instanceof Error ? error.message : String(error), [secret]);
     context.logger.warn({ agentId: context.agentId, err: message }, 'social-feed run failed');
     await context.report({ kind: 'feed.error', ok: false, message: message.slice(0, 2_000) });
     return 'continue';
@@ -364,9 +366,4 @@ function safePath(url: string): string {
   } catch {
     return '';
   }
-}
-
-/** Removes the password from a message that may quote page input. */
-function scrub(message: string, secret: string): string {
-  return secret ? message.split(secret).join('***') : message;
 }
