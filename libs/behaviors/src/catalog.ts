@@ -23,6 +23,7 @@ export type ConfigCheck =
   | { ok: true; config: Record<string, unknown> }
   | { ok: false; code: 'unknown_behavior' | 'invalid_config'; message: string; issues: ConfigIssue[] };
 
+/** The behaviour's config with defaults applied, or every reason it is refused (paths from the payload). */
 export function validateBehaviorConfig(behavior: string, config: unknown): ConfigCheck {
   const schema = BEHAVIOR_CONFIG_SCHEMAS[behavior];
   if (!schema) {

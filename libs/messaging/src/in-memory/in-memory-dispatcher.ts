@@ -8,6 +8,7 @@ import { nextFreeConsumer, toDelivery, type Consumer, type QueueState, type Stor
 export class Timers {
   private readonly timers = new Set<NodeJS.Timeout>();
 
+  /** Runs `callback` once after `delayMs`, unless cleared first. */
   start(callback: () => void, delayMs: number): NodeJS.Timeout {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
@@ -17,11 +18,13 @@ export class Timers {
     return timer;
   }
 
+  /** Cancels one timer. */
   clear(timer: NodeJS.Timeout): void {
     clearTimeout(timer);
     this.timers.delete(timer);
   }
 
+  /** Cancels every timer (the bus is closing). */
   clearAll(): void {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();

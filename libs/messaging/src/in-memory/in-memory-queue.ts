@@ -14,6 +14,7 @@ export interface StoredMessage {
   reply?: (body: unknown) => Promise<void>;
 }
 
+/** One `subscribe` call: its handler, its prefetch and the deliveries it is working on. */
 export interface Consumer {
   handler: Handler;
   onSettled?: (settlement: Settlement) => void;
@@ -22,6 +23,7 @@ export interface Consumer {
   running: Set<Promise<void>>;
 }
 
+/** A queue: its bindings and limits, ready messages, and counts of those in flight or waiting to be retried. */
 export interface QueueState {
   name: string;
   bindings: BindingSpec[];

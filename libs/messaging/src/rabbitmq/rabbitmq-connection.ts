@@ -73,6 +73,7 @@ export class AdminChannel {
     }
   }
 
+  /** Closes the admin connection, if one is open. */
   async close(): Promise<void> {
     const admin = this.admin;
     this.admin = undefined;

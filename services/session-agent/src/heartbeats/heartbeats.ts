@@ -29,6 +29,7 @@ export class Heartbeats {
     this.timer.unref();
   }
 
+  /** Stops the periodic beats (a goodbye is sent with `beat(false)`). */
   stop(): void {
     clearInterval(this.timer);
   }

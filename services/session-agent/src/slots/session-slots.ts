@@ -24,6 +24,7 @@ export class SessionSlots {
     private readonly metrics?: DroverMetrics,
   ) {}
 
+  /** The agent's session on this host, if it holds a slot. */
   get(agentId: string): Session | undefined {
     return this.sessions.get(agentId);
   }
@@ -33,14 +34,17 @@ export class SessionSlots {
     return [...this.sessions.keys()];
   }
 
+  /** Every session holding a slot. */
   all(): Session[] {
     return [...this.sessions.values()];
   }
 
+  /** No slot left: a new start is deferred. */
   isFull(): boolean {
     return this.sessions.size >= this.capacity;
   }
 
+  /** Gives the session a slot (replacing any earlier session of the agent). */
   take(session: Session): void {
     this.sessions.set(session.agentId, session);
     this.publish();
@@ -52,6 +56,7 @@ export class SessionSlots {
     this.publish();
   }
 
+  /** Frees every slot (after a shutdown ended the sessions). */
   clear(): void {
     this.sessions.clear();
     this.publish();
