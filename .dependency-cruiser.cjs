@@ -62,12 +62,9 @@ module.exports = {
     {
       name: 'no-circular',
       severity: 'error',
-      comment:
-        'No import cycles, type-only imports included. TEMPORARY: the cycles through ' +
-        'services/session-agent/src/session.module.ts (host -> module -> controller -> host) are being removed ' +
-        'in a parallel change; drop the viaOnly exception with it.',
+      comment: 'No import cycles, type-only imports included.',
       from: {},
-      to: { circular: true, viaOnly: { pathNot: '^services/session-agent/src/session\\.module\\.ts$' } },
+      to: { circular: true },
     },
     {
       name: 'gateway-and-engine-load-no-browser',

@@ -38,7 +38,7 @@ const byRule = (violations: Violation[]) =>
 
 describe('boundaries (.dependency-cruiser.cjs)', () => {
   it(
-    'fails each rule on its violating fixture, and allows standalone and the session-agent cycle being removed',
+    'fails each rule on its violating fixture, and allows standalone to compose the services',
     async () => {
       const violations = await cruise(FIXTURES, ['libs', 'services']);
       expect(byRule(violations)).toEqual([

@@ -5,8 +5,8 @@ import type { AgentBrowser } from './browser.port';
 import type { AgentStorage } from './storage.port';
 
 /**
- * What a session host lends a running behaviour. Browser behaviours (a later issue) receive
- * their page through `capabilities`; HTTP-only behaviours ignore it.
+ * What a session host lends a running behaviour. Browser behaviours receive their page through
+ * `capabilities.browser`; HTTP-only behaviours ignore it.
  */
 export interface BehaviorContext<C = Record<string, unknown>> {
   agentId: string;

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { describeIssues, fieldIssues, type FieldIssue } from '@drover/contracts';
 import { HttpMonitorConfig } from './http-monitor/http-monitor.schema';
 import { PageMonitorConfig } from './page-monitor/page-monitor.schema';
 import { ScriptedConfig } from './scripted/scripted.schema';
@@ -15,16 +16,14 @@ export const BEHAVIOR_CONFIG_SCHEMAS: Readonly<Record<string, z.ZodTypeAny>> = {
   'social-feed': SocialFeedConfig,
 };
 
-export interface ConfigIssue {
-  /** Dot path from the command payload, e.g. `config.intervalMs`. */
-  field: string;
-  message: string;
-}
+/** An invalid config field; its path runs from the command payload, e.g. `config.intervalMs`. */
+export type ConfigIssue = FieldIssue;
 
 export type ConfigCheck =
   | { ok: true; config: Record<string, unknown> }
   | { ok: false; code: 'unknown_behavior' | 'invalid_config'; message: string; issues: ConfigIssue[] };
 
+/** The behaviour's config with defaults applied, or every reason it is refused (paths from the payload). */
 export function validateBehaviorConfig(behavior: string, config: unknown): ConfigCheck {
   const schema = BEHAVIOR_CONFIG_SCHEMAS[behavior];
   if (!schema) {
@@ -38,14 +37,11 @@ export function validateBehaviorConfig(behavior: string, config: unknown): Confi
   }
   const parsed = schema.safeParse(config);
   if (parsed.success) return { ok: true, config: parsed.data as Record<string, unknown> };
-  const issues = parsed.error.issues.map((issue) => ({
-    field: ['config', ...issue.path].join('.'),
-    message: issue.message,
-  }));
+  const issues = fieldIssues(parsed.error, ['config']);
   return {
     ok: false,
     code: 'invalid_config',
-    message: `invalid ${behavior} config: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
+    message: `invalid ${behavior} config: ${describeIssues(issues)}`,
     issues,
   };
 }

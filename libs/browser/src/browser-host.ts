@@ -1,27 +1,15 @@
-import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { launch, type Browser, type BrowserContext, type CookieData, type Page } from 'puppeteer';
+import type { CookieData, Page } from 'puppeteer';
 import type { Logger } from '@drover/runtime';
-import { headlessModeFor, resolveChromePath } from './chromium';
+import { attachContext, closeContext, refreshSnapshot, type SessionState } from './browser-contexts';
+import { closeInstance, launchInstance, type BrowserInstance } from './browser-instance';
+import { resolveChromePath } from './chromium';
 import { toCookieData } from './cookies';
-import { LocalProxy, type ProxyFailure } from './local-proxy';
-import { isAlive, killAll, processTree, rssMb, waitGone } from './process-tree';
+import type { ProxyFailure } from './local-proxy';
+import { processTree, rssMb } from './process-tree';
+import { openProxyEndpoint } from './session-proxy';
 
 export type { CookieData, Page } from 'puppeteer';
-
-/** The Chromium flags every browser is launched with (on top of puppeteer's defaults). */
-export const CHROMIUM_ARGS: readonly string[] = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-  '--disable-quic',
-];
+export { CHROMIUM_ARGS } from './browser-instance';
 
 export interface BrowserHostOptions {
   /** Default: `CHROME_PATH`, else the lightest installed Chromium (`resolveChromePath`). */
@@ -68,28 +56,6 @@ export interface BrowserHostStats {
   crashes: number;
 }
 
-interface Instance {
-  browser: Browser;
-  pid?: number;
-  userDataDir: string;
-  contextsCreated: number;
-  /** Set before we close it ourselves, so its `disconnected` is not a crash. */
-  expectedClose: boolean;
-  exited: Promise<void>;
-}
-
-interface SessionState {
-  agentId: string;
-  proxy?: LocalProxy;
-  context?: BrowserContext;
-  page?: Page;
-  snapshot: CookieData[];
-  closed: boolean;
-}
-
-const CLOSE_TIMEOUT_MS = 5_000;
-const CDP_TIMEOUT_MS = 10_000;
-
 /**
  * One headless Chromium shared by many agents, each in its own BrowserContext (own cookies, own proxy endpoint).
  * Recycles the browser on context count / memory, rebuilds every session after a crash, never leaves processes behind.
@@ -101,7 +67,7 @@ export class BrowserHost {
   private readonly maxContexts: number;
   private readonly maxRssMb: number;
   private readonly sessions = new Map<string, SessionState>();
-  private instance?: Instance;
+  private instance?: BrowserInstance;
   private queue: Promise<unknown> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
   private recycles = 0;
@@ -142,9 +108,7 @@ export class BrowserHost {
     this.assertRunning();
     const { agentId } = spec;
     if (this.sessions.has(agentId)) throw new Error(`a browser session for agent ${agentId} is already open`);
-    const proxy = spec.proxy
-      ? await LocalProxy.start(spec.proxy, (failure) => this.reportProxyError(agentId, failure))
-      : undefined;
+    const proxy = await openProxyEndpoint(agentId, spec.proxy, this.logger, this.options.onProxyError);
     const state: SessionState = {
       agentId,
       proxy,
@@ -160,7 +124,7 @@ export class BrowserHost {
         if (instance.contextsCreated >= this.maxContexts) {
           await this.rebuild('recycle', `${instance.contextsCreated} contexts created`);
         }
-        await this.attach(state, this.current());
+        await attachContext(state, this.current(), this.options.proxyBypassList);
         this.sessions.set(agentId, state);
       });
     } catch (error) {
@@ -203,13 +167,13 @@ export class BrowserHost {
     await this.exclusive(async () => {
       for (const state of this.sessions.values()) {
         state.closed = true;
-        await this.closeContext(state);
+        await closeContext(state);
         await state.proxy?.close().catch(() => undefined);
       }
       this.sessions.clear();
       const instance = this.instance;
       this.instance = undefined;
-      if (instance) await this.closeInstance(instance);
+      if (instance) await closeInstance(instance, this.logger);
     });
     this.logger.info({ recycles: this.recycles, crashes: this.crashes }, 'browser host shut down');
   }
@@ -227,7 +191,7 @@ export class BrowserHost {
       if (state.closed) throw new Error(`browser session for agent ${state.agentId} is closed`);
       this.assertRunning();
       await this.ensureBrowser();
-      if (!state.context) await this.attach(state, this.current());
+      if (!state.context) await attachContext(state, this.current(), this.options.proxyBypassList);
       if (!state.page || state.page.isClosed()) {
         if (!state.context) throw new Error(`no browser context for agent ${state.agentId}`);
         state.page = await state.context.newPage();
@@ -239,11 +203,11 @@ export class BrowserHost {
   private async sessionCookies(state: SessionState): Promise<CookieData[]> {
     if (state.closed || this.shuttingDown) return [...state.snapshot];
     if (this.healthy(state)) {
-      await this.refreshSnapshot(state);
+      await refreshSnapshot(state, this.logger);
       return [...state.snapshot];
     }
     return this.exclusive(async () => {
-      await this.refreshSnapshot(state);
+      await refreshSnapshot(state, this.logger);
       return [...state.snapshot];
     });
   }
@@ -251,10 +215,10 @@ export class BrowserHost {
   private async closeSession(state: SessionState): Promise<CookieData[]> {
     const close = async () => {
       if (state.closed) return [...state.snapshot];
-      await this.refreshSnapshot(state);
+      await refreshSnapshot(state, this.logger);
       state.closed = true;
       this.sessions.delete(state.agentId);
-      await this.closeContext(state);
+      await closeContext(state);
       await state.proxy?.close().catch(() => undefined);
       this.logger.info({ agentId: state.agentId }, 'browser session closed');
       return [...state.snapshot];
@@ -263,54 +227,8 @@ export class BrowserHost {
     return this.healthy(state) ? close() : this.exclusive(close);
   }
 
-  /** Best effort: on failure (browser gone) the previous snapshot stays. */
-  private async refreshSnapshot(state: SessionState): Promise<void> {
-    if (state.closed || !state.context || !this.instance?.browser.connected) return;
-    try {
-      const cookies = await withTimeout(state.context.cookies(), CDP_TIMEOUT_MS, 'context.cookies()');
-      state.snapshot = cookies.map(toCookieData);
-    } catch (error) {
-      this.logger.debug({ agentId: state.agentId, err: error }, 'cookie read failed; keeping the last snapshot');
-    }
-  }
-
   private async refreshSnapshots(): Promise<void> {
-    for (const state of this.sessions.values()) await this.refreshSnapshot(state);
-  }
-
-  /** New context (same local proxy endpoint) on the given browser, cookies restored, one page. */
-  private async attach(state: SessionState, instance: Instance): Promise<void> {
-    const context = await instance.browser.createBrowserContext(
-      state.proxy ? { proxyServer: state.proxy.url, proxyBypassList: this.options.proxyBypassList } : {},
-    );
-    instance.contextsCreated += 1;
-    try {
-      if (state.snapshot.length > 0) await context.setCookie(...state.snapshot);
-      const page = await context.newPage();
-      state.context = context;
-      state.page = page;
-    } catch (error) {
-      await context.close().catch(() => undefined);
-      throw error;
-    }
-  }
-
-  private async closeContext(state: SessionState): Promise<void> {
-    const context = state.context;
-    state.context = undefined;
-    state.page = undefined;
-    if (context && !context.closed && context.browser().connected) {
-      await withTimeout(context.close(), CDP_TIMEOUT_MS, 'context.close()').catch(() => undefined);
-    }
-  }
-
-  private reportProxyError(agentId: string, failure: ProxyFailure): void {
-    this.logger.warn({ agentId, errorClass: failure.errorClass, reason: failure.message }, 'upstream proxy failure');
-    try {
-      this.options.onProxyError?.(agentId, failure);
-    } catch (error) {
-      this.logger.error({ agentId, err: error }, 'onProxyError callback threw');
-    }
+    for (const state of this.sessions.values()) await refreshSnapshot(state, this.logger);
   }
 
   // --- browsers -------------------------------------------------------------------------------------------------
@@ -327,7 +245,7 @@ export class BrowserHost {
     if (this.shuttingDown) throw new Error('BrowserHost is shutting down');
   }
 
-  private current(): Instance {
+  private current(): BrowserInstance {
     if (!this.instance) throw new Error('no browser running');
     return this.instance;
   }
@@ -337,41 +255,11 @@ export class BrowserHost {
     if (!this.instance?.browser.connected) await this.rebuild('crash', 'browser not connected');
   }
 
-  private async launch(): Promise<Instance> {
-    const userDataDir = await mkdtemp(join(tmpdir(), 'drover-chromium-'));
-    let browser: Browser;
-    try {
-      browser = await launch({
-        executablePath: this.chromePath,
-        headless: headlessModeFor(this.chromePath),
-        userDataDir,
-        args: [...CHROMIUM_ARGS],
-        // CDP over a pipe: when this process dies, even by SIGKILL, the pipe closes and
-        // Chromium exits with it, so a killed session agent leaves no browser behind.
-        pipe: true,
-        handleSIGINT: false,
-        handleSIGTERM: false,
-        handleSIGHUP: false,
-      });
-    } catch (error) {
-      await rm(userDataDir, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
-      throw error;
-    }
-    const child = browser.process();
-    const instance: Instance = {
-      browser,
-      pid: child?.pid,
-      userDataDir,
-      contextsCreated: 0,
-      expectedClose: false,
-      exited: child ? exitOf(child) : Promise.resolve(),
-    };
-    browser.on('disconnected', () => this.onDisconnected(instance));
-    this.logger.info({ browserPid: instance.pid, userDataDir }, 'chromium launched');
-    return instance;
+  private launch(): Promise<BrowserInstance> {
+    return launchInstance(this.chromePath, this.logger, (instance) => this.onDisconnected(instance));
   }
 
-  private onDisconnected(instance: Instance): void {
+  private onDisconnected(instance: BrowserInstance): void {
     if (instance.expectedClose || this.shuttingDown || instance !== this.instance) return;
     this.logger.error({ browserPid: instance.pid, sessions: this.sessions.size }, 'chromium disconnected unexpectedly');
     this.exclusive(async () => {
@@ -400,7 +288,7 @@ export class BrowserHost {
       old.expectedClose = true;
     }
     if (reason === 'recycle') {
-      for (const state of this.sessions.values()) await this.refreshSnapshot(state);
+      for (const state of this.sessions.values()) await refreshSnapshot(state, this.logger);
     }
     this.logger.warn({ reason, detail, oldPid: old?.pid, sessions: this.sessions.size }, 'rebuilding the browser');
     // If this throws, the old browser stays current (a dead one is relaunched by the next job's ensureBrowser).
@@ -412,7 +300,7 @@ export class BrowserHost {
       state.context = undefined;
       state.page = undefined;
       try {
-        await this.attach(state, next);
+        await attachContext(state, next, this.options.proxyBypassList);
       } catch (error) {
         // page() attaches it again later.
         this.logger.error({ agentId: state.agentId, err: error }, 'could not move the session to the new browser');
@@ -424,7 +312,7 @@ export class BrowserHost {
         this.logger.error({ agentId: state.agentId, err: error }, 'onRebuilt callback threw');
       }
     }
-    if (old) await this.closeInstance(old);
+    if (old) await closeInstance(old, this.logger);
     this.logger.info({ reason, browserPid: next.pid, sessions: this.sessions.size }, 'browser rebuilt');
   }
 
@@ -447,68 +335,4 @@ export class BrowserHost {
         this.checking = false;
       });
   }
-
-  /** Close politely, SIGKILL the process tree if that hangs, wait for every process to go, remove the profile. */
-  private async closeInstance(instance: Instance): Promise<void> {
-    instance.expectedClose = true;
-    const pid = instance.pid;
-    const tree = pid !== undefined && isAlive(pid) ? processTree(pid) : [];
-    let closed = false;
-    if (instance.browser.connected) {
-      closed = await withTimeout(instance.browser.close(), CLOSE_TIMEOUT_MS, 'browser.close()').then(
-        () => true,
-        (error: unknown) => {
-          this.logger.warn({ browserPid: pid, err: error }, 'browser.close() failed; killing the process tree');
-          return false;
-        },
-      );
-    }
-    if (pid !== undefined) {
-      if (!closed) {
-        killGroup(pid);
-        killAll(tree.filter(isAlive));
-      }
-      await withTimeout(instance.exited, CLOSE_TIMEOUT_MS, 'chromium exit').catch(() => {
-        killGroup(pid);
-        return withTimeout(instance.exited, CLOSE_TIMEOUT_MS, 'chromium exit after SIGKILL');
-      });
-      // Children the browser left behind (reparented; still in its process group).
-      const leftovers = processTree(pid).filter(isAlive);
-      if (leftovers.length > 0) {
-        killGroup(pid);
-        killAll(leftovers);
-      }
-      const survivors = await waitGone([...new Set([...tree, ...leftovers])], CLOSE_TIMEOUT_MS);
-      if (survivors.length > 0)
-        this.logger.error({ browserPid: pid, survivors }, 'chromium processes survived SIGKILL');
-    }
-    await rm(instance.userDataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }).catch(
-      (error: unknown) => this.logger.warn({ dir: instance.userDataDir, err: error }, 'could not remove the profile'),
-    );
-    this.logger.info({ browserPid: pid }, 'chromium closed');
-  }
-}
-
-function exitOf(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-}
-
-/** Puppeteer launches Chromium detached, so its pid is also its process group id. */
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // group already empty
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,6 +1,7 @@
 export * from './browser-host';
 export * from './chromium';
 export * from './local-proxy';
-export * from './redact';
+// Re-exported from the one redaction policy, so callers keep importing them from here.
+export { redactCredentials, redactProxyUrl, urlSecrets } from '@drover/contracts';
 export * from './cookies';
 export { processTree, rssMb } from './process-tree';

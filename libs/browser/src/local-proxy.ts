@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Server, SOCKS_PROTOCOLS } from 'proxy-chain';
-import { redactCredentials, redactProxyUrl, urlSecrets } from './redact';
+import { redactCredentials, redactProxyUrl, urlSecrets } from '@drover/contracts';
 
 export interface ProxyFailure {
   /** The error's class (`RequestError`, `Error`, ...) or `UpstreamStatus` when only a status line is known. */

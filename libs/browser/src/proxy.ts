@@ -3,4 +3,4 @@
  * puppeteer, for behaviours that send plain HTTP through an agent's proxy (`http-monitor`).
  */
 export { LocalProxy, validateProxyUrl, type ProxyFailure } from './local-proxy';
-export { redactProxyUrl } from './redact';
+export { redactProxyUrl } from '@drover/contracts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { AgentCommand } from './commands.schema';
 import { FilterSchema } from './filter.schema';
-import { redactConfig, redactUrl } from './redact';
+import { redactConfig, redactCredentials, redactProxyUrl, urlSecrets } from './redact';
 
 describe('command envelope', () => {
   const start = {
@@ -53,9 +53,22 @@ describe('filter language', () => {
 });
 
 describe('redaction', () => {
-  it('hides proxy passwords but keeps the user', () => {
-    expect(redactUrl('http://alice:hunter2@proxy.local:3128')).toBe('http://alice:***@proxy.local:3128');
-    expect(redactUrl('socks5://proxy.local:1080')).toBe('socks5://proxy.local:1080');
+  it('hides user and password of proxy URLs', () => {
+    expect(redactProxyUrl('http://bob:s3cret@proxy.example:8080')).toBe('http://***:***@proxy.example:8080');
+    expect(redactProxyUrl('socks5://u:p%40ss@10.0.0.1:1080')).toBe('socks5://***:***@10.0.0.1:1080');
+    expect(redactProxyUrl('http://proxy.example:8080')).toBe('http://proxy.example:8080');
+    expect(!redactProxyUrl('not a url user:pw@x').includes('pw')).toBeTruthy();
+  });
+
+  it('scrubs URLs and known secrets out of free text', () => {
+    const text = 'failed via http://bob:s3cret@h:1 (password s3cret, encoded p%40ss)';
+    const out = redactCredentials(text, urlSecrets('http://bob:s3cret@h:1').concat(['p@ss']));
+    assert.ok(!out.includes('s3cret') && !out.includes('p%40ss') && !out.includes('bob'), out);
+  });
+
+  it('hides the user name too: views show scheme, host and port only', () => {
+    expect(redactProxyUrl('http://alice:hunter2@proxy.local:3128')).toBe('http://***:***@proxy.local:3128');
+    expect(redactProxyUrl('socks5://proxy.local:1080')).toBe('socks5://proxy.local:1080');
   });
 
   it('hides secret-looking config values at any depth', () => {

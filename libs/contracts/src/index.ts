@@ -9,3 +9,4 @@ export * from './persistence.schema';
 export * from './topology';
 export * from './redact';
 export * from './collections';
+export * from './zod-issues';

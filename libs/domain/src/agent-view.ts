@@ -1,4 +1,4 @@
-import { redactConfig, redactUrl, type AgentView } from '@drover/contracts';
+import { redactConfig, redactProxyUrl, type AgentView } from '@drover/contracts';
 import type { AgentState } from './agent.state';
 
 /** The read model of an agent: its state with proxy passwords and secret config values masked. */
@@ -7,7 +7,7 @@ export function agentView(state: AgentState): AgentView {
   return {
     ...rest,
     ...(config ? { config: redactConfig(config) as Record<string, unknown> } : {}),
-    ...(proxy ? { proxy: redactUrl(proxy) } : {}),
+    ...(proxy ? { proxy: redactProxyUrl(proxy) } : {}),
   };
 }
 

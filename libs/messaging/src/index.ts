@@ -3,4 +3,5 @@
 // own entry points, so a process loads the broker client and framework it runs on and no other.
 export * from './bus.port';
 export * from './outcomes';
+export * from './parse-or-dead-letter';
 export * from './topology';

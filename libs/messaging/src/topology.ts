@@ -1,5 +1,6 @@
 import { Exchanges, RoutingKeys } from '@drover/contracts';
 import type { QueueSpec, Topology } from './bus.port';
+import { DEFAULT_DELIVERY_LIMIT } from './delivery-policy';
 
 /** Named queues; consumers subscribe by these names. */
 export const Queues = {
@@ -12,10 +13,7 @@ export const Queues = {
   persistenceTasks: 'persistence.tasks',
 } as const;
 
-/** Inputs whose poison messages must never loop: dead-lettered after this many deliveries. */
-const DELIVERY_LIMIT = 5;
-
-/** The whole static topology (docs/design.md, section 4), as data. */
+/** The whole static topology (docs/design.md, section 4), as data; every input has a delivery limit, so poison never loops. */
 export const DROVER_TOPOLOGY: Topology = {
   exchanges: [
     { name: Exchanges.commands, type: 'topic' },
@@ -29,7 +27,7 @@ export const DROVER_TOPOLOGY: Topology = {
     {
       name: Queues.engineCommands,
       bindings: [{ exchange: Exchanges.commands, pattern: 'agent.*' }],
-      deliveryLimit: DELIVERY_LIMIT,
+      deliveryLimit: DEFAULT_DELIVERY_LIMIT,
     },
     {
       name: Queues.engineReports,
@@ -37,12 +35,12 @@ export const DROVER_TOPOLOGY: Topology = {
         exchange: Exchanges.reports,
         pattern,
       })),
-      deliveryLimit: DELIVERY_LIMIT,
+      deliveryLimit: DEFAULT_DELIVERY_LIMIT,
     },
     {
       name: Queues.pendingSessions,
       bindings: [{ exchange: Exchanges.dispatch, pattern: RoutingKeys.pendingSessions }],
-      deliveryLimit: DELIVERY_LIMIT,
+      deliveryLimit: DEFAULT_DELIVERY_LIMIT,
     },
     {
       name: Queues.persistenceEvents,
@@ -50,7 +48,7 @@ export const DROVER_TOPOLOGY: Topology = {
         { exchange: Exchanges.events, pattern: 'agent.#' },
         { exchange: Exchanges.events, pattern: 'command.#' },
       ],
-      deliveryLimit: DELIVERY_LIMIT,
+      deliveryLimit: DEFAULT_DELIVERY_LIMIT,
     },
     {
       name: Queues.persistenceReports,
@@ -58,12 +56,12 @@ export const DROVER_TOPOLOGY: Topology = {
         { exchange: Exchanges.reports, pattern: 'session.activity' },
         { exchange: Exchanges.reports, pattern: RoutingKeys.heartbeat },
       ],
-      deliveryLimit: DELIVERY_LIMIT,
+      deliveryLimit: DEFAULT_DELIVERY_LIMIT,
     },
     {
       name: Queues.persistenceCommands,
       bindings: [{ exchange: Exchanges.commands, pattern: 'agent.*' }],
-      deliveryLimit: DELIVERY_LIMIT,
+      deliveryLimit: DEFAULT_DELIVERY_LIMIT,
     },
     {
       name: Queues.persistenceTasks,
@@ -71,7 +69,7 @@ export const DROVER_TOPOLOGY: Topology = {
         { exchange: Exchanges.persistence, pattern: RoutingKeys.persistenceTask },
         { exchange: Exchanges.persistence, pattern: RoutingKeys.readQuery },
       ],
-      deliveryLimit: DELIVERY_LIMIT,
+      deliveryLimit: DEFAULT_DELIVERY_LIMIT,
     },
   ],
 };
@@ -81,6 +79,6 @@ export function sessionAgentQueue(instanceId: string): QueueSpec {
   return {
     name: `session-agent.${instanceId}`,
     bindings: [{ exchange: Exchanges.dispatch, pattern: instanceId }],
-    deliveryLimit: DELIVERY_LIMIT,
+    deliveryLimit: DEFAULT_DELIVERY_LIMIT,
   };
 }

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '@drover/runtime';
+import { withTimeout, type Logger } from '@drover/runtime';
 import type { DroverMetrics } from './metrics';
 
 export type ReadinessCheck = () => Promise<void>;
@@ -65,7 +65,7 @@ async function readiness(checks: Record<string, ReadinessCheck>) {
   const results = await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
       try {
-        await withTimeout(check(), CHECK_TIMEOUT_MS);
+        await withTimeout(check(), CHECK_TIMEOUT_MS, 'the check');
         return [name, 'ok'] as const;
       } catch (error) {
         return [name, `down: ${(error as Error).message}`] as const;
@@ -78,12 +78,4 @@ async function readiness(checks: Record<string, ReadinessCheck>) {
 function failing(checks: Record<string, string>): string {
   const down = Object.entries(checks).filter(([, state]) => state !== 'ok');
   return `not ready: ${down.map(([name, state]) => `${name} ${state}`).join('; ')}`;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

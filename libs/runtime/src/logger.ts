@@ -15,5 +15,8 @@ export function createLogger(service: string, level = 'info'): Logger {
   });
 }
 
+/** DI token of the process's logger. */
+export const LOGGER = Symbol('Logger');
+
 /** A logger that drops everything, for tests. */
 export const silentLogger = (): Logger => pino({ level: 'silent' });

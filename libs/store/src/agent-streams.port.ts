@@ -37,5 +37,3 @@ export interface AgentStreams {
   append(commit: NewCommit): Promise<AppendResult>;
   findByCommandId(commandId: string): Promise<Commit | undefined>;
 }
-
-export const AGENT_STREAMS = Symbol('AgentStreams');

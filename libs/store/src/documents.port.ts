@@ -29,8 +29,6 @@ export interface Documents {
   collection(name: string): Collection;
 }
 
-export const DOCUMENTS = Symbol('Documents');
-
 export class DuplicateKeyError extends Error {
   constructor(collection: string, id: string) {
     super(`duplicate key ${id} in ${collection}`);

@@ -14,5 +14,3 @@ export interface Locks {
   /** Releases only if the lease is still ours with the same token. */
   release(lease: Lease): Promise<void>;
 }
-
-export const LOCKS = Symbol('Locks');

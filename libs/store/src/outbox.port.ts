@@ -5,5 +5,3 @@ export interface Outbox {
   pending(limit: number, committedBefore?: string): Promise<Commit[]>;
   markDispatched(agentId: string, version: number, at: string): Promise<void>;
 }
-
-export const OUTBOX = Symbol('Outbox');

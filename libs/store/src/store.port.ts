@@ -15,4 +15,5 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** DI token of the process's store (Nest-built consumers inject it). */
 export const STORE = Symbol('Store');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Exchanges, READ_SIDE_INDEXES, type StartAgent } from '@drover/contracts';
+import { describeIssues, Exchanges, READ_SIDE_INDEXES, type StartAgent } from '@drover/contracts';
 import { validateBehaviorConfig } from '@drover/behaviors/catalog';
 import type { Bus } from '@drover/messaging';
 import type { Clock, Logger, Profile } from '@drover/runtime';
@@ -30,8 +30,7 @@ export async function applyProfile(deps: {
   for (const command of commands) {
     const check = validateBehaviorConfig(command.payload.behavior, command.payload.config ?? {});
     if (!check.ok) {
-      const fields = check.issues.map((i) => `${i.field}: ${i.message}`).join('; ');
-      throw new ProfileError(`profile ${profile.name}, agent ${command.agentId}: ${fields}`);
+      throw new ProfileError(`profile ${profile.name}, agent ${command.agentId}: ${describeIssues(check.issues)}`);
     }
   }
   for (const index of READ_SIDE_INDEXES) {

@@ -2,46 +2,45 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestMicroservice } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { Exchanges } from '@drover/contracts';
-import { deadLetter, DROVER_TOPOLOGY, Queues, type Delivery, type Outcome } from '@drover/messaging';
-import { BusExceptionFilter, BusServer } from '@drover/messaging/nest';
+import { Exchanges, type CommandReply } from '@drover/contracts';
+import type { DomainMessage } from '@drover/domain';
+import { DROVER_TOPOLOGY, Queues } from '@drover/messaging';
 import { InMemoryBus } from '@drover/messaging/in-memory';
+import { BusExceptionFilter, BusServer } from '@drover/messaging/nest';
+import { silentLogger, systemClock } from '@drover/runtime';
 import { SettlementWatch } from '@drover/testing';
-import type { CommandsConsumer } from './consume-commands/commands.consumer';
-import type { ReportsConsumer } from './consume-reports/reports.consumer';
 import { EngineModule } from './engine.module';
+import type { ProcessMessageHandler } from './process-message/process-message.handler';
 
-/** A consumer that records what reaches it and answers with `outcome`. */
-function fakeConsumer(outcome?: Outcome) {
-  const seen: Delivery[] = [];
-  return {
-    seen,
-    consumer: {
-      onDelivery: async (delivery: Delivery) => {
-        seen.push(delivery);
-        return outcome;
-      },
+/** A handler that records the messages it is given and accepts each one. */
+function fakeHandler() {
+  const seen: DomainMessage[] = [];
+  const handler = {
+    handle: async (message: DomainMessage): Promise<CommandReply> => {
+      seen.push(message);
+      return {
+        ok: true,
+        commandId: message.messageId,
+        agentId: message.agentId,
+        outcome: 'accepted',
+        view: { agentId: message.agentId, status: 'stopped', version: 1, attempts: 0 },
+      };
     },
   };
+  return { seen, handler: handler as unknown as ProcessMessageHandler };
 }
 
 describe('EngineModule on the bus', () => {
   let bus: InMemoryBus;
   let watch: SettlementWatch;
   let app: INestMicroservice;
-  const commands = fakeConsumer();
-  const reports = fakeConsumer(deadLetter('not for this engine'));
+  const { seen, handler } = fakeHandler();
 
   beforeAll(async () => {
     bus = new InMemoryBus(DROVER_TOPOLOGY, { retryDelaysMs: [5] });
     watch = new SettlementWatch(bus);
     const moduleRef = await Test.createTestingModule({
-      imports: [
-        EngineModule.forRoot({
-          commands: commands.consumer as unknown as CommandsConsumer,
-          reports: reports.consumer as unknown as ReportsConsumer,
-        }),
-      ],
+      imports: [EngineModule.forRoot({ handler, bus, clock: systemClock, logger: silentLogger() })],
     }).compile();
     app = moduleRef.createNestMicroservice({
       strategy: new BusServer(watch.bus, { queues: [{ name: Queues.engineCommands }, { name: Queues.engineReports }] }),
@@ -55,19 +54,25 @@ describe('EngineModule on the bus', () => {
     await bus.close();
   });
 
-  it('hands commands to the commands consumer and acks what it accepts', async () => {
-    await bus.publish(Exchanges.commands, 'agent.stop', { type: 'agent.stop' }, { messageId: 'c-1' });
+  it('hands a valid command to the handler and acks it', async () => {
+    const command = { messageId: 'c-1', type: 'agent.stop', agentId: 'a-1', payload: {} };
+    await bus.publish(Exchanges.commands, 'agent.stop', command, { messageId: 'c-1' });
     await watch.settled(Queues.engineCommands, 'c-1');
-    expect(commands.seen.map((d) => [d.messageId, d.routingKey])).toEqual([['c-1', 'agent.stop']]);
-    expect(reports.seen).toEqual([]);
+    expect(seen.map((m) => [m.messageId, m.type])).toEqual([['c-1', 'agent.stop']]);
     expect(watch.settlements(Queues.engineCommands)).toEqual(['ack']);
   });
 
-  it('hands reports to the reports consumer and settles with the outcome it returns', async () => {
+  it('dead-letters a command that fails validation without calling the handler', async () => {
+    await bus.publish(Exchanges.commands, 'agent.stop', { type: 'agent.stop' }, { messageId: 'c-2' });
+    await watch.settled(Queues.engineCommands, 'c-2');
+    expect(seen.map((m) => m.messageId)).toEqual(['c-1']);
+    expect(watch.settlements(Queues.engineCommands)).toEqual(['ack', 'dead-letter']);
+  });
+
+  it('dead-letters a report that fails validation without calling the handler', async () => {
     await bus.publish(Exchanges.reports, 'session.started', { type: 'session.started' }, { messageId: 'r-1' });
     await watch.settled(Queues.engineReports, 'r-1');
-    expect(reports.seen.map((d) => d.messageId)).toEqual(['r-1']);
-    expect(commands.seen.length).toBe(1);
+    expect(seen.map((m) => m.messageId)).toEqual(['c-1']);
     expect(watch.settlements(Queues.engineReports)).toEqual(['dead-letter']);
   });
 });

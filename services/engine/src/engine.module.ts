@@ -1,17 +1,22 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { BUS, type Bus } from '@drover/messaging';
+import { CLOCK, LOGGER, type Clock, type Logger } from '@drover/runtime';
 import { CommandsConsumer } from './consume-commands/commands.consumer';
 import { ReportsConsumer } from './consume-reports/reports.consumer';
-import { EngineController } from './engine.controller';
+import { ProcessMessageHandler } from './process-message/process-message.handler';
 
+/** The engine's two inputs; Nest builds the consumers from what they depend on. */
 @Module({})
 export class EngineModule {
-  static forRoot(consumers: { commands: CommandsConsumer; reports: ReportsConsumer }): DynamicModule {
+  static forRoot(deps: { handler: ProcessMessageHandler; bus: Bus; clock: Clock; logger: Logger }): DynamicModule {
     return {
       module: EngineModule,
-      controllers: [EngineController],
+      controllers: [CommandsConsumer, ReportsConsumer],
       providers: [
-        { provide: CommandsConsumer, useValue: consumers.commands },
-        { provide: ReportsConsumer, useValue: consumers.reports },
+        { provide: ProcessMessageHandler, useValue: deps.handler },
+        { provide: BUS, useValue: deps.bus },
+        { provide: CLOCK, useValue: deps.clock },
+        { provide: LOGGER, useValue: deps.logger },
       ],
     };
   }

@@ -7,9 +7,7 @@ import { listenOnBus } from '@drover/messaging/nest';
 import type { DroverMetrics } from '@drover/platform';
 import type { Clock, Logger } from '@drover/runtime';
 import type { Store } from '@drover/store';
-import { CommandsConsumer } from './consume-commands/commands.consumer';
 import { EngineModule } from './engine.module';
-import { ReportsConsumer } from './consume-reports/reports.consumer';
 import { ProcessMessageHandler } from './process-message/process-message.handler';
 import { OutboxSweeper } from './relay-outbox/outbox-relay';
 
@@ -48,10 +46,8 @@ export class Engine {
     const { bus, logger, clock } = this.deps;
     // Relay whatever a crash left behind before taking new work.
     await this.sweeper.sweep(0);
-    const commands = new CommandsConsumer({ handler: this.handler, bus, clock, logger });
-    const reports = new ReportsConsumer({ handler: this.handler, logger });
     const prefetch = this.options.prefetch ?? 16;
-    this.app = await listenOnBus(bus, EngineModule.forRoot({ commands, reports }), [
+    this.app = await listenOnBus(bus, EngineModule.forRoot({ handler: this.handler, bus, clock, logger }), [
       { name: Queues.engineCommands, prefetch },
       { name: Queues.engineReports, prefetch },
     ]);

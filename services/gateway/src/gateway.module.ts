@@ -20,7 +20,7 @@ export interface GatewayDeps {
   config: GatewayConfig;
   /**
    * API keys and rate limits (see `GatewaySecurity`). Omitted: no authentication and no rate
-   * limit, as before. Given without `rateLimit`: 100 requests per second per client.
+   * limit. Given without `rateLimit`: 100 requests per second per client.
    * Given with `redis`: the budgets are shared by every replica on that Redis.
    */
   security?: GatewaySecurity;

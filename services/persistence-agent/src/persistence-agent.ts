@@ -4,13 +4,7 @@ import { Queues, type Bus } from '@drover/messaging';
 import { listenOnBus } from '@drover/messaging/nest';
 import type { Clock, Logger } from '@drover/runtime';
 import type { Store } from '@drover/store';
-import { ReadQueries } from './answer-queries/read-queries';
-import { RequestHandler } from './answer-queries/request.handler';
 import { PersistenceModule } from './persistence.module';
-import { AgentViewsProjector } from './project-events/agent-views.projector';
-import { CommandLog } from './record-commands/command-log';
-import { ReportsRecorder } from './record-reports/reports.recorder';
-import { PersistenceTasks } from './run-tasks/persistence-tasks';
 
 /**
  * The persistence agent (docs/design.md, section 1): the only writer of the read side, and the
@@ -26,13 +20,7 @@ export class PersistenceAgent {
     for (const index of READ_SIDE_INDEXES) {
       await store.documents.collection(index.collection).ensureIndex(index.fields, { unique: index.unique ?? false });
     }
-    const module = PersistenceModule.forRoot({
-      projector: new AgentViewsProjector(store),
-      reports: new ReportsRecorder(store),
-      commandLog: new CommandLog(store),
-      requests: new RequestHandler(new ReadQueries(store), new PersistenceTasks(store), logger),
-    });
-    this.app = await listenOnBus(bus, module, [
+    this.app = await listenOnBus(bus, PersistenceModule.forRoot({ store, logger }), [
       { name: Queues.persistenceEvents, prefetch: 8 },
       { name: Queues.persistenceReports, prefetch: 16 },
       { name: Queues.persistenceCommands, prefetch: 16 },

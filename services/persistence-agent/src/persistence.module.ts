@@ -1,26 +1,25 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { LOGGER, type Logger } from '@drover/runtime';
+import { STORE, type Store } from '@drover/store';
+import { ReadQueries } from './answer-queries/read-queries';
 import { RequestHandler } from './answer-queries/request.handler';
-import { PersistenceController } from './persistence.controller';
 import { AgentViewsProjector } from './project-events/agent-views.projector';
 import { CommandLog } from './record-commands/command-log';
 import { ReportsRecorder } from './record-reports/reports.recorder';
+import { PersistenceTasks } from './run-tasks/persistence-tasks';
 
+/** The persistence agent's inputs; each consumer carries its own bus pattern. */
 @Module({})
 export class PersistenceModule {
-  static forRoot(handlers: {
-    projector: AgentViewsProjector;
-    reports: ReportsRecorder;
-    commandLog: CommandLog;
-    requests: RequestHandler;
-  }): DynamicModule {
+  static forRoot(deps: { store: Store; logger: Logger }): DynamicModule {
     return {
       module: PersistenceModule,
-      controllers: [PersistenceController],
+      controllers: [AgentViewsProjector, ReportsRecorder, CommandLog, RequestHandler],
       providers: [
-        { provide: AgentViewsProjector, useValue: handlers.projector },
-        { provide: ReportsRecorder, useValue: handlers.reports },
-        { provide: CommandLog, useValue: handlers.commandLog },
-        { provide: RequestHandler, useValue: handlers.requests },
+        ReadQueries,
+        PersistenceTasks,
+        { provide: STORE, useValue: deps.store },
+        { provide: LOGGER, useValue: deps.logger },
       ],
     };
   }

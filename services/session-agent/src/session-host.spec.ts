@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { Exchanges, RoutingKeys, type StartSession } from '@drover/contracts';
 import { BehaviorRegistry, type Behavior } from '@drover/behaviors';
-import { DROVER_TOPOLOGY, type Delivery } from '@drover/messaging';
+import { DEATH_REASON_HEADER, DROVER_TOPOLOGY, Queues, type Delivery } from '@drover/messaging';
 import { InMemoryBus } from '@drover/messaging/in-memory';
 import { silentLogger, systemClock } from '@drover/runtime';
 import { SessionHost } from './session-host';
@@ -141,6 +141,28 @@ describe('session host', () => {
     await dispatch('a-2', 'crasher', {});
     const crashed = await until(() => reportsOf('a-2', 'session.failed')[0]);
     expect(body(crashed).payload.error).toBe('page exploded');
+  });
+
+  it('fails a session whose config the behaviour refuses, naming the field', async () => {
+    await dispatch('a-1', 'ticker', { everyMs: 'often' });
+    const failed = await until(() => reportsOf('a-1', 'session.failed')[0]);
+    expect(String(body(failed).payload.error)).toMatch(/^invalid config: everyMs: /);
+  });
+
+  it('dead-letters a malformed dispatch at once with the reason', async () => {
+    const dead: Delivery[] = [];
+    await bus.subscribe(`${Queues.pendingSessions}.dead`, async (d) => void dead.push(d));
+    await bus.publish(
+      Exchanges.dispatch,
+      RoutingKeys.pendingSessions,
+      { type: 'session.start', agentId: 'a-9' },
+      {
+        messageId: 'poison-1',
+      },
+    );
+    const letter = await until(() => dead.find((d) => d.messageId === 'poison-1'));
+    expect(String(letter.headers[DEATH_REASON_HEADER])).toMatch(/^invalid dispatch: /);
+    expect(reportsOf('a-9', 'session.failed').length).toBe(0);
   });
 
   it('ignores a redelivered start of the attempt it already runs', async () => {

@@ -1,22 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import {
-  Exchanges,
-  RoutingKeys,
-  SessionDispatch,
-  type Activity,
-  type SessionHeartbeat,
-  type StartSession,
-  type StopSession,
-} from '@drover/contracts';
+import { describeZodError, type Activity, type StartSession, type StopSession } from '@drover/contracts';
 import { abortableSleep, type AgentStorage, type BehaviorRegistry } from '@drover/behaviors';
-import type { BrowserLender, LentBrowser } from './browser/browser-lender';
-import type { INestMicroservice } from '@nestjs/common';
-import { deadLetter, Queues, sessionAgentQueue, type Bus, type Delivery, type Outcome } from '@drover/messaging';
-import { listenOnBus } from '@drover/messaging/nest';
-import { OWN_QUEUE_PATTERN } from './own-queue';
-import { SessionModule } from './session.module';
+import type { Bus } from '@drover/messaging';
 import type { DroverMetrics } from '@drover/platform';
 import type { Clock, Logger } from '@drover/runtime';
+import type { BrowserLender } from './browser/browser-lender';
+import { DispatchTransport } from './dispatch/dispatch-transport';
+import type { SessionWork } from './dispatch/session-work.port';
+import { Heartbeats } from './heartbeats/heartbeats';
+import { SessionReporter } from './reports/session-reporter';
+import { endSession, SessionSlots, type Session } from './slots/session-slots';
 
 export interface SessionHostOptions {
   bus: Bus;
@@ -34,32 +26,39 @@ export interface SessionHostOptions {
   storage?: (agentId: string) => AgentStorage;
 }
 
-/** Why a session's signal fired: a stop is reported, a shutdown hands the agent off silently. */
-type EndCause = { kind: 'stop'; reason?: string } | { kind: 'shutdown' } | { kind: 'replaced' };
-
-interface Session {
-  agentId: string;
-  attempt: number;
-  controller: AbortController;
-  lent?: LentBrowser;
-  cause?: EndCause;
-  done: Promise<void>;
-}
-
-type ReportType = 'session.started' | 'session.stopped' | 'session.failed' | 'session.deferred' | 'session.activity';
-
 /**
  * The session agent: hosts up to `maxConcurrentAgents` behaviour sessions in this process,
  * takes `session.start` work from the shared pending queue, `session.stop` from its own queue,
  * reports every step to the engine and heartbeats its lease.
  */
-export class SessionHost {
-  private readonly sessions = new Map<string, Session>();
-  private app?: INestMicroservice;
-  private heartbeatTimer?: NodeJS.Timeout;
+export class SessionHost implements SessionWork {
+  private readonly slots: SessionSlots;
+  private readonly reporter: SessionReporter;
+  private readonly heartbeats: Heartbeats;
+  private readonly transport: DispatchTransport;
   private closing = false;
 
-  constructor(private readonly options: SessionHostOptions) {}
+  constructor(private readonly options: SessionHostOptions) {
+    const { bus, clock, logger, instanceId, metrics } = options;
+    this.slots = new SessionSlots(options.maxConcurrentAgents, instanceId, metrics);
+    this.reporter = new SessionReporter({ bus, clock, logger, instanceId });
+    this.heartbeats = new Heartbeats({
+      bus,
+      clock,
+      logger,
+      instanceId,
+      heartbeatMs: options.heartbeatMs,
+      leaseMs: options.leaseMs,
+      slots: this.slots,
+      ...(metrics ? { metrics } : {}),
+    });
+    this.transport = new DispatchTransport({
+      bus,
+      logger,
+      instanceId,
+      maxConcurrentAgents: options.maxConcurrentAgents,
+    });
+  }
 
   get instanceId(): string {
     return this.options.instanceId;
@@ -67,23 +66,13 @@ export class SessionHost {
 
   /** Agents hosted right now. */
   agentIds(): string[] {
-    return [...this.sessions.keys()];
+    return this.slots.agentIds();
   }
 
   async start(): Promise<void> {
-    const { bus, instanceId } = this.options;
-    const own = sessionAgentQueue(instanceId);
-    await bus.declareQueue(own);
-    this.app = await listenOnBus(bus, SessionModule.forRoot(this), [
-      { name: own.name, pattern: OWN_QUEUE_PATTERN, prefetch: 16 },
-      // A few starts at once (browser contexts take a while); a slot is taken as a start
-      // arrives, so a full host defers instead of hoarding work.
-      { name: Queues.pendingSessions, prefetch: Math.min(4, this.options.maxConcurrentAgents) },
-    ]);
-    await this.heartbeat();
-    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs);
-    this.heartbeatTimer.unref();
-    this.options.logger.info({ instanceId, capacity: this.options.maxConcurrentAgents }, 'session agent ready');
+    await this.transport.listen(this);
+    await this.heartbeats.start();
+    this.options.logger.info({ instanceId: this.instanceId, capacity: this.slots.capacity }, 'session agent ready');
   }
 
   /**
@@ -92,64 +81,52 @@ export class SessionHost {
    */
   async shutdown(): Promise<void> {
     this.closing = true;
-    clearInterval(this.heartbeatTimer);
-    await this.app?.close();
-    this.app = undefined;
-    const sessions = [...this.sessions.values()];
-    for (const session of sessions) this.end(session, { kind: 'shutdown' });
+    this.heartbeats.stop();
+    await this.transport.close();
+    const sessions = this.slots.all();
+    for (const session of sessions) endSession(session, { kind: 'shutdown' });
     await Promise.all(sessions.map((s) => s.done));
-    this.sessions.clear();
-    await this.heartbeat(false);
-    await this.options.bus.deleteQueue(sessionAgentQueue(this.options.instanceId).name).catch(() => undefined);
+    this.slots.clear();
+    await this.heartbeats.beat(false);
+    await this.transport.removeOwnQueue();
   }
 
-  /** One dispatch message: a start from the shared queue or a stop on this instance's queue. */
-  async handle(delivery: Delivery): Promise<Outcome | void> {
-    const parsed = SessionDispatch.safeParse(delivery.body);
-    if (!parsed.success) {
-      const reason = `invalid dispatch: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
-      this.options.logger.warn({ messageId: delivery.messageId, reason }, 'dead-lettering dispatch');
-      return deadLetter(reason);
-    }
-    if (parsed.data.type === 'session.start') await this.startSession(parsed.data);
-    else await this.stopSession(parsed.data);
-  }
-
-  private async startSession(work: StartSession): Promise<void> {
+  /** A start from the shared queue: runs the behaviour, or reports why not (deferred, failed). */
+  async startSession(work: StartSession): Promise<void> {
     const { agentId, attempt } = work;
-    const existing = this.sessions.get(agentId);
+    const existing = this.slots.get(agentId);
     if (existing?.attempt === attempt) return; // a redelivered start: already running
-    if (existing) this.end(existing, { kind: 'replaced' });
+    if (existing) endSession(existing, { kind: 'replaced' });
 
-    if (this.closing || this.sessions.size >= this.options.maxConcurrentAgents) {
+    if (this.closing || this.slots.isFull()) {
       const reason = `no free slot on session agent ${this.instanceId}`;
-      return this.report('session.deferred', agentId, attempt, { reason });
+      return this.reporter.report('session.deferred', agentId, attempt, { reason });
     }
     const behavior = this.options.registry.get(work.behavior);
     if (!behavior) {
-      return this.report('session.failed', agentId, attempt, {
+      return this.reporter.report('session.failed', agentId, attempt, {
         error: `behaviour ${work.behavior} is not available here`,
       });
     }
     const config = behavior.configSchema.safeParse(work.config);
     if (!config.success) {
-      return this.report('session.failed', agentId, attempt, { error: `invalid config: ${config.error.message}` });
+      const error = `invalid config: ${describeZodError(config.error)}`;
+      return this.reporter.report('session.failed', agentId, attempt, { error });
     }
 
     const controller = new AbortController();
     const session: Session = { agentId, attempt, controller, done: Promise.resolve() };
     // The slot is taken before the (slow) browser context is ready, so a stop finds the session.
-    this.sessions.set(agentId, session);
-    this.options.metrics?.sessionsActive.set({ instance: this.instanceId }, this.sessions.size);
+    this.slots.take(session);
     const logger = this.options.logger.child({ agentId, attempt });
     if (behavior.requires.includes('browser')) {
       const failure = await this.lendBrowser(session, work.proxy);
       if (failure) {
-        this.sessions.delete(agentId);
-        return this.report('session.failed', agentId, attempt, { error: failure });
+        this.slots.free(session);
+        return this.reporter.report('session.failed', agentId, attempt, { error: failure });
       }
     }
-    await this.report('session.started', agentId, attempt, {});
+    await this.reporter.report('session.started', agentId, attempt, {});
     logger.info({ behavior: behavior.name }, 'session started');
     const storage = this.options.storage?.(agentId);
     session.done = behavior
@@ -172,6 +149,24 @@ export class SessionHost {
       );
   }
 
+  /** A stop on this instance's queue: ends the session and waits until it has reported. */
+  async stopSession(stop: StopSession): Promise<void> {
+    const session = this.slots.get(stop.agentId);
+    if (!session) {
+      // Nothing runs here (already ended, or lost in a restart): confirm it is stopped.
+      const reason = 'no session on this host';
+      return this.reporter.report('session.stopped', stop.agentId, stop.attempt, { reason });
+    }
+    endSession(session, { kind: 'stop', ...(stop.reason ? { reason: stop.reason } : {}) });
+    await session.done;
+  }
+
+  /** Records an activity the host itself observed for an agent it runs (browser rebuilt, proxy error). */
+  noteActivity(agentId: string, activity: Activity): void {
+    const session = this.slots.get(agentId);
+    if (session) void this.reportActivity(session, activity);
+  }
+
   /** Returns why no browser could be lent, or undefined when `session.lent` is set. */
   private async lendBrowser(session: Session, proxy: string | undefined): Promise<string | undefined> {
     const { browsers } = this.options;
@@ -185,12 +180,6 @@ export class SessionHost {
     }
   }
 
-  /** Records an activity the host itself observed for an agent it runs (browser rebuilt, proxy error). */
-  noteActivity(agentId: string, activity: Activity): void {
-    const session = this.sessions.get(agentId);
-    if (session) void this.reportActivity(session, activity);
-  }
-
   /** Reports how a session ended (unless it was handed off) and frees its slot. */
   private async finish(session: Session, error?: Error): Promise<void> {
     const { agentId, attempt, cause } = session;
@@ -198,78 +187,20 @@ export class SessionHost {
     await session.lent
       ?.release()
       .catch((failure: Error) => this.options.logger.warn({ agentId, err: failure.message }, 'browser release failed'));
-    if (this.sessions.get(agentId) === session) this.sessions.delete(agentId);
-    this.options.metrics?.sessionsActive.set({ instance: this.instanceId }, this.sessions.size);
+    this.slots.free(session);
     if (cause?.kind === 'shutdown' || cause?.kind === 'replaced') return;
     if (error && !cause) {
       this.options.logger.warn({ agentId, err: error.message }, 'session failed');
-      await this.report('session.failed', agentId, attempt, { error: error.message.slice(0, 2000) });
+      await this.reporter.report('session.failed', agentId, attempt, { error: error.message.slice(0, 2000) });
     } else {
       const reason = cause?.kind === 'stop' ? cause.reason : 'behaviour finished';
-      await this.report('session.stopped', agentId, attempt, reason ? { reason } : {});
+      await this.reporter.report('session.stopped', agentId, attempt, reason ? { reason } : {});
     }
-    if (!this.closing) await this.heartbeat();
-  }
-
-  private async stopSession(stop: StopSession): Promise<void> {
-    const session = this.sessions.get(stop.agentId);
-    if (!session) {
-      // Nothing runs here (already ended, or lost in a restart): confirm it is stopped.
-      return this.report('session.stopped', stop.agentId, stop.attempt, { reason: 'no session on this host' });
-    }
-    this.end(session, { kind: 'stop', ...(stop.reason ? { reason: stop.reason } : {}) });
-    await session.done;
-  }
-
-  private end(session: Session, cause: EndCause): void {
-    session.cause ??= cause;
-    session.controller.abort();
+    if (!this.closing) await this.heartbeats.beat();
   }
 
   private async reportActivity(session: Session, activity: Activity): Promise<void> {
     if (session.controller.signal.aborted && session.cause?.kind !== 'stop') return;
-    await this.report('session.activity', session.agentId, session.attempt, activity);
-  }
-
-  private async report(type: ReportType, agentId: string, attempt: number, payload: object): Promise<void> {
-    const messageId = randomUUID();
-    const body = {
-      messageId,
-      type,
-      agentId,
-      instanceId: this.instanceId,
-      attempt,
-      payload,
-      occurredAt: this.options.clock.now().toISOString(),
-    };
-    try {
-      await this.options.bus.publish(Exchanges.reports, type, body, { messageId });
-    } catch (error) {
-      this.options.logger.warn({ agentId, type, err: (error as Error).message }, 'report not published');
-    }
-  }
-
-  private async heartbeat(alive = true): Promise<void> {
-    this.options.metrics?.sessionsActive.set({ instance: this.instanceId }, this.sessions.size);
-    this.options.metrics?.sessionCapacity.set(
-      { instance: this.instanceId },
-      alive ? this.options.maxConcurrentAgents : 0,
-    );
-    const messageId = randomUUID();
-    const beat: SessionHeartbeat = {
-      messageId,
-      type: 'session.heartbeat',
-      instanceId: this.instanceId,
-      capacity: this.options.maxConcurrentAgents,
-      agentIds: this.agentIds(),
-      leaseMs: this.options.leaseMs,
-      alive,
-      occurredAt: this.options.clock.now().toISOString(),
-    };
-    try {
-      await this.options.bus.publish(Exchanges.reports, RoutingKeys.heartbeat, beat, { messageId });
-    } catch (error) {
-      this.options.logger.warn({ err: (error as Error).message }, 'heartbeat not published');
-    }
+    await this.reporter.report('session.activity', session.agentId, session.attempt, activity);
   }
 }

@@ -1,8 +1,9 @@
 import type { Page } from 'puppeteer';
+import { AbortedError, untilAborted } from '@drover/runtime';
 import type { Behavior, BehaviorContext } from '../behavior.port';
 import { PageMonitorConfig } from './page-monitor.schema';
 import { elementProperty } from './element-property';
-import { AbortedError, describeError, untilAborted } from './until-aborted';
+import { describeError } from './describe-error';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_TEXT = 500;

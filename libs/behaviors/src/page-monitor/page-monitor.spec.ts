@@ -5,7 +5,6 @@ import { builtInBehaviors, BehaviorRegistry } from '../registry';
 import { testRun } from '../testing/behavior-context';
 import { pageMonitor } from './page-monitor.behavior';
 import { PageMonitorConfig } from './page-monitor.schema';
-import { AbortedError, untilAborted } from './until-aborted';
 
 const fields = (behavior: string, config: unknown) => {
   const check = validateBehaviorConfig(behavior, config);
@@ -57,25 +56,5 @@ describe('page-monitor behaviour', () => {
     expect(pageMonitor.requires).toEqual(['browser']);
     const run = testRun(PageMonitorConfig.parse({ url: 'https://x.test/', intervalMs: 500 }), {});
     await assert.rejects(pageMonitor.run(run.context), /needs a browser/);
-  });
-});
-
-describe('untilAborted', () => {
-  it('settles like the work when the signal stays quiet', async () => {
-    const controller = new AbortController();
-    expect(await untilAborted(Promise.resolve(7), controller.signal)).toBe(7);
-    await assert.rejects(untilAborted(Promise.reject(new Error('boom')), controller.signal), /boom/);
-  });
-
-  it('rejects with AbortedError as soon as the signal aborts, abandoning the work', async () => {
-    const controller = new AbortController();
-    let failLate: (error: Error) => void = () => undefined;
-    const never = new Promise<number>((_resolve, reject) => (failLate = reject));
-    const raced = untilAborted(never, controller.signal);
-    controller.abort();
-    await assert.rejects(raced, AbortedError);
-    // The abandoned work failing later is not an unhandled rejection.
-    failLate(new Error('late'));
-    await assert.rejects(untilAborted(Promise.resolve(1), controller.signal), AbortedError);
   });
 });

@@ -1,8 +1,10 @@
 import type { ElementHandle, Page } from 'puppeteer';
+import { redactCredentials } from '@drover/contracts';
+import { AbortedError, untilAborted } from '@drover/runtime';
 import type { Behavior, BehaviorContext } from '../behavior.port';
 import type { AgentBrowser } from '../browser.port';
 import { elementProperty } from '../page-monitor/element-property';
-import { AbortedError, describeError, untilAborted } from '../page-monitor/until-aborted';
+import { describeError } from '../page-monitor/describe-error';
 import { ScriptedConfig, type ScriptStep } from './scripted.schema';
 
 const NAVIGATION_TIMEOUT_MS = 30_000;
@@ -10,7 +12,6 @@ const NAVIGATION_TIMEOUT_MS = 30_000;
 const ELEMENT_TIMEOUT_MS = 10_000;
 const WAIT_FOR_TIMEOUT_MS = 30_000;
 const MAX_EXTRACTED = 1_000;
-const REDACTED = '[secret]';
 
 /**
  * `scripted`: runs a fixed list of browser steps (goto, click, type, waitFor, extract,
@@ -43,11 +44,8 @@ type Redact = (text: string) => string;
 
 /** Replaces every secret text of the script in `text`, so no activity or log carries one. */
 function redactor(steps: readonly ScriptStep[]): Redact {
-  const secrets = steps
-    .flatMap((step) => (step.action === 'type' && step.secret && step.text.length > 0 ? [step.text] : []))
-    // Longest first, so a secret that contains another is replaced whole.
-    .sort((a, b) => b.length - a.length);
-  return (text) => secrets.reduce((result, secret) => result.split(secret).join(REDACTED), text);
+  const secrets = steps.flatMap((step) => (step.action === 'type' && step.secret ? [step.text] : []));
+  return (text) => redactCredentials(text, secrets);
 }
 
 interface RunState {

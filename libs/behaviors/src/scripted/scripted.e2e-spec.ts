@@ -96,7 +96,7 @@ describeWithChromium('scripted (real Chromium)', (executablePath) => {
     expect(run?.kind).toBe('script.run');
     expect(run?.ok).toBe(true);
     expect(run?.details?.steps).toBe(8);
-    expect(run?.details?.extracted).toEqual({ welcome: 'Welcome, alice', token: 'token:[secret]' });
+    expect(run?.details?.extracted).toEqual({ welcome: 'Welcome, alice', token: 'token:***' });
     expect(typeof run?.details?.ms).toBe('number');
     expect((run?.details?.screenshots as string[]).length).toBe(1);
     expect(shot?.subarray(0, 8)).toEqual(PNG_SIGNATURE);

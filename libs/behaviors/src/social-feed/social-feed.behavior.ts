@@ -1,4 +1,6 @@
 import type { Page } from 'puppeteer';
+import { redactCredentials } from '@drover/contracts';
+import { AbortedError, untilAborted, withTimeout } from '@drover/runtime';
 import type { Behavior, BehaviorContext } from '../behavior.port';
 import { MemoryAgentStorage, type AgentStorage } from '../storage.port';
 import { SocialFeedConfig, type SocialFeedSelectors } from './social-feed.schema';
@@ -57,6 +59,7 @@ interface Tuning {
 /** The behaviour context plus what the run resolved for itself. */
 type RunContext = BehaviorContext<SocialFeedConfig> & { storage: AgentStorage; tuning: Tuning };
 
+/** A check of the page cut short by the stop (awaited work is raced with `untilAborted` instead). */
 const ABORTED = Symbol('aborted');
 type Aborted = typeof ABORTED;
 
@@ -66,9 +69,10 @@ async function runOnce(context: RunContext): Promise<RunOutcome> {
   try {
     return await walkFeed(context);
   } catch (error) {
-    if (signal.aborted) return 'stop';
+    if (signal.aborted || error instanceof AbortedError) return 'stop';
     if (error instanceof LoginRejected) throw error;
-    const message = scrub(error instanceof Error ? error.message : String(error), secret);
+    // The message may quote page input, so the password goes (and any credentials in URLs).
+    const message = redactCredentials(error instanceof Error ? error.message : String(error), [secret]);
     context.logger.warn({ agentId: context.agentId, err: message }, 'social-feed run failed');
     await context.report({ kind: 'feed.error', ok: false, message: message.slice(0, 2_000) });
     return 'continue';
@@ -86,12 +90,12 @@ async function walkFeed(context: RunContext): Promise<RunOutcome> {
   const loginUrl = new URL(config.loginPath, config.baseUrl);
 
   let page = await browser.page();
-  if ((await untilAborted(signal, page.goto(feedUrl, navigation))) === ABORTED) return 'stop';
+  await untilAborted(page.goto(feedUrl, navigation), signal);
   if (await stoppedBySite(context, page)) return 'stop';
 
   const onLogin = new URL(page.url()).pathname === loginUrl.pathname || (await page.$(s.loginPassword)) !== null;
   if (onLogin) {
-    if ((await untilAborted(signal, logIn(page, config.username, config.password, s))) === ABORTED) return 'stop';
+    await untilAborted(logIn(page, config.username, config.password, s), signal);
     if ((await page.$(s.loginPassword)) !== null) {
       if (await stoppedBySite(context, page)) return 'stop';
       await context.report({
@@ -106,7 +110,7 @@ async function walkFeed(context: RunContext): Promise<RunOutcome> {
     await context.report({ kind: 'feed.session', ok: true, details: { reused: false } });
     page = await browser.page();
     if (new URL(page.url()).pathname !== new URL(feedUrl).pathname) {
-      if ((await untilAborted(signal, page.goto(feedUrl, navigation))) === ABORTED) return 'stop';
+      await untilAborted(page.goto(feedUrl, navigation), signal);
     }
     if (await stoppedBySite(context, page)) return 'stop';
   } else {
@@ -362,39 +366,4 @@ function safePath(url: string): string {
   } catch {
     return '';
   }
-}
-
-/** Removes the password from a message that may quote page input. */
-function scrub(message: string, secret: string): string {
-  return secret ? message.split(secret).join('***') : message;
-}
-
-function untilAborted<T>(signal: AbortSignal, promise: Promise<T>): Promise<T | Aborted> {
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return Promise.resolve(ABORTED);
-  }
-  return new Promise<T | Aborted>((resolve, reject) => {
-    const onAbort = () => resolve(ABORTED);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) resolve(ABORTED);
-        else reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

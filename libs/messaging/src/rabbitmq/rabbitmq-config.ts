@@ -1,5 +1,6 @@
 import { Exchanges } from '@drover/contracts';
 import type { ExchangeSpec, QueueSpec, Topology } from '../bus.port';
+import { DEFAULT_DELIVERY_LIMIT, DEFAULT_PREFETCH } from '../delivery-policy';
 
 /**
  * Rendering of the DROVER topology into a rascal broker definition (pure: no broker needed, unit-tested).
@@ -32,8 +33,6 @@ export const REPLY_SUBSCRIPTION = 'drover.replies';
  */
 export const CONSUMER_TEMPLATE = 'drover.consumer';
 
-export const DEFAULT_DELIVERY_LIMIT = 5;
-export const DEFAULT_PREFETCH = 10;
 /**
  * Publishes awaiting their confirm at once, per process. rascal holds a pooled confirm channel
  * from the publish until the broker confirms, and its pool defaults to 5 channels, which capped

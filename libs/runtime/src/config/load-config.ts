@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { describeIssues, fieldIssues } from '@drover/contracts';
 import type { z } from 'zod';
 import { EnvSchema, type Env } from './env.schema';
 import { ProfileSchema, type Profile } from './profile.schema';
@@ -17,9 +18,8 @@ export interface DroverConfig {
   profile: Profile;
 }
 
-function describeIssues(source: string, error: z.ZodError): string {
-  const lines = error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  return `invalid ${source}:\n${lines.join('\n')}`;
+function invalidConfig(source: string, error: z.ZodError): string {
+  return `invalid ${source}:\n  ${describeIssues(fieldIssues(error), { separator: '\n  ', limit: Infinity })}`;
 }
 
 const DROVER_VARIABLES = new Set(Object.keys(EnvSchema.shape));
@@ -50,14 +50,14 @@ export function loadProfile(profilesDir: string, name: string): Profile {
     throw new ConfigError(`DROVER_PROFILE=${name}: cannot read ${path}: ${(error as Error).message}`);
   }
   const parsed = ProfileSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(describeIssues(`profile ${path}`, parsed.error));
+  if (!parsed.success) throw new ConfigError(invalidConfig(`profile ${path}`, parsed.error));
   return parsed.data;
 }
 
 /** Reads and validates the environment and the run-profile it names, once, at start-up. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): DroverConfig {
   const parsed = EnvSchema.safeParse(readEnv(source));
-  if (!parsed.success) throw new ConfigError(describeIssues('environment', parsed.error));
+  if (!parsed.success) throw new ConfigError(invalidConfig('environment', parsed.error));
   const env = parsed.data;
   const profile = loadProfile(env.DROVER_PROFILES_DIR, env.DROVER_PROFILE);
   // Environment overrides of profile values, so one image serves several profiles.

@@ -1,34 +1,43 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, EventPattern } from '@nestjs/microservices';
 import { AgentCommand, Exchanges, type CommandOutcome, type CommandReply } from '@drover/contracts';
 import { validateBehaviorConfig } from '@drover/behaviors/catalog';
-import { deadLetter, type Bus, type Delivery, type Outcome } from '@drover/messaging';
-import type { Clock, Logger } from '@drover/runtime';
-import type { ProcessMessageHandler } from '../process-message/process-message.handler';
-import { describeZodError } from '../infrastructure/describe-zod-error';
+import { BUS, deadLetter, parseOrDeadLetter, Queues, type Bus, type Delivery, type Outcome } from '@drover/messaging';
+import { BusContext } from '@drover/messaging/nest';
+import { CLOCK, LOGGER, type Clock, type Logger } from '@drover/runtime';
+import { ProcessMessageHandler } from '../process-message/process-message.handler';
 
 /**
  * Entry point for `engine.commands`. A malformed command is dead-lettered at once with the
  * reason (and answered, when someone waits for it); a valid one is processed and answered.
  */
+@Controller()
 export class CommandsConsumer {
-  constructor(private readonly deps: { handler: ProcessMessageHandler; bus: Bus; clock: Clock; logger: Logger }) {}
+  constructor(
+    @Inject(ProcessMessageHandler) private readonly handler: ProcessMessageHandler,
+    @Inject(BUS) private readonly bus: Bus,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
 
-  async onDelivery(delivery: Delivery): Promise<Outcome | void> {
-    const parsed = AgentCommand.safeParse(delivery.body);
-    if (!parsed.success) {
-      const reason = `invalid command: ${describeZodError(parsed.error)}`;
-      this.deps.logger.warn(
-        { messageId: delivery.messageId, routingKey: delivery.routingKey, reason },
-        'dead-lettering command',
-      );
+  @EventPattern(Queues.engineCommands)
+  onCommand(@Ctx() context: BusContext): Promise<Outcome | void> {
+    return this.consume(context.getDelivery());
+  }
+
+  /** Validates, processes and answers one command. */
+  private async consume(delivery: Delivery): Promise<Outcome | void> {
+    const parsed = parseOrDeadLetter(delivery, AgentCommand, 'command', this.logger);
+    if (!parsed.ok) {
       await delivery.reply?.({
         ok: false,
         commandId: delivery.messageId,
         agentId: '',
-        error: { code: 'invalid_request', message: reason },
+        error: { code: 'invalid_request', message: parsed.reason },
       });
-      return deadLetter(reason);
+      return parsed.outcome;
     }
-    const command = parsed.data;
+    const command = parsed.value;
     if (delivery.routingKey !== command.type) {
       const reason = `routing key ${delivery.routingKey} does not match type ${command.type}`;
       await delivery.reply?.({
@@ -49,7 +58,7 @@ export class CommandsConsumer {
           error: { code: check.code, message: check.message, details: check.issues },
         });
     }
-    return this.answer(delivery, await this.deps.handler.handle(command));
+    return this.answer(delivery, await this.handler.handle(command));
   }
 
   /** Replies to a waiting caller and records commands that committed nothing on the read side. */
@@ -63,9 +72,9 @@ export class CommandsConsumer {
         agentId: reply.agentId,
         code: failed ? reply.error.code : 'noop',
         message: failed ? reply.error.message : `agent is ${reply.view.status}`,
-        occurredAt: this.deps.clock.now().toISOString(),
+        occurredAt: this.clock.now().toISOString(),
       };
-      await this.deps.bus.publish(Exchanges.events, outcome.type, outcome, { messageId: outcome.messageId });
+      await this.bus.publish(Exchanges.events, outcome.type, outcome, { messageId: outcome.messageId });
     }
     await delivery.reply?.(reply);
   }

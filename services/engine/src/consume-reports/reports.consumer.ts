@@ -1,23 +1,26 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, EventPattern } from '@nestjs/microservices';
 import { SessionReport } from '@drover/contracts';
-import { deadLetter, type Delivery, type Outcome } from '@drover/messaging';
-import type { Logger } from '@drover/runtime';
-import type { ProcessMessageHandler } from '../process-message/process-message.handler';
-import { describeZodError } from '../infrastructure/describe-zod-error';
+import { parseOrDeadLetter, Queues, type Outcome } from '@drover/messaging';
+import { BusContext } from '@drover/messaging/nest';
+import { LOGGER, type Logger } from '@drover/runtime';
+import { ProcessMessageHandler } from '../process-message/process-message.handler';
 
 /** Entry point for `engine.reports`: session reports become transitions like commands do. */
+@Controller()
 export class ReportsConsumer {
-  constructor(private readonly deps: { handler: ProcessMessageHandler; logger: Logger }) {}
+  constructor(
+    @Inject(ProcessMessageHandler) private readonly handler: ProcessMessageHandler,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
 
-  async onDelivery(delivery: Delivery): Promise<Outcome | void> {
-    const parsed = SessionReport.safeParse(delivery.body);
-    if (!parsed.success) {
-      const reason = `invalid session report: ${describeZodError(parsed.error)}`;
-      this.deps.logger.warn({ messageId: delivery.messageId, reason }, 'dead-lettering report');
-      return deadLetter(reason);
-    }
-    const reply = await this.deps.handler.handle(parsed.data);
+  @EventPattern(Queues.engineReports)
+  async onReport(@Ctx() context: BusContext): Promise<Outcome | void> {
+    const parsed = parseOrDeadLetter(context.getDelivery(), SessionReport, 'session report', this.logger);
+    if (!parsed.ok) return parsed.outcome;
+    const reply = await this.handler.handle(parsed.value);
     if (reply.ok && reply.outcome === 'noop') {
-      this.deps.logger.debug({ agentId: reply.agentId, type: parsed.data.type }, 'report changed nothing');
+      this.logger.debug({ agentId: reply.agentId, type: parsed.value.type }, 'report changed nothing');
     }
   }
 }

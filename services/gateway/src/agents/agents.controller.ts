@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Inject, Param, Post, Query, Res } from '
 import type { Response } from 'express';
 import type { ActivityView, AgentView, Page } from '@drover/contracts';
 import { validateBehaviorConfig } from '@drover/behaviors/catalog';
-import { ApiError, fieldIssues, parseOrThrow, type FieldIssue } from '../infrastructure/api-error';
+import { ApiError, bodyIssues, parseOrThrow, type FieldIssue } from '../infrastructure/api-error';
 import { BusClients } from '../infrastructure/bus-clients';
 import { answerCommand } from '../infrastructure/command-answer';
 import { AgentIdParam, ListAgentsQuery, PageQuery, StartAgentRequest, StopAgentQuery } from './agents.requests';
@@ -25,17 +25,13 @@ export class AgentsController {
 
   @Post()
   async start(@Body() body: unknown, @Res({ passthrough: true }) res: Response) {
-    const request = validateStart(body);
+    const { agentId, ...payload } = validateStart(body);
     const commandId = BusClients.newCommandId();
     const result = await this.clients.send({
       messageId: commandId,
       type: 'agent.start',
-      agentId: request.agentId,
-      payload: {
-        behavior: request.behavior,
-        config: request.config ?? {},
-        ...(request.proxy ? { proxy: request.proxy } : {}),
-      },
+      agentId,
+      payload: { ...payload, config: payload.config ?? {} },
     });
     return answerCommand(
       result,
@@ -98,7 +94,7 @@ export class AgentsController {
 /** The body and the behaviour's config, with every bad field named in one answer. */
 function validateStart(body: unknown): StartAgentRequest {
   const parsed = StartAgentRequest.safeParse(body);
-  const issues: FieldIssue[] = parsed.success ? [] : fieldIssues(parsed.error);
+  const issues: FieldIssue[] = parsed.success ? [] : bodyIssues(parsed.error);
   const raw = (body ?? {}) as { behavior?: unknown; config?: unknown };
   if (typeof raw.behavior === 'string' && !issues.some((i) => i.field === 'behavior')) {
     const check = validateBehaviorConfig(raw.behavior, raw.config ?? {});

@@ -1,15 +1,8 @@
 import { z } from 'zod';
-import { AgentId, AgentStatus, BehaviorName, ProxyUrl } from '@drover/contracts';
+import { AgentId, AgentStatus, StartAgentPayload } from '@drover/contracts';
 
-/** `POST /api/agents` body. */
-export const StartAgentRequest = z
-  .object({
-    agentId: AgentId,
-    behavior: BehaviorName,
-    config: z.record(z.unknown()).optional(),
-    proxy: ProxyUrl.optional(),
-  })
-  .strict();
+/** `POST /api/agents` body: the `agent.start` payload plus the agent's id, so REST accepts what the bus accepts. */
+export const StartAgentRequest = StartAgentPayload.extend({ agentId: AgentId }).strict();
 export type StartAgentRequest = z.infer<typeof StartAgentRequest>;
 
 export const StopAgentQuery = z.object({ reason: z.string().max(500).optional() });

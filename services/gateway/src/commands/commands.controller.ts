@@ -22,8 +22,8 @@ export class CommandsController {
       const check = validateBehaviorConfig(command.payload.behavior, command.payload.config ?? {});
       if (!check.ok) {
         const issues = check.issues.map((i) => ({ ...i, field: `payload.${i.field}` }));
-        const code = check.code === 'unknown_behavior' ? 'unknown_behavior' : 'invalid_request';
-        throw new ApiError(400, code, check.message, issues);
+        if (check.code === 'unknown_behavior') throw new ApiError(400, 'unknown_behavior', check.message, issues);
+        throw ApiError.invalid(issues);
       }
     }
     const result = await this.clients.send(command);

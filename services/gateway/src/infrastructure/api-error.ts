@@ -1,9 +1,7 @@
 import type { z } from 'zod';
+import { describeIssues, fieldIssues, type FieldIssue } from '@drover/contracts';
 
-export interface FieldIssue {
-  field: string;
-  message: string;
-}
+export type { FieldIssue } from '@drover/contracts';
 
 /** An error the API answers as `{"error": {"code", "message", "details?"}}` with this status. */
 export class ApiError extends Error {
@@ -18,23 +16,19 @@ export class ApiError extends Error {
   }
 
   static invalid(issues: FieldIssue[]): ApiError {
-    const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
-    return new ApiError(400, 'invalid_request', `invalid request: ${summary}`, issues);
+    return new ApiError(400, 'invalid_request', `invalid request: ${describeIssues(issues)}`, issues);
   }
 }
 
 /** zod issues as `{field, message}` with dot paths from the body root (`config.intervalMs`). */
-export function fieldIssues(error: z.ZodError, prefix: string[] = []): FieldIssue[] {
-  return error.issues.map((issue) => ({
-    field: [...prefix, ...issue.path].join('.') || '(body)',
-    message: issue.message,
-  }));
+export function bodyIssues(error: z.ZodError, prefix: string[] = []): FieldIssue[] {
+  return fieldIssues(error, prefix, '(body)');
 }
 
 /** Parses `value` or throws a 400 naming every bad field. */
 export function parseOrThrow<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown, prefix: string[] = []): T {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw ApiError.invalid(fieldIssues(parsed.error, prefix));
+  if (!parsed.success) throw ApiError.invalid(bodyIssues(parsed.error, prefix));
   return parsed.data;
 }
 

@@ -7,7 +7,7 @@ import { DEFAULT_RATE_LIMIT, RateLimiter, rateLimitHeaders, type RateLimitOption
 /**
  * Access control for the gateway (`GatewayDeps.security`).
  *
- * - Omitted entirely: no authentication and no rate limit (the gateway behaves as before).
+ * - Omitted entirely: no authentication and no rate limit.
  * - `apiKeys` (non-empty): every call except the probes needs `Authorization: Bearer <key>` or
  *   `X-API-Key: <key>`, else `401 unauthorized` with `WWW-Authenticate: Bearer`.
  * - `rateLimit`: the budget per client; when `security` is given without it,

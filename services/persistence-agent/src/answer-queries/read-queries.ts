@@ -8,12 +8,14 @@ import {
   type PersistenceReply,
   type ReadQuery,
 } from '@drover/contracts';
-import type { Doc, Store } from '@drover/store';
+import { Inject, Injectable } from '@nestjs/common';
+import { STORE, type Doc, type Store } from '@drover/store';
 import { withoutId } from '../infrastructure/documents';
 
 /** Answers the gateway's read-side queries. Pages use the last item's sort key as the cursor. */
+@Injectable()
 export class ReadQueries {
-  constructor(private readonly store: Store) {}
+  constructor(@Inject(STORE) private readonly store: Store) {}
 
   async answer(query: ReadQuery): Promise<PersistenceReply> {
     switch (query.query) {

@@ -1,32 +1,40 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, MessagePattern } from '@nestjs/microservices';
 import { PersistenceTask, ReadQuery, RoutingKeys, type PersistenceReply } from '@drover/contracts';
-import type { Delivery } from '@drover/messaging';
-import { DeadLetterError } from '@drover/messaging/nest';
-import type { Logger } from '@drover/runtime';
-import type { ReadQueries } from './read-queries';
-import type { PersistenceTasks } from '../run-tasks/persistence-tasks';
+import { parseOrDeadLetter, Queues } from '@drover/messaging';
+import { BusContext, DeadLetterError } from '@drover/messaging/nest';
+import { LOGGER, type Logger } from '@drover/runtime';
+import { ReadQueries } from './read-queries';
+import { PersistenceTasks } from '../run-tasks/persistence-tasks';
 
-/** Validates a query (`query` routing key) or task (`task`) and answers it. */
+/** Validates a query (`query` routing key) or task (`task`) and answers it over request/reply. */
+@Controller()
 export class RequestHandler {
   constructor(
-    private readonly queries: ReadQueries,
-    private readonly tasks: PersistenceTasks,
-    private readonly logger: Logger,
+    @Inject(ReadQueries) private readonly queries: ReadQueries,
+    @Inject(PersistenceTasks) private readonly tasks: PersistenceTasks,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   /** An invalid request is answered with the reason and dead-lettered (`DeadLetterError`). */
-  async answer(delivery: Delivery): Promise<PersistenceReply> {
+  @MessagePattern(Queues.persistenceTasks)
+  async answer(@Ctx() context: BusContext): Promise<PersistenceReply> {
+    const delivery = context.getDelivery();
     const isQuery = delivery.routingKey === RoutingKeys.readQuery;
-    const parsed = isQuery ? ReadQuery.safeParse(delivery.body) : PersistenceTask.safeParse(delivery.body);
-    if (!parsed.success) {
-      const details = parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
-      const reason = `invalid ${isQuery ? 'query' : 'task'}: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`;
-      const reply: PersistenceReply = { ok: false, error: { code: 'invalid_task', message: reason, details } };
-      throw new DeadLetterError(reason, reply);
+    const parsed = isQuery
+      ? parseOrDeadLetter(delivery, ReadQuery, 'query')
+      : parseOrDeadLetter(delivery, PersistenceTask, 'task');
+    if (!parsed.ok) {
+      const reply: PersistenceReply = {
+        ok: false,
+        error: { code: 'invalid_task', message: parsed.reason, details: parsed.issues },
+      };
+      throw new DeadLetterError(parsed.reason, reply);
     }
     try {
       return isQuery
-        ? await this.queries.answer(parsed.data as ReadQuery)
-        : await this.tasks.run(parsed.data as PersistenceTask);
+        ? await this.queries.answer(parsed.value as ReadQuery)
+        : await this.tasks.run(parsed.value as PersistenceTask);
     } catch (error) {
       this.logger.error({ err: (error as Error).message, routingKey: delivery.routingKey }, 'request failed');
       return { ok: false, error: { code: 'internal', message: 'the store failed; try again' } };

@@ -1,14 +1,17 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, EventPattern } from '@nestjs/microservices';
 import {
   Collections,
   CommandOutcome,
   PublishedAgentEvent,
   redactConfig,
-  redactUrl,
+  redactProxyUrl,
   type ActivityView,
 } from '@drover/contracts';
 import { agentView, fold, OPTIONAL_VIEW_FIELDS } from '@drover/domain';
-import { deadLetter, type Delivery, type Outcome } from '@drover/messaging';
-import type { Store } from '@drover/store';
+import { parseOrDeadLetter, Queues, type Outcome } from '@drover/messaging';
+import { BusContext } from '@drover/messaging/nest';
+import { STORE, type Store } from '@drover/store';
 import { insertOnce, mergeDocument, replaceIfNewer } from '../infrastructure/documents';
 
 const FAILURES = new Set(['agent.failed', 'agent.interrupted']);
@@ -18,17 +21,20 @@ const FAILURES = new Set(['agent.failed', 'agent.interrupted']);
  * stream, so a lost or reordered event never leaves it wrong), the agent's activity log, and the
  * command log. Outcomes of commands that committed nothing arrive as `command.*` events.
  */
+@Controller()
 export class AgentViewsProjector {
-  constructor(private readonly store: Store) {}
+  constructor(@Inject(STORE) private readonly store: Store) {}
 
-  async onDelivery(delivery: Delivery): Promise<Outcome | void> {
+  @EventPattern(Queues.persistenceEvents)
+  async onEvent(@Ctx() context: BusContext): Promise<Outcome | void> {
+    const delivery = context.getDelivery();
     const outcome = CommandOutcome.safeParse(delivery.body);
     if (outcome.success) return this.recordOutcome(outcome.data);
-    const event = PublishedAgentEvent.safeParse(delivery.body);
-    if (!event.success) return deadLetter(`invalid event: ${event.error.issues[0]?.message ?? 'unknown'}`);
-    await this.refreshView(event.data.agentId, event.data.version);
-    await this.appendActivity(event.data);
-    await this.recordAccepted(event.data);
+    const event = parseOrDeadLetter(delivery, PublishedAgentEvent, 'event');
+    if (!event.ok) return event.outcome;
+    await this.refreshView(event.value.agentId, event.value.version);
+    await this.appendActivity(event.value);
+    await this.recordAccepted(event.value);
   }
 
   /** Rebuilds the view when this event is newer than it; an older one changes nothing. */
@@ -45,7 +51,7 @@ export class AgentViewsProjector {
     const data = event.data;
     const message = [data.error, data.reason].find((v): v is string => typeof v === 'string');
     const details = redactConfig(data) as Record<string, unknown>;
-    if (typeof data.proxy === 'string') details.proxy = redactUrl(data.proxy);
+    if (typeof data.proxy === 'string') details.proxy = redactProxyUrl(data.proxy);
     const activity: ActivityView = {
       id: `${event.occurredAt}|${event.messageId}`,
       agentId: event.agentId,

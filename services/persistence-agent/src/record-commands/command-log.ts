@@ -1,6 +1,9 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, EventPattern } from '@nestjs/microservices';
 import { Collections } from '@drover/contracts';
-import type { Delivery, Outcome } from '@drover/messaging';
-import type { Store } from '@drover/store';
+import { Queues } from '@drover/messaging';
+import { BusContext } from '@drover/messaging/nest';
+import { STORE, type Store } from '@drover/store';
 import { mergeDocument } from '../infrastructure/documents';
 
 /**
@@ -8,11 +11,13 @@ import { mergeDocument } from '../infrastructure/documents';
  * answers before the engine has. Malformed commands are the engine's to dead-letter; here they
  * are skipped.
  */
+@Controller()
 export class CommandLog {
-  constructor(private readonly store: Store) {}
+  constructor(@Inject(STORE) private readonly store: Store) {}
 
-  async onDelivery(delivery: Delivery): Promise<Outcome | void> {
-    const body = delivery.body as { messageId?: unknown; type?: unknown; agentId?: unknown } | null;
+  @EventPattern(Queues.persistenceCommands)
+  async onCommand(@Ctx() context: BusContext): Promise<void> {
+    const body = context.getDelivery().body as { messageId?: unknown; type?: unknown; agentId?: unknown } | null;
     if (typeof body?.messageId !== 'string' || typeof body.agentId !== 'string') return;
     const commands = this.store.documents.collection(Collections.commands);
     const received = { type: String(body.type), receivedAt: new Date().toISOString() };

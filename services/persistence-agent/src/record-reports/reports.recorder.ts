@@ -1,3 +1,5 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, EventPattern } from '@nestjs/microservices';
 import {
   Collections,
   redactConfig,
@@ -6,20 +8,24 @@ import {
   type ActivityView,
   type SessionAgentRecord,
 } from '@drover/contracts';
-import { deadLetter, type Delivery, type Outcome } from '@drover/messaging';
-import type { Store } from '@drover/store';
+import { parseOrDeadLetter, Queues, type Outcome } from '@drover/messaging';
+import { BusContext } from '@drover/messaging/nest';
+import { STORE, type Store } from '@drover/store';
 import { insertOnce, replaceIfNewer } from '../infrastructure/documents';
 
 /** Session activities go to the agent's activity log; heartbeats to the session-agent leases. */
+@Controller()
 export class ReportsRecorder {
-  constructor(private readonly store: Store) {}
+  constructor(@Inject(STORE) private readonly store: Store) {}
 
-  async onDelivery(delivery: Delivery): Promise<Outcome | void> {
+  @EventPattern(Queues.persistenceReports)
+  async onReport(@Ctx() context: BusContext): Promise<Outcome | void> {
+    const delivery = context.getDelivery();
     const heartbeat = SessionHeartbeat.safeParse(delivery.body);
     if (heartbeat.success) return this.recordHeartbeat(heartbeat.data);
-    const activity = SessionActivity.safeParse(delivery.body);
-    if (!activity.success) return deadLetter(`invalid report: ${activity.error.issues[0]?.message ?? 'unknown'}`);
-    return this.recordActivity(activity.data);
+    const activity = parseOrDeadLetter(delivery, SessionActivity, 'report');
+    if (!activity.ok) return activity.outcome;
+    return this.recordActivity(activity.value);
   }
 
   private async recordActivity(report: SessionActivity): Promise<void> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { INTERNAL_COLLECTIONS, type PersistenceReply, type PersistenceTask } from '@drover/contracts';
-import { DuplicateKeyError, type Store } from '@drover/store';
+import { Inject, Injectable } from '@nestjs/common';
+import { DuplicateKeyError, STORE, type Store } from '@drover/store';
 
 const WRITES = new Set(['insert', 'update', 'upsert', 'delete']);
 
@@ -9,8 +10,9 @@ const WRITES = new Set(['insert', 'update', 'upsert', 'delete']);
  * count on any collection, in the store-neutral filter language. The read side's own
  * collections may be read but never written this way.
  */
+@Injectable()
 export class PersistenceTasks {
-  constructor(private readonly store: Store) {}
+  constructor(@Inject(STORE) private readonly store: Store) {}
 
   async run(task: PersistenceTask): Promise<PersistenceReply> {
     if (WRITES.has(task.op) && INTERNAL_COLLECTIONS.includes(task.collection)) {

@@ -1,21 +1,13 @@
 import type { AgentBrowser } from '@drover/behaviors';
 import type { BrowserHost, BrowserSession } from '@drover/browser';
 import type { ScreenshotStore } from '@drover/platform';
-import type { Logger } from '@drover/runtime';
+import { withTimeout, type Logger } from '@drover/runtime';
 import type { CookieStore } from './cookie-store';
 
-/** A browser lent to one agent's session; `release` saves its cookies and closes its context. */
 /** How long a stop waits for the final cookie save. */
 const FINAL_SAVE_MS = 3_000;
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
+/** A browser lent to one agent's session; `release` saves its cookies and closes its context. */
 export interface LentBrowser {
   browser: AgentBrowser;
   release(): Promise<void>;
@@ -72,7 +64,7 @@ export class BrowserLender {
       // closes afterwards; a new session of the same agent waits for that.
       release: async () => {
         clearInterval(timer);
-        await withTimeout(saveCookies(), FINAL_SAVE_MS).catch((error: Error) =>
+        await withTimeout(saveCookies(), FINAL_SAVE_MS, 'the final cookie save').catch((error: Error) =>
           logger.warn({ agentId, err: error.message }, 'final cookie save failed'),
         );
         cookies.forget(agentId);

@@ -1,3 +1,5 @@
+// In @drover/runtime because behaviours and hosts both race work against a stop signal, and it is I/O-free.
+
 /** Rejection of `untilAborted` when the signal fired first. */
 export class AbortedError extends Error {
   override readonly name = 'AbortError';
@@ -7,9 +9,9 @@ export class AbortedError extends Error {
 }
 
 /**
- * Settles like `work`, or rejects with `AbortedError` as soon as `signal` aborts. The work itself
- * is abandoned, not cancelled (a page.goto in flight keeps going until the host closes the
- * page); its late rejection is swallowed.
+ * Settles like `work`, or rejects with `AbortedError` as soon as `signal` aborts (also when the work
+ * fails after the abort, typically because the stop closed its page). The work itself is abandoned,
+ * not cancelled; its late rejection is swallowed.
  */
 export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   void work.catch(() => undefined);
@@ -24,15 +26,9 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort);
-        reject(error instanceof Error ? error : new Error(String(error)));
+        if (signal.aborted) reject(new AbortedError());
+        else reject(error instanceof Error ? error : new Error(String(error)));
       },
     );
   });
-}
-
-/** A short reason for an activity message: puppeteer's timeouts and errors, without stacks. */
-export function describeError(error: unknown, timeoutMs?: number): string {
-  if (!(error instanceof Error)) return String(error);
-  if (error.name === 'TimeoutError' && timeoutMs !== undefined) return `timed out after ${timeoutMs} ms`;
-  return error.message.split('\n')[0] ?? error.name;
 }

@@ -1,2 +1,0 @@
-export * from './social-feed.schema';
-export * from './social-feed.behavior';

@@ -1,0 +1,68 @@
+import type { Options } from 'amqplib';
+import type { BrokerAsPromised } from 'rascal';
+import type { Logger } from '@drover/runtime';
+import { toJson } from '../delivery-policy';
+
+/** Sends of one message before a publish gives up (see `send`). */
+const PUBLISH_ATTEMPTS = 3;
+const PUBLISH_RETRY_DELAY_MS = 200;
+
+/** Publishing through rascal publications (confirm channels), resolved on the broker's confirm. */
+export class RabbitMqPublisher {
+  constructor(
+    private readonly broker: BrokerAsPromised,
+    private readonly logger: Logger | undefined,
+    private readonly isClosed: () => boolean,
+  ) {}
+
+  /**
+   * Publishes and resolves on the broker's confirm; `onReturn` sees a return (unroutable mandatory message).
+   * A publish that fails before its confirm (typically: the connection dropped under it) is sent again, up to
+   * `PUBLISH_ATTEMPTS` times — at-least-once, so a consumer may see a duplicate. While the connection is down rascal
+   * holds the publish until it has reconnected.
+   */
+  async send(
+    publication: string,
+    routingKey: string,
+    body: unknown,
+    options: Options.Publish,
+    onReturn?: () => void,
+  ): Promise<void> {
+    const content = Buffer.from(toJson(body));
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.sendOnce(publication, routingKey, content, options, onReturn);
+        return;
+      } catch (error) {
+        if (attempt >= PUBLISH_ATTEMPTS || this.isClosed()) throw error;
+        this.logger?.warn(
+          { publication, routingKey, messageId: options.messageId, attempt, err: error },
+          'publish not confirmed, sending again',
+        );
+        await sleep(PUBLISH_RETRY_DELAY_MS * attempt);
+      }
+    }
+  }
+
+  private async sendOnce(
+    publication: string,
+    routingKey: string,
+    content: Buffer,
+    options: Options.Publish,
+    onReturn?: () => void,
+  ): Promise<void> {
+    const session = await this.broker.publish(publication, content, { routingKey, options });
+    await new Promise<void>((resolve, reject) => {
+      session.on('success', () => resolve());
+      session.on('error', (error: Error) => reject(error));
+      session.on('return', () => {
+        this.logger?.debug({ publication, routingKey, messageId: options.messageId }, 'message routed to no queue');
+        onReturn?.();
+      });
+    });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

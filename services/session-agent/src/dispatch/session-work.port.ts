@@ -1,0 +1,12 @@
+import type { StartSession, StopSession } from '@drover/contracts';
+
+/** What the dispatch consumer hands validated work to (the session host). */
+export interface SessionWork {
+  /** Starts the session, or reports why not (deferred, failed). */
+  startSession(work: StartSession): Promise<void>;
+  /** Stops the session and waits until it has ended. */
+  stopSession(stop: StopSession): Promise<void>;
+}
+
+/** DI token of the `SessionWork` the dispatch consumer serves. */
+export const SESSION_WORK = Symbol('SessionWork');

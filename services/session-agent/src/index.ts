@@ -1,2 +1,0 @@
-export * from './session-host';
-export * from './session-agent';
