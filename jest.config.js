@@ -59,6 +59,19 @@ const common = {
 /** A level: a project that picks its files by name and its timeout by `testLevel`. */
 const level = (name, testMatch) => ({ ...common, displayName: name, testMatch, globals: { testLevel: name } });
 
+const LEVELS = [
+  level('unit', ['**/*.spec.ts']),
+  level('int', ['**/*.int-spec.ts']),
+  level('e2e', ['**/*.e2e-spec.ts']),
+];
+
+/**
+ * `DROVER_TEST_LEVEL=unit` (or `int,e2e`) picks levels; `npm run test:<level>` sets it. Not
+ * `--selectProjects`: it takes every word after it as a project name, so a path given after
+ * `npm run test:unit --` would be read as one instead of filtering the files.
+ */
+const only = process.env.DROVER_TEST_LEVEL?.split(',');
+
 /** @type {import('jest').Config} */
 module.exports = {
   // Two cores: one worker per core (jest's default would leave one idle).
@@ -71,5 +84,5 @@ module.exports = {
     // level); its filter translation is unit-tested and counted here.
     './libs/store/src/{*.ts,sqlite/*.ts,mongodb/mongo-translate.ts}': { lines: 90 },
   },
-  projects: [level('unit', ['**/*.spec.ts']), level('int', ['**/*.int-spec.ts']), level('e2e', ['**/*.e2e-spec.ts'])],
+  projects: LEVELS.filter((project) => !only || only.includes(project.displayName)),
 };
