@@ -25,19 +25,23 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
+/** The levels this run covers: `DROVER_TEST_LEVEL` (set by `npm run test:<level>`), else all. */
+function levels(): string[] {
+  return process.env.DROVER_TEST_LEVEL?.split(',') ?? ['unit', 'int', 'e2e'];
+}
+
 /**
- * Runs once per project before its tests, in jest's parent process (workers inherit its
- * environment). Fills unset server URLs from local servers, and compiles the services once per
- * run for the levels that start them as processes, so no stale `dist/` is ever started.
+ * Runs once per jest run, in jest's parent process (workers inherit its environment; jest runs a
+ * global setup module once even when every project names it). Fills unset server URLs from
+ * local servers, and compiles the services once for the levels that start them as processes,
+ * so no stale `dist/` is ever started.
  */
-export default async function globalSetup(_: unknown, project: { displayName?: { name?: string } }): Promise<void> {
+export default async function globalSetup(): Promise<void> {
   for (const server of LOCAL_SERVERS) {
     if (!process.env[server.env] && (await answers(server.port))) process.env[server.env] = server.url;
   }
-  const level = project.displayName?.name ?? '';
-  if (LEVELS_THAT_RUN_PROCESSES.has(level) && !process.env.DROVER_TEST_BUILT) {
+  if (levels().some((level) => LEVELS_THAT_RUN_PROCESSES.has(level))) {
     const root = resolve(__dirname, '../../../..');
     execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
-    process.env.DROVER_TEST_BUILT = '1';
   }
 }
