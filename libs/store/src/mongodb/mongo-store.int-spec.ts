@@ -111,5 +111,17 @@ if (url === undefined || url === '') {
         DuplicateKeyError,
       );
     });
+
+    // FerretDB 1.24 drops the connection when one createIndexes names two existing indexes.
+    it('reopens a store on a database that already has its indexes', async () => {
+      const third = await openMongoStore(mongoUrl, { dbName });
+      try {
+        await third.ping();
+        const agentId = `agent-${randomUUID()}`;
+        expect((await third.streams.append(commit(agentId, `cmd-${randomUUID()}`, 1))).status).toBe('appended');
+      } finally {
+        await third.close();
+      }
+    });
   });
 }
