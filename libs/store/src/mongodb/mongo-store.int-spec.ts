@@ -110,6 +110,28 @@ if (url === undefined || url === '') {
         things.update({ field: '_id', op: 'eq', value: 'a' }, { set: { code: 'x' } }),
         DuplicateKeyError,
       );
+      expect(await things.get('a')).toEqual({ _id: 'a' });
+    });
+
+    it('indexes an explicit null in a unique index, so two nulls collide', async () => {
+      const things = first.documents.collection(`c_${randomUUID().replace(/-/g, '')}`);
+      await things.ensureIndex(['code'], { unique: true });
+      await things.insert({ _id: 'a', code: null });
+      await assert.rejects(things.insert({ _id: 'b', code: null }), DuplicateKeyError);
+      await things.insert({ _id: 'c' });
+      await assert.rejects(things.upsert({ _id: 'c', code: null }), DuplicateKeyError);
+    });
+
+    // FerretDB 1.24 drops the connection when one createIndexes names two existing indexes.
+    it('reopens a store on a database that already has its indexes', async () => {
+      const third = await openMongoStore(mongoUrl, { dbName });
+      try {
+        await third.ping();
+        const agentId = `agent-${randomUUID()}`;
+        expect((await third.streams.append(commit(agentId, `cmd-${randomUUID()}`, 1))).status).toBe('appended');
+      } finally {
+        await third.close();
+      }
     });
   });
 }

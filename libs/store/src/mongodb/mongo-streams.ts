@@ -1,5 +1,5 @@
 import type { AgentEvent } from '@drover/contracts';
-import type { Collection, Db } from 'mongodb';
+import type { Collection, Db, IndexDescription } from 'mongodb';
 import type { AgentStreams, AppendResult, Commit, NewCommit, OutboxMessage } from '../agent-streams.port';
 import type { Outbox } from '../outbox.port';
 import { isDuplicateKeyError } from './mongo-errors';
@@ -20,12 +20,21 @@ export interface CommitDoc {
 export const COMMITS = 'commits';
 
 /** The indexes that make appends safe: the uniqueness of (agentId, version) and of commandId. */
+export const COMMIT_INDEXES: readonly IndexDescription[] = [
+  { key: { agentId: 1, version: 1 }, name: 'agent_version', unique: true },
+  { key: { commandId: 1 }, name: 'command_id', unique: true },
+  { key: { dispatchedAt: 1, committedAt: 1 }, name: 'pending' },
+];
+
+/**
+ * Creates the commit indexes, one `createIndexes` command per index: idempotent on MongoDB either
+ * way, but FerretDB 1.24 drops the connection (a server-side panic) when one command names two or
+ * more indexes that already exist, which is what every open after the first would send
+ * (ARCHITECTURE.md, "MongoDB 7 vs FerretDB 1.24").
+ */
 export async function ensureCommitIndexes(db: Db): Promise<void> {
-  await db.collection<CommitDoc>(COMMITS).createIndexes([
-    { key: { agentId: 1, version: 1 }, name: 'agent_version', unique: true },
-    { key: { commandId: 1 }, name: 'command_id', unique: true },
-    { key: { dispatchedAt: 1, committedAt: 1 }, name: 'pending' },
-  ]);
+  const commits = db.collection<CommitDoc>(COMMITS);
+  for (const index of COMMIT_INDEXES) await commits.createIndexes([index]);
 }
 
 function toCommit(doc: CommitDoc): Commit {
