@@ -10,7 +10,7 @@
 #
 # Go: FerretDB 1.24's go.mod says `go 1.24` (toolchain go1.24.3), so Go 1.24 or newer is needed.
 # Debian 12's golang-go is 1.19 (too old; bookworm-backports' golang-1.24-go or trixie's golang-go
-# are new enough); otherwise install the official tarball to /usr/local/go (https://go.dev/dl/).
+# are new enough); otherwise install the official Go release tarball to /usr/local/go.
 # GOTOOLCHAIN=local: an older go must fail here, not fetch a toolchain behind our back.
 #
 # FerretDB's main package panics at start-up without build/version/version.txt, which its
