@@ -1,13 +1,10 @@
-import type {
-  Bus,
-  Handler,
-  PublishOptions,
-  QueueSpec,
-  QueueStats,
-  RequestOptions,
-  Settlement,
-  SubscribeOptions,
-  Subscription,
+import {
+  BusDecorator,
+  type Bus,
+  type Handler,
+  type Settlement,
+  type SubscribeOptions,
+  type Subscription,
 } from '@drover/messaging';
 
 /** One consumer's deliveries: whose handler has returned, and how many the bus has settled since. */
@@ -37,37 +34,18 @@ export class SettlementWatch {
   private waiters: Waiter[] = [];
 
   constructor(inner: Bus) {
-    const subscribe = (queue: string, handler: Handler, options: SubscribeOptions = {}): Promise<Subscription> => {
-      const log: ConsumerLog = { handled: [], settled: [] };
-      this.consumers.set(queue, [...(this.consumers.get(queue) ?? []), log]);
-      const watched: Handler = async (delivery) => {
-        try {
-          return await handler(delivery);
-        } finally {
-          log.handled.push(delivery.messageId);
-        }
-      };
-      return inner.subscribe(queue, watched, {
-        ...options,
-        onSettled: (settlement) => {
-          log.settled.push(settlement);
-          options.onSettled?.(settlement);
-          this.wake();
-        },
-      });
-    };
-    this.bus = {
-      publish: (exchange: string, routingKey: string, body: unknown, options?: PublishOptions) =>
-        inner.publish(exchange, routingKey, body, options),
-      subscribe,
-      request: <T>(exchange: string, routingKey: string, body: unknown, options: RequestOptions) =>
-        inner.request<T>(exchange, routingKey, body, options),
-      declareQueue: (spec: QueueSpec) => inner.declareQueue(spec),
-      deleteQueue: (name: string) => inner.deleteQueue(name),
-      queueStats: (name: string): Promise<QueueStats> => inner.queueStats(name),
-      ping: () => inner.ping(),
-      close: () => inner.close(),
-    };
+    this.bus = new WatchedBus(
+      inner,
+      (queue) => this.consumer(queue),
+      () => this.wake(),
+    );
+  }
+
+  /** A new log for one more consumer of `queue`. */
+  private consumer(queue: string): ConsumerLog {
+    const log: ConsumerLog = { handled: [], settled: [] };
+    this.consumers.set(queue, [...(this.consumers.get(queue) ?? []), log]);
+    return log;
   }
 
   /** Resolves once the delivery `messageId` on `queue` has been settled; rejects after `timeoutMs`. */
@@ -105,5 +83,35 @@ export class SettlementWatch {
     const due = this.waiters.filter((w) => this.isSettled(w.queue, w.messageId));
     this.waiters = this.waiters.filter((w) => !due.includes(w));
     for (const waiter of due) waiter.resolve();
+  }
+}
+
+/** Records, per consumer, which deliveries its handler returned from and how the bus settled them. */
+class WatchedBus extends BusDecorator {
+  constructor(
+    inner: Bus,
+    private readonly newLog: (queue: string) => ConsumerLog,
+    private readonly onSettled: () => void,
+  ) {
+    super(inner);
+  }
+
+  override subscribe(queue: string, handler: Handler, options: SubscribeOptions = {}): Promise<Subscription> {
+    const log = this.newLog(queue);
+    const watched: Handler = async (delivery) => {
+      try {
+        return await handler(delivery);
+      } finally {
+        log.handled.push(delivery.messageId);
+      }
+    };
+    return this.inner.subscribe(queue, watched, {
+      ...options,
+      onSettled: (settlement) => {
+        log.settled.push(settlement);
+        options.onSettled?.(settlement);
+        this.onSettled();
+      },
+    });
   }
 }
