@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { reportMissing } from '@drover/testing';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
@@ -52,11 +53,7 @@ function upstream(user: string, password: string, hits: string[]): ProxyServer {
 }
 
 if (!existsSync(chromePath)) {
-  if (process.env.CI === 'true') {
-    it('Chromium is installed', () => assert.fail(`Chromium not found at ${chromePath} (set CHROME_PATH)`));
-  } else {
-    it.skip(`Chromium not found at ${chromePath}: browser tests not run`, () => undefined);
-  }
+  reportMissing(`Chromium not found at ${chromePath} (set CHROME_PATH): browser tests not run`);
 } else {
   describe('BrowserHost with real Chromium', () => {
     let app: HttpServer;

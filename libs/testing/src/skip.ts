@@ -1,4 +1,4 @@
-import { describe } from '@jest/globals';
+import { describe, it } from '@jest/globals';
 
 /**
  * The reason a suite cannot run when something is missing, else `false`. With `CI=true` a
@@ -10,10 +10,23 @@ export function skipUnlessCi(reason: string | false): string | false {
 }
 
 /**
- * `describe`, or with a reason a skipped suite whose title says why (jest prints it with the
- * skipped tests). Pass the reason through `skipUnlessCi` so that CI fails instead.
+ * Registers the one test of a suite whose infrastructure is missing: skipped, its title giving
+ * the reason, or failing with `CI=true`, so CI never passes a suite that did not run.
+ */
+export function reportMissing(reason: string): void {
+  if (process.env.CI === 'true') {
+    it(reason, () => {
+      throw new Error(`CI=true and ${reason}`);
+    });
+  } else {
+    it.skip(reason, () => undefined);
+  }
+}
+
+/**
+ * `describe`, or with a reason a suite of one missing-infrastructure test (`reportMissing`);
+ * `body` is then not even registered, so it may rely on what is missing.
  */
 export function describeUnless(reason: string | false, name: string, body: () => void): void {
-  if (reason) describe.skip(`${name} [skipped: ${reason}]`, body);
-  else describe(name, body);
+  describe(name, reason ? () => reportMissing(reason) : body);
 }

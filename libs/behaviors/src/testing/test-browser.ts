@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from '@jest/globals';
-import assert from 'node:assert/strict';
+import { describe } from '@jest/globals';
+import { reportMissing } from '@drover/testing';
 import puppeteer, { type Browser, type BrowserContext, type Cookie, type Page } from 'puppeteer';
 import type { AgentBrowser } from '../browser.port';
 
@@ -26,11 +26,7 @@ export function describeWithChromium(name: string, body: (executablePath: string
     describe(name, () => body(executablePath));
     return;
   }
-  describe(name, () => {
-    const reason = `Chromium not found at ${executablePath}: browser behaviour tests not run`;
-    if (process.env.CI === 'true') it(reason, () => assert.fail(`${reason} (CI=true requires it)`));
-    else it.skip(reason, () => undefined);
-  });
+  describe(name, () => reportMissing(`Chromium not found at ${executablePath}: browser behaviour tests not run`));
 }
 
 /** A Chromium for tests, with a throwaway profile. */

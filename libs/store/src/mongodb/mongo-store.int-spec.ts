@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { reportMissing } from '@drover/testing';
 import { MongoClient } from 'mongodb';
 import type { NewCommit } from '../agent-streams.port';
 import { DuplicateKeyError } from '../documents.port';
@@ -28,11 +29,7 @@ async function dropDatabase(mongoUrl: string, dbName: string): Promise<void> {
 }
 
 if (url === undefined || url === '') {
-  describe('mongodb store', () => {
-    const reason = 'MONGO_URL is not set: the MongoDB store contract did not run';
-    if (process.env.CI === 'true') it('MongoDB store contract', () => assert.fail(`${reason} (CI=true requires it)`));
-    else it.skip(reason, () => undefined);
-  });
+  describe('mongodb store', () => reportMissing('MONGO_URL is not set: the MongoDB store contract did not run'));
 } else {
   const mongoUrl = url;
   const contractDb = freshDbName();
