@@ -23,8 +23,20 @@ export interface Commit {
 
 export type NewCommit = Omit<Commit, 'dispatchedAt'>;
 
+/**
+ * The lease an append is made under: its key and fencing token. The store refuses the append
+ * once the lease was taken over (a newer token was issued for the key, or a newer token was
+ * used to append to the stream): a writer that stalled past its lease cannot commit.
+ */
+export interface Fence {
+  key: string;
+  token: number;
+}
+
 export type AppendResult =
   | { status: 'appended'; commit: Commit }
+  /** The fence's lease was taken over: stop working on this agent. Nothing was written. */
+  | { status: 'fenced' }
   /** Another writer appended this version first: reload and decide again. */
   | { status: 'conflict' }
   /** The command was committed before: answer with the earlier result. */
@@ -33,7 +45,11 @@ export type AppendResult =
 export interface AgentStreams {
   /** Commits of one agent in version order, optionally from a version on (inclusive). */
   load(agentId: string, fromVersion?: number): Promise<Commit[]>;
-  /** Appends iff the stream is at `commit.version - 1` and `commit.commandId` is new. */
-  append(commit: NewCommit): Promise<AppendResult>;
+  /**
+   * Appends iff the stream is at `commit.version - 1`, `commit.commandId` is new and `fence`
+   * is still the current lease. Checked in that order of precedence: duplicate, fenced,
+   * conflict.
+   */
+  append(commit: NewCommit, fence: Fence): Promise<AppendResult>;
   findByCommandId(commandId: string): Promise<Commit | undefined>;
 }

@@ -6,10 +6,10 @@ import { DEFAULT_RECOVERY_POLICY } from '@drover/domain';
 import { DEATH_REASON_HEADER, DROVER_TOPOLOGY, Queues, type Delivery } from '@drover/messaging';
 import { InMemoryBus } from '@drover/messaging/in-memory';
 import { silentLogger, systemClock } from '@drover/runtime';
-import type { Lease, Store } from '@drover/store';
+import type { Store } from '@drover/store';
 import { openSqliteStore } from '@drover/store/sqlite';
 import { Engine } from './engine';
-import { AgentLock } from './infrastructure/agent-lock';
+import { AgentLock, type HeldLease } from './infrastructure/agent-lock';
 
 /** Collects every message routed to a test queue bound to the given exchange patterns. */
 async function tap(
@@ -52,14 +52,14 @@ function traceCriticalSections(): { trace: Mark[]; restore: () => void } {
   const spy = jest.spyOn(AgentLock.prototype, 'run').mockImplementation(function <T>(
     this: AgentLock,
     agentId: string,
-    work: (lease: Lease) => Promise<T>,
+    work: (held: HeldLease) => Promise<T>,
   ) {
-    return original.call(this, agentId, async (lease: Lease) => {
-      trace.push({ agentId, holder: lease.owner, at: 'enter' });
+    return original.call(this, agentId, async (held: HeldLease) => {
+      trace.push({ agentId, holder: held.lease.owner, at: 'enter' });
       try {
-        return await work(lease);
+        return await work(held);
       } finally {
-        trace.push({ agentId, holder: lease.owner, at: 'exit' });
+        trace.push({ agentId, holder: held.lease.owner, at: 'exit' });
       }
     });
   });

@@ -56,14 +56,19 @@ describe('persistence agent', () => {
   /** Commits like the engine does and publishes the commit's events. */
   async function commit(agentId: string, version: number, events: { type: string; data: Record<string, unknown> }[]) {
     const committedAt = new Date(Date.UTC(2026, 0, 1, 0, 0, version)).toISOString();
-    await store.streams.append({
-      agentId,
-      version,
-      commandId: `cmd-${agentId}-${version}`,
-      events: events as never,
-      outbox: [],
-      committedAt,
-    });
+    const lease = await store.locks.acquire(`agent:${agentId}`, 'test-engine', 60_000);
+    assert.ok(lease);
+    await store.streams.append(
+      {
+        agentId,
+        version,
+        commandId: `cmd-${agentId}-${version}`,
+        events: events as never,
+        outbox: [],
+        committedAt,
+      },
+      lease,
+    );
     for (const [index, event] of events.entries()) {
       const messageId = `${agentId}:${version}:${index}`;
       const body = {

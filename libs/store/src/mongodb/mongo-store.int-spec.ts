@@ -65,11 +65,18 @@ if (url === undefined || url === '') {
       committedAt: new Date().toISOString(),
     });
 
+    const fenceOf = async (agentId: string) => {
+      const lease = await first.locks.acquire(`agent:${agentId}`, 'test', 60_000);
+      assert.ok(lease);
+      return lease;
+    };
+
     it('lets exactly one of concurrent appends of the same version win', async () => {
       const agentId = `agent-${randomUUID()}`;
+      const fence = await fenceOf(agentId);
       const results = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
-          (i % 2 ? first : second).streams.append(commit(agentId, `cmd-${randomUUID()}`, 1)),
+          (i % 2 ? first : second).streams.append(commit(agentId, `cmd-${randomUUID()}`, 1), fence),
         ),
       );
       expect(results.filter((r) => r.status === 'appended').length).toBe(1);
@@ -80,8 +87,11 @@ if (url === undefined || url === '') {
     it('commits a command once when it is appended concurrently', async () => {
       const commandId = `cmd-${randomUUID()}`;
       const agentId = `agent-${randomUUID()}`;
+      const fence = await fenceOf(agentId);
       const results = await Promise.all(
-        Array.from({ length: 6 }, (_, i) => (i % 2 ? first : second).streams.append(commit(agentId, commandId, 1))),
+        Array.from({ length: 6 }, (_, i) =>
+          (i % 2 ? first : second).streams.append(commit(agentId, commandId, 1), fence),
+        ),
       );
       expect(results.filter((r) => r.status === 'appended').length).toBe(1);
       for (const result of results) expect(result.status).not.toBe('conflict');
@@ -127,7 +137,8 @@ if (url === undefined || url === '') {
       try {
         await third.ping();
         const agentId = `agent-${randomUUID()}`;
-        expect((await third.streams.append(commit(agentId, `cmd-${randomUUID()}`, 1))).status).toBe('appended');
+        const fence = await fenceOf(agentId);
+        expect((await third.streams.append(commit(agentId, `cmd-${randomUUID()}`, 1), fence)).status).toBe('appended');
       } finally {
         await third.close();
       }

@@ -2,7 +2,15 @@ import { MongoClient } from 'mongodb';
 import type { Store } from '../store.port';
 import { MongoDocuments } from './mongo-documents';
 import { LEASES, type LeaseDoc, MongoLocks } from './mongo-locks';
-import { COMMITS, type CommitDoc, MongoAgentStreams, MongoOutbox, ensureCommitIndexes } from './mongo-streams';
+import {
+  COMMANDS,
+  type CommandDoc,
+  MongoAgentStreams,
+  MongoOutbox,
+  STREAMS,
+  type StreamDoc,
+  ensureStreamIndexes,
+} from './mongo-streams';
 
 export interface MongoStoreOptions {
   /** Database to use; defaults to the one named in the URL path (the driver's default otherwise). */
@@ -10,9 +18,10 @@ export interface MongoStoreOptions {
 }
 
 /**
- * Opens the MongoDB store: every port over one MongoClient. Collections: `commits` (agent streams
- * and outbox), `leases` (locks) and `d_<name>` per document collection. Needs no transactions, so
- * a standalone server works as well as a replica set.
+ * Opens the MongoDB store: every port over one MongoClient. Collections: `streams` (one document
+ * per agent: its commits and outbox state), `commands` (which stream committed each command),
+ * `leases` (locks) and `d_<name>` per document collection. Needs no transactions, so a
+ * standalone server works as well as a replica set.
  */
 export async function openMongoStore(url: string, options: MongoStoreOptions = {}): Promise<Store> {
   // ignoreUndefined: store `{ a: undefined }` as `{}`, as JSON (and so the SQLite adapter) does.
@@ -20,13 +29,14 @@ export async function openMongoStore(url: string, options: MongoStoreOptions = {
   try {
     await client.connect();
     const db = client.db(options.dbName);
-    await ensureCommitIndexes(db);
-    const commits = db.collection<CommitDoc>(COMMITS);
+    await ensureStreamIndexes(db);
+    const streams = db.collection<StreamDoc>(STREAMS);
+    const leases = db.collection<LeaseDoc>(LEASES);
     return {
       kind: 'mongodb',
-      streams: new MongoAgentStreams(commits),
-      outbox: new MongoOutbox(commits),
-      locks: new MongoLocks(db.collection<LeaseDoc>(LEASES)),
+      streams: new MongoAgentStreams(streams, db.collection<CommandDoc>(COMMANDS), leases),
+      outbox: new MongoOutbox(streams),
+      locks: new MongoLocks(leases),
       documents: new MongoDocuments(db),
       ping: async () => {
         await db.command({ ping: 1 });

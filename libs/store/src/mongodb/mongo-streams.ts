@@ -1,14 +1,14 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentEvent } from '@drover/contracts';
 import type { Collection, Db, IndexDescription } from 'mongodb';
-import type { AgentStreams, AppendResult, Commit, NewCommit, OutboxMessage } from '../agent-streams.port';
+import type { AgentStreams, AppendResult, Commit, Fence, NewCommit, OutboxMessage } from '../agent-streams.port';
 import type { Outbox } from '../outbox.port';
+import type { LeaseDoc } from './mongo-locks';
 import { isDuplicateKeyError } from './mongo-errors';
 
-/** A commit as stored in the `commits` collection. */
+/** A commit as embedded in its stream document. */
 export interface CommitDoc {
-  /** `${agentId}:${version}`: readable, and unique because the version never contains `:`. */
-  _id: string;
-  agentId: string;
   version: number;
   commandId: string;
   events: AgentEvent[];
@@ -17,29 +17,69 @@ export interface CommitDoc {
   dispatchedAt?: string;
 }
 
-export const COMMITS = 'commits';
+/**
+ * One agent's stream: its commits in version order, the head version, and the highest fencing
+ * token an append used. Every read and write of a stream is by `_id`, the one index every
+ * MongoDB protocol server serves (FerretDB 1.24 serves no other: ARCHITECTURE.md).
+ */
+export interface StreamDoc {
+  /** The agent id. */
+  _id: string;
+  version: number;
+  token: number;
+  commits: CommitDoc[];
+  /** `committedAt` of the oldest commit not relayed yet; absent when all are relayed. */
+  pendingSince?: string;
+  /** Bumped by every change of dispatch state: the optimistic check of `markDispatched`. */
+  dispatchSeq: number;
+}
 
-/** The indexes that make appends safe: the uniqueness of (agentId, version) and of commandId. */
-export const COMMIT_INDEXES: readonly IndexDescription[] = [
-  { key: { agentId: 1, version: 1 }, name: 'agent_version', unique: true },
-  { key: { commandId: 1 }, name: 'command_id', unique: true },
-  { key: { dispatchedAt: 1, committedAt: 1 }, name: 'pending' },
+/**
+ * Which stream and version committed a command: the claim that makes a command id unique across
+ * all streams. Written before the stream's append; a claim whose commit never landed is void.
+ */
+export interface CommandDoc {
+  /** The command's messageId. */
+  _id: string;
+  agentId: string;
+  version: number;
+  token: number;
+  claimedAt: number;
+  /** Tells this claim from a later claim of the same command by the same writer. */
+  nonce: string;
+}
+
+export const STREAMS = 'streams';
+export const COMMANDS = 'commands';
+
+/**
+ * A claim older than this whose commit is not in its stream belongs to a writer that died
+ * between the claim and the append (or lost its lease); another stream may then claim the id.
+ */
+const ABANDONED_CLAIM_MS = 60_000;
+
+/** How long an append waits for another live claim of its command to commit or go away. */
+const CLAIM_WAIT_MS = 2_000;
+const CLAIM_POLL_MS = 20;
+
+/** The outbox sweep's index: streams with commits not relayed yet, oldest first. */
+export const STREAM_INDEXES: readonly IndexDescription[] = [
+  { key: { pendingSince: 1 }, name: 'pending', sparse: true },
 ];
 
 /**
- * Creates the commit indexes, one `createIndexes` command per index: idempotent on MongoDB either
+ * Creates the stream indexes, one `createIndexes` command per index: idempotent on MongoDB either
  * way, but FerretDB 1.24 drops the connection (a server-side panic) when one command names two or
- * more indexes that already exist, which is what every open after the first would send
- * (ARCHITECTURE.md, "MongoDB 7 vs FerretDB 1.24").
+ * more indexes that already exist (ARCHITECTURE.md, "MongoDB 7 vs FerretDB 1.24").
  */
-export async function ensureCommitIndexes(db: Db): Promise<void> {
-  const commits = db.collection<CommitDoc>(COMMITS);
-  for (const index of COMMIT_INDEXES) await commits.createIndexes([index]);
+export async function ensureStreamIndexes(db: Db): Promise<void> {
+  const streams = db.collection<StreamDoc>(STREAMS);
+  for (const index of STREAM_INDEXES) await streams.createIndexes([index]);
 }
 
-function toCommit(doc: CommitDoc): Commit {
+function toCommit(agentId: string, doc: CommitDoc): Commit {
   const commit: Commit = {
-    agentId: doc.agentId,
+    agentId,
     version: doc.version,
     commandId: doc.commandId,
     events: doc.events,
@@ -50,86 +90,208 @@ function toCommit(doc: CommitDoc): Commit {
   return commit;
 }
 
+function commitAt(stream: StreamDoc | null, version: number): CommitDoc | undefined {
+  const first = stream?.commits[0]?.version ?? 1;
+  const found = stream?.commits[version - first];
+  return found?.version === version ? found : undefined;
+}
+
 /**
- * Agent streams over the `commits` collection, without transactions (a standalone server has none).
+ * Agent streams without transactions (a standalone server or FerretDB has none): each append is
+ * ONE conditional update of the stream document, so it is atomic on any MongoDB protocol server.
  *
- * Why the append is safe: an append of version v is inserted only after reading the stream's head
- * as v - 1, and commits are never deleted. By induction every stored version's predecessor existed
- * before it was inserted, so a stream is always 1..head with no gap. A stale read can only lead to
- * inserting a version that already exists, which the unique (agentId, version) index refuses, so
- * of two concurrent appends of the same version exactly one wins and the other gets `conflict`.
- * The unique commandId index likewise makes a command commit at most once across all streams.
+ * - Linear history: the update matches only a stream at `version - 1` (or inserts version 1,
+ *   which the `_id` index lets happen once).
+ * - Fencing: the append first reads the lease and refuses a token that is not current; the
+ *   update then also requires `token <= fence.token` and raises the stream's token. Once a newer
+ *   holder has appended, nothing an older holder sends can land, even if it read the lease
+ *   before it was taken over. An older holder's append that lands before the newer holder's
+ *   first append is simply the last commit the newer holder loads and decides on.
+ * - Command ids: a command is claimed in `commands` (by `_id`) before the append. A claim that
+ *   points at a commit in its stream makes the command a duplicate; a claim whose commit never
+ *   landed is taken over by a newer token of the same stream, or by anyone once abandoned.
  */
 export class MongoAgentStreams implements AgentStreams {
-  constructor(private readonly commits: Collection<CommitDoc>) {}
+  constructor(
+    private readonly streams: Collection<StreamDoc>,
+    private readonly commands: Collection<CommandDoc>,
+    private readonly leases: Collection<LeaseDoc>,
+  ) {}
 
   async load(agentId: string, fromVersion = 1): Promise<Commit[]> {
-    const docs = await this.commits
-      .find({ agentId, version: { $gte: fromVersion } })
-      .sort({ version: 1 })
-      .toArray();
-    return docs.map(toCommit);
+    const stream = await this.streams.findOne({ _id: agentId });
+    return (stream?.commits ?? []).filter((c) => c.version >= fromVersion).map((c) => toCommit(agentId, c));
   }
 
-  /**
-   * Head check, then insert. Whenever the append cannot go in (stale head or duplicate key), the
-   * command is looked up: if it committed earlier (even concurrently, a moment ago) the answer is
-   * `duplicate`, otherwise `conflict`. (A duplicate-key error names only one violated index in
-   * `keyPattern` although a write can violate both; commits are never deleted, so the lookup is
-   * the authoritative answer.)
-   */
-  async append(commit: NewCommit): Promise<AppendResult> {
-    const head = await this.commits.findOne(
-      { agentId: commit.agentId },
-      { sort: { version: -1 }, projection: { version: 1 } },
-    );
-    if ((head?.version ?? 0) !== commit.version - 1) return this.duplicateOrConflict(commit.commandId);
+  async append(commit: NewCommit, fence: Fence): Promise<AppendResult> {
+    const claim = await this.claim(commit, fence);
+    if (typeof claim !== 'string') return claim;
+    const lease = await this.leases.findOne({ _id: fence.key }, { projection: { token: 1 } });
+    const result =
+      lease?.token === fence.token ? await this.appendClaimed(commit, fence) : { status: 'fenced' as const };
+    if (result.status === 'fenced' || result.status === 'conflict') {
+      await this.commands.deleteOne({ _id: commit.commandId, nonce: claim });
+    }
+    return result;
+  }
+
+  async findByCommandId(commandId: string): Promise<Commit | undefined> {
+    const claim = await this.commands.findOne({ _id: commandId });
+    return claim ? this.committedBy(claim) : undefined;
+  }
+
+  private async appendClaimed(commit: NewCommit, fence: Fence): Promise<AppendResult> {
     const doc: CommitDoc = {
-      _id: `${commit.agentId}:${commit.version}`,
-      agentId: commit.agentId,
       version: commit.version,
       commandId: commit.commandId,
       events: commit.events,
       outbox: commit.outbox,
       committedAt: commit.committedAt,
     };
-    try {
-      await this.commits.insertOne(doc);
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-      return this.duplicateOrConflict(commit.commandId);
+    const appended: AppendResult = { status: 'appended', commit: { ...commit } };
+    if (commit.version === 1) {
+      try {
+        await this.streams.insertOne({
+          _id: commit.agentId,
+          version: 1,
+          token: fence.token,
+          commits: [doc],
+          pendingSince: commit.committedAt,
+          dispatchSeq: 0,
+        });
+        return appended;
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+        return this.refusal(commit, fence);
+      }
     }
-    return { status: 'appended', commit: { ...commit } };
+    const { matchedCount } = await this.streams.updateOne(
+      { _id: commit.agentId, version: commit.version - 1, token: { $lte: fence.token } },
+      {
+        $set: { version: commit.version, token: fence.token },
+        $push: { commits: doc },
+        $min: { pendingSince: commit.committedAt },
+        $inc: { dispatchSeq: 1 },
+      },
+    );
+    return matchedCount === 1 ? appended : this.refusal(commit, fence);
   }
 
-  async findByCommandId(commandId: string): Promise<Commit | undefined> {
-    const doc = await this.commits.findOne({ commandId });
-    return doc ? toCommit(doc) : undefined;
+  /**
+   * Why a stream update did not match: the command is in the stream already (an older holder
+   * of the lease committed it after this claim took its claim over: point the claim back at
+   * it), a newer token appended (fenced), or the stream is at another version (conflict).
+   */
+  private async refusal(commit: NewCommit, fence: Fence): Promise<AppendResult> {
+    const stream = await this.streams.findOne({ _id: commit.agentId });
+    const earlier = stream?.commits.find((c) => c.commandId === commit.commandId);
+    if (earlier) {
+      await this.commands.updateOne({ _id: commit.commandId }, { $set: { version: earlier.version } });
+      return { status: 'duplicate', commit: toCommit(commit.agentId, earlier) };
+    }
+    return (stream?.token ?? 0) > fence.token ? { status: 'fenced' } : { status: 'conflict' };
   }
 
-  private async duplicateOrConflict(commandId: string): Promise<AppendResult> {
-    const earlier = await this.findByCommandId(commandId);
-    return earlier ? { status: 'duplicate', commit: earlier } : { status: 'conflict' };
+  /**
+   * Records that `commit.commandId` is being committed to this stream; returns the claim's
+   * nonce. Answers `duplicate` when the command is committed already. Another live claim of
+   * the command is waited for (it commits or goes away); one of an older lease of this stream,
+   * or one abandoned, is taken over.
+   */
+  private async claim(commit: NewCommit, fence: Fence): Promise<string | AppendResult> {
+    const mine: CommandDoc = {
+      _id: commit.commandId,
+      agentId: commit.agentId,
+      version: commit.version,
+      token: fence.token,
+      claimedAt: Date.now(),
+      nonce: randomUUID(),
+    };
+    const deadline = Date.now() + CLAIM_WAIT_MS;
+    while (Date.now() < deadline) {
+      try {
+        await this.commands.insertOne(mine);
+        return mine.nonce;
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+      }
+      const theirs = await this.commands.findOne({ _id: commit.commandId });
+      if (!theirs) continue; // released in between: claim again
+      const earlier = await this.committedBy(theirs);
+      if (earlier) return { status: 'duplicate', commit: earlier };
+      const takeOver =
+        (theirs.agentId === commit.agentId && theirs.token < fence.token) ||
+        theirs.claimedAt < Date.now() - ABANDONED_CLAIM_MS;
+      if (takeOver) {
+        const { matchedCount } = await this.commands.replaceOne({ _id: theirs._id, nonce: theirs.nonce }, mine);
+        if (matchedCount === 1) return mine.nonce;
+      } else {
+        await sleep(CLAIM_POLL_MS);
+      }
+    }
+    return { status: 'conflict' };
+  }
+
+  /** The commit a claim points at, if it landed (a claim is void otherwise). */
+  private async committedBy(claim: CommandDoc): Promise<Commit | undefined> {
+    const stream = await this.streams.findOne({ _id: claim.agentId });
+    const found = commitAt(stream, claim.version);
+    return found?.commandId === claim._id ? toCommit(claim.agentId, found) : undefined;
   }
 }
 
-/** The transactional outbox: commits without `dispatchedAt`. */
+/**
+ * The transactional outbox: commits without `dispatchedAt`, found through their stream's
+ * `pendingSince`. One agent's commits are relayed in version order, so a stream is pending
+ * from its oldest unrelayed commit on.
+ */
 export class MongoOutbox implements Outbox {
-  constructor(private readonly commits: Collection<CommitDoc>) {}
+  constructor(private readonly streams: Collection<StreamDoc>) {}
 
+  /**
+   * The oldest `limit` pending commits are among the `limit` streams with the oldest
+   * `pendingSince`: each stream ranked before a commit's own contributes an older one.
+   */
   async pending(limit: number, committedBefore?: string): Promise<Commit[]> {
     // MongoDB reads limit 0 as "no limit"; the port (like SQLite's LIMIT 0) means none.
     if (limit === 0) return [];
     const filter =
-      committedBefore === undefined
-        ? { dispatchedAt: { $exists: false } }
-        : { dispatchedAt: { $exists: false }, committedAt: { $lt: committedBefore } };
-    const cursor = this.commits.find(filter).sort({ committedAt: 1, agentId: 1, version: 1 });
+      committedBefore === undefined ? { pendingSince: { $exists: true } } : { pendingSince: { $lt: committedBefore } };
+    const cursor = this.streams.find(filter).sort({ pendingSince: 1 });
     if (limit > 0) cursor.limit(limit);
-    return (await cursor.toArray()).map(toCommit);
+    const pending = (await cursor.toArray()).flatMap((stream) =>
+      stream.commits
+        .filter((c) => !c.dispatchedAt && (committedBefore === undefined || c.committedAt < committedBefore))
+        .map((c) => toCommit(stream._id, c)),
+    );
+    pending.sort(
+      (a, b) =>
+        a.committedAt.localeCompare(b.committedAt) || a.agentId.localeCompare(b.agentId) || a.version - b.version,
+    );
+    return limit > 0 ? pending.slice(0, limit) : pending;
   }
 
+  /**
+   * Sets the commit's `dispatchedAt` and moves `pendingSince` on, as one update that applies
+   * only if no other dispatch or append changed the stream since it was read (else read again).
+   */
   async markDispatched(agentId: string, version: number, at: string): Promise<void> {
-    await this.commits.updateOne({ agentId, version }, { $set: { dispatchedAt: at } });
+    for (;;) {
+      const stream = await this.streams.findOne({ _id: agentId });
+      const commit = commitAt(stream, version);
+      if (!stream || !commit || commit.dispatchedAt) return;
+      const first = stream.commits[0]?.version ?? 1;
+      const stillPending = stream.commits.filter((c) => !c.dispatchedAt && c.version !== version);
+      const oldest = stillPending.map((c) => c.committedAt).sort()[0];
+      const { matchedCount } = await this.streams.updateOne(
+        { _id: agentId, dispatchSeq: stream.dispatchSeq },
+        {
+          $set: { [`commits.${version - first}.dispatchedAt`]: at, ...(oldest ? { pendingSince: oldest } : {}) },
+          ...(oldest ? {} : { $unset: { pendingSince: '' } }),
+          $inc: { dispatchSeq: 1 },
+        },
+      );
+      if (matchedCount === 1) return;
+    }
   }
 }

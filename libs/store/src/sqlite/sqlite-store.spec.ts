@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import type { AgentEvent } from '@drover/contracts';
 import type { NewCommit } from '../agent-streams.port';
+import type { Store } from '../store.port';
 import { storeContract } from '../testing/store-contract';
 import { openSqliteStore } from './sqlite-store';
 
@@ -42,8 +44,15 @@ describe('sqlite store shared by two connections', () => {
     committedAt: new Date().toISOString(),
   });
 
+  /** A lease of the writer's own, so only the version check decides between the two connections. */
+  const fenceOf = async (store: Store, owner: string) => {
+    const lease = await store.locks.acquire(`writer:${owner}`, owner, 60_000);
+    assert.ok(lease);
+    return lease;
+  };
+
   it("sees the other connection's writes", async () => {
-    expect((await first.streams.append(commit('c1', 1))).status).toBe('appended');
+    expect((await first.streams.append(commit('c1', 1), await fenceOf(first, 'one'))).status).toBe('appended');
     expect((await second.streams.load('shared-agent')).map((c) => c.commandId)).toEqual(['c1']);
     await second.documents.collection('things').insert({ _id: 't1', n: 1 });
     expect(await first.documents.collection('things').get('t1')).toEqual({ _id: 't1', n: 1 });
@@ -54,8 +63,8 @@ describe('sqlite store shared by two connections', () => {
 
   it('lets exactly one of two concurrent appends of the same version win', async () => {
     const results = await Promise.all([
-      first.streams.append(commit('c2-first', 2)),
-      second.streams.append(commit('c2-second', 2)),
+      first.streams.append(commit('c2-first', 2), await fenceOf(first, 'one')),
+      second.streams.append(commit('c2-second', 2), await fenceOf(second, 'two')),
     ]);
     expect(results.map((r) => r.status).sort()).toEqual(['appended', 'conflict']);
     expect((await first.streams.load('shared-agent')).length).toBe(2);

@@ -1,6 +1,6 @@
 import type { AgentEvent } from '@drover/contracts';
 import type Database from 'better-sqlite3';
-import type { AgentStreams, AppendResult, Commit, NewCommit, OutboxMessage } from '../agent-streams.port';
+import type { AgentStreams, AppendResult, Commit, Fence, NewCommit, OutboxMessage } from '../agent-streams.port';
 import type { Outbox } from '../outbox.port';
 import { isConstraintError } from './sqlite-errors';
 
@@ -35,7 +35,8 @@ export class SqliteAgentStreams implements AgentStreams {
   private readonly fromVersion: Database.Statement<[string, number], CommitRow>;
   private readonly head: Database.Statement<[string], { version: number | null }>;
   private readonly insert: Database.Statement<[string, number, string, string, string, string]>;
-  private readonly appendTx: (commit: NewCommit) => AppendResult;
+  private readonly leaseToken: Database.Statement<[string], { token: number }>;
+  private readonly appendTx: (commit: NewCommit, fence: Fence) => AppendResult;
 
   constructor(private readonly db: Database.Database) {
     this.byCommand = db.prepare(`SELECT ${COLUMNS} FROM commits WHERE command_id = ?`);
@@ -46,17 +47,18 @@ export class SqliteAgentStreams implements AgentStreams {
     this.insert = db.prepare(
       'INSERT INTO commits (agent_id, version, command_id, events, outbox, committed_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    const tx = db.transaction((commit: NewCommit) => this.appendInTx(commit));
-    this.appendTx = (commit) => tx.immediate(commit);
+    this.leaseToken = db.prepare('SELECT token FROM leases WHERE key = ?');
+    const tx = db.transaction((commit: NewCommit, fence: Fence) => this.appendInTx(commit, fence));
+    this.appendTx = (commit, fence) => tx.immediate(commit, fence);
   }
 
   async load(agentId: string, fromVersion = 1): Promise<Commit[]> {
     return this.fromVersion.all(agentId, fromVersion).map(toCommit);
   }
 
-  async append(commit: NewCommit): Promise<AppendResult> {
+  async append(commit: NewCommit, fence: Fence): Promise<AppendResult> {
     try {
-      return this.appendTx(commit);
+      return this.appendTx(commit, fence);
     } catch (error) {
       if (!isConstraintError(error)) throw error;
       const existing = this.findSync(commit.commandId);
@@ -73,9 +75,11 @@ export class SqliteAgentStreams implements AgentStreams {
     return row ? toCommit(row) : undefined;
   }
 
-  private appendInTx(commit: NewCommit): AppendResult {
+  /** One transaction, so the lease cannot change hands between the fence check and the insert. */
+  private appendInTx(commit: NewCommit, fence: Fence): AppendResult {
     const existing = this.findSync(commit.commandId);
     if (existing) return { status: 'duplicate', commit: existing };
+    if (this.leaseToken.get(fence.key)?.token !== fence.token) return { status: 'fenced' };
     const current = this.head.get(commit.agentId)?.version ?? 0;
     if (current !== commit.version - 1) return { status: 'conflict' };
     this.insert.run(

@@ -34,18 +34,27 @@ export interface WriterReport {
   racedWon: string[];
 }
 
+/**
+ * Races on versions alone: each writer appends under a lease of its own (never contended), so
+ * what decides between writers is the stream's optimistic version check.
+ */
 async function appendWithRetry(store: Store, agentId: string, commandId: string, report: WriterReport): Promise<void> {
+  const fence = await store.locks.acquire(`writer:${report.workerId}`, report.workerId, 600_000);
+  if (!fence) throw new Error(`writer ${report.workerId} has no lease of its own`);
   for (;;) {
     const stream = await store.streams.load(agentId);
     const version = (stream[stream.length - 1]?.version ?? 0) + 1;
-    const result = await store.streams.append({
-      agentId,
-      version,
-      commandId,
-      events: [{ type: 'agent.stopped', data: {} }],
-      outbox: [],
-      committedAt: new Date().toISOString(),
-    });
+    const result = await store.streams.append(
+      {
+        agentId,
+        version,
+        commandId,
+        events: [{ type: 'agent.stopped', data: {} }],
+        outbox: [],
+        committedAt: new Date().toISOString(),
+      },
+      fence,
+    );
     if (result.status === 'appended') {
       report.appended.push({ agentId, version, commandId });
       return;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentEvent, Filter } from '@drover/contracts';
-import type { NewCommit } from '../agent-streams.port';
+import type { Fence, NewCommit } from '../agent-streams.port';
 import { type Collection, type Doc, DuplicateKeyError } from '../documents.port';
 import type { Store } from '../store.port';
 
@@ -29,6 +29,13 @@ function commit(agentId: string, version: number, overrides: Partial<NewCommit> 
     committedAt: new Date().toISOString(),
     ...overrides,
   };
+}
+
+/** Takes the agent's lease for an append (every append states the lease it is made under). */
+async function fenceOf(store: Store, agentId: string, owner = 'contract', ttlMs = 60_000): Promise<Fence> {
+  const lease = await store.locks.acquire(`agent:${agentId}`, owner, ttlMs);
+  assert.ok(lease, `lease of ${agentId} is free`);
+  return lease;
 }
 
 const PEOPLE: Doc[] = [
@@ -76,20 +83,22 @@ export function storeContract(name: string, open: () => Promise<Store>, teardown
 
 function describeStreams(store: () => Store): void {
   describe('streams', () => {
+    const append = async (c: NewCommit) => store().streams.append(c, await fenceOf(store(), c.agentId));
+
     it('appends optimistically by version', async () => {
       const agentId = unique('agent');
-      const first = await store().streams.append(commit(agentId, 1));
+      const first = await append(commit(agentId, 1));
       expect(first.status).toBe('appended');
-      expect(await store().streams.append(commit(agentId, 1))).toEqual({ status: 'conflict' });
-      expect(await store().streams.append(commit(agentId, 3))).toEqual({ status: 'conflict' });
-      expect((await store().streams.append(commit(agentId, 2))).status).toBe('appended');
+      expect(await append(commit(agentId, 1))).toEqual({ status: 'conflict' });
+      expect(await append(commit(agentId, 3))).toEqual({ status: 'conflict' });
+      expect((await append(commit(agentId, 2))).status).toBe('appended');
     });
 
     it('answers a repeated commandId with the first commit', async () => {
       const agentId = unique('agent');
       const original = commit(agentId, 1);
-      await store().streams.append(original);
-      const again = await store().streams.append({ ...original, version: 2, events: [] });
+      await append(original);
+      const again = await append({ ...original, version: 2, events: [] });
       expect(again.status).toBe('duplicate');
       assert.ok(again.status === 'duplicate');
       expect(again.commit.version).toBe(1);
@@ -97,9 +106,17 @@ function describeStreams(store: () => Store): void {
       expect(await store().streams.load(agentId)).toEqual([original]);
     });
 
+    it('commits a command id once across streams', async () => {
+      const original = commit(unique('agent'), 1);
+      await append(original);
+      const elsewhere = await append({ ...original, agentId: unique('agent') });
+      expect(elsewhere.status).toBe('duplicate');
+      expect(await store().streams.findByCommandId(original.commandId)).toEqual(original);
+    });
+
     it('loads in version order from a version on', async () => {
       const agentId = unique('agent');
-      for (const version of [1, 2, 3]) await store().streams.append(commit(agentId, version));
+      for (const version of [1, 2, 3]) await append(commit(agentId, version));
       const all = await store().streams.load(agentId);
       expect(all.map((c) => c.version)).toEqual([1, 2, 3]);
       const tail = await store().streams.load(agentId, 2);
@@ -109,9 +126,50 @@ function describeStreams(store: () => Store): void {
 
     it('finds a commit by commandId', async () => {
       const original = commit(unique('agent'), 1);
-      await store().streams.append(original);
+      await append(original);
       expect(await store().streams.findByCommandId(original.commandId)).toEqual(original);
       expect(await store().streams.findByCommandId(unique('cmd'))).toBe(undefined);
+    });
+  });
+
+  describe('fencing', () => {
+    /** The first holder's lease, already expired, and a second holder that took it over. */
+    const takenOver = async (agentId: string) => {
+      const stale = await fenceOf(store(), agentId, 'engine-a', 1);
+      await sleep(5);
+      const current = await fenceOf(store(), agentId, 'engine-b');
+      expect(current.token).toBeGreaterThan(stale.token);
+      return { stale, current };
+    };
+
+    it('refuses an append under a lease that was taken over, before and after the new holder appends', async () => {
+      const agentId = unique('agent');
+      const { stale, current } = await takenOver(agentId);
+      expect(await store().streams.append(commit(agentId, 1), stale)).toEqual({ status: 'fenced' });
+      expect((await store().streams.append(commit(agentId, 1), current)).status).toBe('appended');
+      expect(await store().streams.append(commit(agentId, 2), stale)).toEqual({ status: 'fenced' });
+      expect((await store().streams.append(commit(agentId, 2), current)).status).toBe('appended');
+      expect((await store().streams.load(agentId)).map((c) => c.version)).toEqual([1, 2]);
+    });
+
+    it('keeps a refused command uncommitted, so its next holder can commit it', async () => {
+      const agentId = unique('agent');
+      const { stale, current } = await takenOver(agentId);
+      const refused = commit(agentId, 1);
+      expect(await store().streams.append(refused, stale)).toEqual({ status: 'fenced' });
+      expect(await store().streams.findByCommandId(refused.commandId)).toBe(undefined);
+      expect((await store().streams.append(refused, current)).status).toBe('appended');
+    });
+
+    it('answers a stale holder that repeats a committed command with the commit', async () => {
+      const agentId = unique('agent');
+      const first = await fenceOf(store(), agentId, 'engine-a', 1);
+      const original = commit(agentId, 1);
+      await store().streams.append(original, first);
+      await sleep(5);
+      await fenceOf(store(), agentId, 'engine-b');
+      const again = await store().streams.append({ ...original, version: 2 }, first);
+      expect(again.status).toBe('duplicate');
     });
   });
 }
@@ -121,9 +179,10 @@ function describeOutbox(store: () => Store): void {
     it('lists pending commits oldest first until dispatched', async () => {
       const [a, b] = [unique('agent-a'), unique('agent-b')];
       const old = '2001-01-01T00:00:0';
-      await store().streams.append(commit(b, 1, { committedAt: `${old}2.000Z` }));
-      await store().streams.append(commit(a, 1, { committedAt: `${old}1.000Z` }));
-      await store().streams.append(commit(a, 2, { committedAt: `${old}3.000Z` }));
+      const append = async (c: NewCommit) => store().streams.append(c, await fenceOf(store(), c.agentId));
+      await append(commit(b, 1, { committedAt: `${old}2.000Z` }));
+      await append(commit(a, 1, { committedAt: `${old}1.000Z` }));
+      await append(commit(a, 2, { committedAt: `${old}3.000Z` }));
       const mine = async (limit: number, before?: string) =>
         (await store().outbox.pending(limit, before))
           .filter((c) => c.agentId === a || c.agentId === b)

@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Locks } from '@drover/store';
 import { openSqliteStore } from '@drover/store/sqlite';
-import { AgentLock, LockTimeoutError } from './agent-lock';
+import { AgentLock, LeaseLostError, LockTimeoutError } from './agent-lock';
 
 const options = (owner: string) => ({ owner, ttlMs: 10_000, waitMs: 200, pollMs: 5 });
 
@@ -56,4 +57,53 @@ describe('AgentLock', () => {
     expect(await mine.run('a', async () => 'ran')).toBe('ran');
     await store.close();
   });
+
+  it('renews the lease while the work runs, so no one else can take the agent', async () => {
+    const store = openSqliteStore({ filename: ':memory:' });
+    const mine = new AgentLock(store.locks, { ...options('engine-1'), ttlMs: 60 });
+    const work = mine.run('a', async ({ signal }) => {
+      await sleep(250);
+      return signal.aborted;
+    });
+    await sleep(150); // more than twice the time to live
+    expect(await store.locks.acquire('agent:a', 'engine-2', 60)).toBe(undefined);
+    expect(await work).toBe(false);
+    await store.close();
+  });
+
+  /** Runs work that waits for its signal; resolves with the abort reason, or 'not aborted'. */
+  const abortReason = (lock: AgentLock) =>
+    lock.run('a', ({ signal }) =>
+      Promise.race([
+        new Promise<unknown>((resolve) => signal.addEventListener('abort', () => resolve(signal.reason))),
+        sleep(2_000).then(() => 'not aborted'),
+      ]),
+    );
+
+  it('aborts the work once a renewal is refused (the lease was taken over)', async () => {
+    const store = openSqliteStore({ filename: ':memory:' });
+    const refusing: Locks = { ...bound(store.locks), renew: async () => undefined };
+    const reason = await abortReason(new AgentLock(refusing, { ...options('engine-1'), ttlMs: 60 }));
+    expect(reason).toBeInstanceOf(LeaseLostError);
+    expect((reason as Error).message).toMatch(/expired or taken over/);
+    await store.close();
+  });
+
+  it('aborts the work when no renewal answers before the lease expires (store unreachable)', async () => {
+    const store = openSqliteStore({ filename: ':memory:' });
+    const hanging: Locks = { ...bound(store.locks), renew: () => new Promise(() => undefined) };
+    const reason = await abortReason(new AgentLock(hanging, { ...options('engine-1'), ttlMs: 60 }));
+    expect(reason).toBeInstanceOf(LeaseLostError);
+    expect((reason as Error).message).toMatch(/not renewed before it expired/);
+    await store.close();
+  });
 });
+
+/** The store's locks as plain functions, so a test can replace one of them. */
+function bound(locks: Locks): Locks {
+  return {
+    acquire: (key, owner, ttlMs) => locks.acquire(key, owner, ttlMs),
+    renew: (lease, ttlMs) => locks.renew(lease, ttlMs),
+    release: (lease) => locks.release(lease),
+  };
+}

@@ -8,11 +8,26 @@ export class LockTimeoutError extends Error {
   }
 }
 
+/** The lease was taken over (or could not be renewed in time): the work on the agent must stop. */
+export class LeaseLostError extends Error {
+  constructor(agentId: string, why: string) {
+    super(`lease of agent ${agentId} lost: ${why}`);
+    this.name = 'LeaseLostError';
+  }
+}
+
 export interface AgentLockOptions {
   owner: string;
+  /** The lease's time to live; renewed every third of it while the work runs. */
   ttlMs: number;
   waitMs: number;
   pollMs: number;
+}
+
+/** What the work gets: the lease to state on appends, and a signal aborted once it is lost. */
+export interface HeldLease {
+  lease: Lease;
+  signal: AbortSignal;
 }
 
 /**
@@ -30,7 +45,7 @@ export class AgentLock {
     private readonly options: AgentLockOptions,
   ) {}
 
-  async run<T>(agentId: string, work: (lease: Lease) => Promise<T>): Promise<T> {
+  async run<T>(agentId: string, work: (held: HeldLease) => Promise<T>): Promise<T> {
     const previous = this.tails.get(agentId) ?? Promise.resolve();
     let finished: () => void = () => undefined;
     const done = new Promise<void>((resolve) => (finished = resolve));
@@ -51,12 +66,18 @@ export class AgentLock {
   }
 }
 
-/** Waits for the agent's lease, runs `work`, releases. */
+/**
+ * Waits for the agent's lease, runs `work` while renewing it every third of its time to live,
+ * releases. When a renewal is refused (the lease expired and was taken over), or none succeeded
+ * before the lease ran out (the store is unreachable), the signal given to `work` is aborted:
+ * the holder stops working on the agent. The store's fencing refuses its appends anyway; the
+ * signal also keeps it from relaying what the next holder now owns.
+ */
 async function withLease<T>(
   locks: Locks,
   agentId: string,
   options: AgentLockOptions,
-  work: (lease: Lease) => Promise<T>,
+  work: (held: HeldLease) => Promise<T>,
 ): Promise<T> {
   const key = `agent:${agentId}`;
   const deadline = Date.now() + options.waitMs;
@@ -66,9 +87,27 @@ async function withLease<T>(
     await sleep(options.pollMs);
     lease = await locks.acquire(key, options.owner, options.ttlMs);
   }
+  const held = lease;
+  const lost = new AbortController();
+  const loseIt = (why: string) => {
+    if (!lost.signal.aborted) lost.abort(new LeaseLostError(agentId, why));
+  };
+  let expiresAt = held.expiresAt;
+  // Checked on every tick, not only when a renewal answers: a renewal may hang on a dead store.
+  const renewal = setInterval(
+    () => {
+      if (Date.now() >= expiresAt) return loseIt('not renewed before it expired');
+      locks.renew(held, options.ttlMs).then(
+        (renewed) => (renewed ? (expiresAt = renewed.expiresAt) : loseIt('expired or taken over')),
+        () => undefined, // the next tick retries, until the lease runs out
+      );
+    },
+    Math.max(1, Math.floor(options.ttlMs / 3)),
+  );
   try {
-    return await work(lease);
+    return await work({ lease: held, signal: lost.signal });
   } finally {
-    await locks.release(lease);
+    clearInterval(renewal);
+    if (!lost.signal.aborted) await locks.release(held);
   }
 }

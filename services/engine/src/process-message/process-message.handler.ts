@@ -12,7 +12,7 @@ import type { Bus } from '@drover/messaging';
 import type { DroverMetrics } from '@drover/platform';
 import type { Clock, Logger } from '@drover/runtime';
 import type { Commit, Store } from '@drover/store';
-import { AgentLock, type AgentLockOptions } from '../infrastructure/agent-lock';
+import { AgentLock, LeaseLostError, type AgentLockOptions, type HeldLease } from '../infrastructure/agent-lock';
 import { relayCommit } from '../relay-outbox/outbox-relay';
 import { outboxFor, stopMessage } from './outbox-for';
 
@@ -62,9 +62,9 @@ export class ProcessMessageHandler {
     const earlier = await this.deps.store.streams.findByCommandId(message.messageId);
     if (earlier) return this.duplicateReply(message, earlier);
 
-    return this.agentLock.run(message.agentId, async () => {
+    return this.agentLock.run(message.agentId, async (held) => {
       for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt += 1) {
-        const reply = await this.decideAndAppend(message);
+        const reply = await this.decideAndAppend(message, held);
         if (reply) return reply;
         this.deps.logger.debug({ agentId: message.agentId }, 'append conflict, deciding again');
       }
@@ -72,11 +72,17 @@ export class ProcessMessageHandler {
     });
   }
 
-  /** Returns undefined on a version conflict so the caller reloads and decides again. */
-  private async decideAndAppend(message: DomainMessage): Promise<CommandReply | undefined> {
+  /**
+   * Returns undefined on a version conflict so the caller reloads and decides again. Throws
+   * `LeaseLostError` once the lease is lost: the message is then retried (by this engine or
+   * another), and the agent's new holder relays what this one could not.
+   */
+  private async decideAndAppend(message: DomainMessage, held: HeldLease): Promise<CommandReply | undefined> {
     const { store, bus, clock, policy } = this.deps;
+    const commits = await store.streams.load(message.agentId);
+    await this.relayLeftBehind(commits, held);
     const now = clock.now();
-    const state = fold(message.agentId, await store.streams.load(message.agentId));
+    const state = fold(message.agentId, commits);
     const decision = decide(state, message, { now, policy });
     const base = { commandId: message.messageId, agentId: message.agentId };
 
@@ -91,19 +97,38 @@ export class ProcessMessageHandler {
     const at = now.toISOString();
     const evolved = decision.events.reduce((s, event) => evolve(s, event, at), state);
     const after: AgentState = { ...evolved, version: state.version + 1 };
-    const result = await store.streams.append({
-      agentId: message.agentId,
-      version: after.version,
-      commandId: message.messageId,
-      events: decision.events,
-      outbox: outboxFor(after, decision.events, message.messageId, at),
-      committedAt: at,
-    });
+    const result = await store.streams.append(
+      {
+        agentId: message.agentId,
+        version: after.version,
+        commandId: message.messageId,
+        events: decision.events,
+        outbox: outboxFor(after, decision.events, message.messageId, at),
+        committedAt: at,
+      },
+      held.lease,
+    );
+    if (result.status === 'fenced') throw new LeaseLostError(message.agentId, 'the store refused the append');
     if (result.status === 'conflict') return undefined;
     if (result.status === 'duplicate') return this.duplicateReply(message, result.commit);
-    // Relayed before the lock is released, so one agent's messages leave in commit order.
+    // Relayed before the lock is released, so one agent's messages leave in commit order; and
+    // only while the lease holds, or they could overtake what the next holder relays.
+    held.signal.throwIfAborted();
     await relayCommit(bus, store.outbox, result.commit, clock.now().toISOString());
     return { ok: true, ...base, outcome: 'accepted', view: agentView(after) };
+  }
+
+  /**
+   * Relays, in version order, the commits of this agent that an earlier holder committed but did
+   * not relay (it crashed, or lost its lease between its append and its relay), so that they
+   * leave before anything this holder commits.
+   */
+  private async relayLeftBehind(commits: Commit[], held: HeldLease): Promise<void> {
+    for (const commit of commits.filter((c) => c.dispatchedAt === undefined)) {
+      held.signal.throwIfAborted();
+      await relayCommit(this.deps.bus, this.deps.store.outbox, commit, this.deps.clock.now().toISOString());
+      this.deps.logger.info({ agentId: commit.agentId, version: commit.version }, 'relayed a commit left behind');
+    }
   }
 
   /** A session reported started for an agent that no longer wants it: tell it to stop. */

@@ -7,6 +7,7 @@ import { InMemoryBus } from '@drover/messaging/in-memory';
 import { silentLogger, type Clock } from '@drover/runtime';
 import { type Store } from '@drover/store';
 import { openSqliteStore } from '@drover/store/sqlite';
+import { LeaseLostError } from '../infrastructure/agent-lock';
 import { ProcessMessageHandler } from '../process-message/process-message.handler';
 import { OutboxSweeper } from './outbox-relay';
 
@@ -136,4 +137,66 @@ describe('outbox relay after a crash between commit and publish', () => {
     await drain();
     expect(dispatched.length).toBe(1);
   });
+
+  it('has the next holder of the agent relay a commit left behind before its own', async () => {
+    await expect(handlerOn(failingOnce(inner, Exchanges.dispatch)).handle(START)).rejects.toThrow();
+    const published: string[] = [];
+    const recording: Bus = {
+      ...bound(inner),
+      publish: async (ex, key, body, options) => {
+        published.push(options?.messageId ?? '');
+        return inner.publish(ex, key, body, options);
+      },
+    };
+    const stop = AgentCommand.parse({ messageId: 'cmd-crash-2', type: 'agent.stop', agentId: 'crash', payload: {} });
+    const reply = await handlerOn(recording).handle(stop);
+    expect(reply.ok && reply.outcome).toBe('accepted');
+    const [first, second] = await store.streams.load('crash');
+    assert.ok(first && second);
+    const ids = (commit: { outbox: { messageId: string }[] }) => commit.outbox.map((m) => m.messageId).sort();
+    // Version 1's messages all leave before any of version 2's (within a commit, in any order).
+    expect(published.slice(0, first.outbox.length).sort()).toEqual(ids(first));
+    expect(published.slice(first.outbox.length).sort()).toEqual(ids(second));
+    expect(await store.outbox.pending(10)).toEqual([]);
+  });
+
+  it('neither answers nor relays an append the store refused as fenced', async () => {
+    const fencing: Store = {
+      ...store,
+      streams: { ...boundStreams(store), append: async () => ({ status: 'fenced' }) },
+    };
+    const published: string[] = [];
+    const handler = new ProcessMessageHandler({
+      store: fencing,
+      bus: { ...bound(inner), publish: async (_ex, key) => void published.push(key) },
+      clock,
+      logger: silentLogger(),
+      policy: DEFAULT_RECOVERY_POLICY,
+      lock: { owner: 'engine-stale', ttlMs: 10_000, waitMs: 1_000, pollMs: 5 },
+    });
+    await expect(handler.handle(START)).rejects.toThrow(LeaseLostError);
+    expect(published).toEqual([]);
+  });
 });
+
+/** A bus's methods as plain functions, so a test can replace one of them. */
+function bound(bus: Bus): Bus {
+  return {
+    publish: (ex, key, body, options) => bus.publish(ex, key, body, options),
+    subscribe: (queue, handler, options) => bus.subscribe(queue, handler, options),
+    request: (ex, key, body, options) => bus.request(ex, key, body, options),
+    declareQueue: (spec) => bus.declareQueue(spec),
+    deleteQueue: (name) => bus.deleteQueue(name),
+    queueStats: (name) => bus.queueStats(name),
+    ping: () => bus.ping(),
+    close: () => bus.close(),
+  };
+}
+
+function boundStreams(store: Store): Store['streams'] {
+  return {
+    load: (agentId, from) => store.streams.load(agentId, from),
+    append: (commit, fence) => store.streams.append(commit, fence),
+    findByCommandId: (id) => store.streams.findByCommandId(id),
+  };
+}
