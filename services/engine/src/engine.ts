@@ -13,6 +13,8 @@ import { OutboxSweeper } from './relay-outbox/outbox-relay';
 
 export interface EngineOptions {
   policy: RecoveryPolicy;
+  /** The per-agent lease's time to live (the profile's `engine.leaseMs`); 10 s by default. */
+  leaseMs?: number;
   /** In-flight messages per queue; different agents are processed concurrently. */
   prefetch?: number;
   sweepIntervalMs?: number;
@@ -30,11 +32,14 @@ export class Engine {
     private readonly deps: { bus: Bus; store: Store; clock: Clock; logger: Logger },
     private readonly options: EngineOptions,
   ) {
+    const leaseMs = options.leaseMs ?? 10_000;
     this.handler = new ProcessMessageHandler({
       ...deps,
       policy: options.policy,
       ...(options.metrics ? { metrics: options.metrics } : {}),
-      lock: { owner: this.owner, ttlMs: 10_000, waitMs: 5_000, pollMs: 5 },
+      // Waiting up to one and a half leases lets a message outwait a holder that stalled and lost
+      // its lease, instead of failing into a retry.
+      lock: { owner: this.owner, ttlMs: leaseMs, waitMs: Math.max(5_000, leaseMs * 1.5), pollMs: 5 },
     });
     this.sweeper = new OutboxSweeper(
       { bus: deps.bus, outbox: deps.store.outbox, logger: deps.logger, now: () => deps.clock.now() },

@@ -10,7 +10,7 @@ runService('engine', async ({ env, profile }, logger) => {
   const store = await openStore(env);
   const engine = new Engine(
     { bus, store, clock: systemClock, logger },
-    { policy: profile.recovery, prefetch: env.PREFETCH, metrics },
+    { policy: profile.recovery, leaseMs: profile.engine.leaseMs, prefetch: env.PREFETCH, metrics },
   );
   await engine.start();
   const checks = { bus: () => bus.ping(), store: () => store.ping() };

@@ -41,7 +41,10 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
   const child = (component: string) => logger.child({ component });
 
   const persistence = new PersistenceAgent({ bus, store, clock, logger: child('persistence-agent') });
-  const engine = new Engine({ bus, store, clock, logger: child('engine') }, { policy: profile.recovery, metrics });
+  const engine = new Engine(
+    { bus, store, clock, logger: child('engine') },
+    { policy: profile.recovery, leaseMs: profile.engine.leaseMs, metrics },
+  );
   const sessions = await createSessionAgent({ config, bus, clock, logger: child('session-agent'), metrics });
   const scheduler = new Scheduler(
     { bus, store, clock, logger: child('scheduler'), metrics },

@@ -21,6 +21,7 @@ export const EnvSchema = z.object({
     .optional(),
   HEARTBEAT_MS: positiveInt.optional(),
   LEASE_MS: positiveInt.optional(),
+  ENGINE_LEASE_MS: positiveInt.optional(),
   COMMAND_TIMEOUT_MS: positiveInt.optional(),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(25_000),
   /** Production adapters: each one replaces its embedded default when set. */

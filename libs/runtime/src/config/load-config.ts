@@ -64,6 +64,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): DroverConfi
   if (env.MAX_CONCURRENT_AGENTS) profile.sessionAgent.maxConcurrentAgents = env.MAX_CONCURRENT_AGENTS;
   if (env.HEARTBEAT_MS) profile.sessionAgent.heartbeatMs = env.HEARTBEAT_MS;
   if (env.LEASE_MS) profile.sessionAgent.leaseMs = env.LEASE_MS;
+  if (env.ENGINE_LEASE_MS) profile.engine.leaseMs = env.ENGINE_LEASE_MS;
   if (env.COMMAND_TIMEOUT_MS) profile.gateway.commandTimeoutMs = env.COMMAND_TIMEOUT_MS;
   if (profile.sessionAgent.leaseMs <= profile.sessionAgent.heartbeatMs) {
     throw new ConfigError('sessionAgent.leaseMs (LEASE_MS) must be longer than heartbeatMs (HEARTBEAT_MS)');

@@ -17,6 +17,16 @@ export const ProfileSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * The engine's per-agent lease: held while one message of the agent is processed, renewed
+     * every third of it meanwhile. An engine that stalls longer loses the agent to another.
+     */
+    engine: z
+      .object({
+        leaseMs: z.number().int().min(100).default(10_000),
+      })
+      .strict()
+      .default({}),
     recovery: z
       .object({
         onInterrupt: z.enum(['restart', 'stop']).default('restart'),

@@ -62,14 +62,24 @@ export class ProcessMessageHandler {
     const earlier = await this.deps.store.streams.findByCommandId(message.messageId);
     if (earlier) return this.duplicateReply(message, earlier);
 
-    return this.agentLock.run(message.agentId, async (held) => {
-      for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt += 1) {
-        const reply = await this.decideAndAppend(message, held);
-        if (reply) return reply;
-        this.deps.logger.debug({ agentId: message.agentId }, 'append conflict, deciding again');
+    try {
+      return await this.agentLock.run(message.agentId, async (held) => {
+        for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt += 1) {
+          const reply = await this.decideAndAppend(message, held);
+          if (reply) return reply;
+          this.deps.logger.debug({ agentId: message.agentId }, 'append conflict, deciding again');
+        }
+        throw new Error(`agent ${message.agentId}: ${MAX_CONFLICT_RETRIES} append conflicts in a row`);
+      });
+    } catch (error) {
+      if (error instanceof LeaseLostError) {
+        this.deps.logger.warn(
+          { agentId: message.agentId, messageId: message.messageId, err: error.message },
+          'lease lost: the agent is left to its new holder, the message will be retried',
+        );
       }
-      throw new Error(`agent ${message.agentId}: ${MAX_CONFLICT_RETRIES} append conflicts in a row`);
-    });
+      throw error;
+    }
   }
 
   /**
