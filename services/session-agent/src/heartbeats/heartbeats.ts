@@ -52,6 +52,9 @@ export class Heartbeats {
     },
   ) {
     this.monotonic = deps.monotonic ?? (() => performance.now());
+    // The series exist from the start, so increase() also sees the first fence.
+    deps.metrics?.sessionSelfFenced.inc({ instance: deps.instanceId }, 0);
+    deps.metrics?.sessionAgentFenced.set({ instance: deps.instanceId }, 0);
   }
 
   /** Beats now, then every `heartbeatMs` until `stop`. */
