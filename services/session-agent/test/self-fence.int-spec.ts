@@ -20,7 +20,6 @@ import {
   type TestVhost,
 } from '@drover/testing';
 
-type Item = Record<string, unknown>;
 const RABBITMQ_URL = process.env.RABBITMQ_URL;
 const HEARTBEAT_MS = 500;
 const LEASE_MS = 4_000;

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { Exchanges, RoutingKeys, type StartSession } from '@drover/contracts';
 import { BehaviorRegistry, type Behavior } from '@drover/behaviors';
-import { BusDecorator, DROVER_TOPOLOGY, type Bus, type Delivery, type PublishOptions } from '@drover/messaging';
+import { BusDecorator, DROVER_TOPOLOGY, type Delivery, type PublishOptions } from '@drover/messaging';
 import { InMemoryBus } from '@drover/messaging/in-memory';
 import { DroverMetrics } from '@drover/platform';
 import { silentLogger, systemClock } from '@drover/runtime';
@@ -77,7 +77,7 @@ describe('a session agent fences itself when its heartbeat lease lapses', () => 
 
   async function setUp(options: { monotonic?: () => number; browsers?: BrowserLender } = {}) {
     bus = new InMemoryBus(DROVER_TOPOLOGY, { retryDelaysMs: [20] });
-    const faulty = new HeartbeatFault(bus as Bus);
+    const faulty = new HeartbeatFault(bus);
     const reports: { at: number; delivery: Delivery }[] = [];
     await bus.declareQueue({ name: 'test.reports', bindings: [{ exchange: Exchanges.reports, pattern: '#' }] });
     await bus.subscribe('test.reports', async (d) => void reports.push({ at: performance.now(), delivery: d }), {
