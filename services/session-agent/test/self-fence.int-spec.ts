@@ -26,6 +26,8 @@ const LEASE_MS = 4_000;
 /** The scheduler's margin for these settings: max(2 × 500 ms, 4 s / 4) = 1 s. */
 const MARGIN_MS = 1_000;
 const CHECK_EVERY_MS = 100;
+/** How late a timer may fire on the loaded 2-core test machine (six services and the test). */
+const TIMER_SLACK_MS = 250;
 
 /**
  * The process that holds the client end of a loopback connection to `serverPort` from
@@ -205,7 +207,8 @@ describeUnless(skip, 'a partitioned session agent fences itself before its agent
       LEASE_MS + 3_000,
     );
     const fencedAfterMs = fence.time - cutAt;
-    expect(fencedAfterMs).toBeLessThanOrEqual(LEASE_MS);
+    // Its deadline is at most a lease after the cut; a loaded machine may run the timer late.
+    expect(fencedAfterMs).toBeLessThanOrEqual(LEASE_MS + TIMER_SLACK_MS);
     expect([...(fence.aborted as string[])].sort()).toEqual(FIRST.map((id) => `${id}#1`));
 
     // The agents are restarted on B, as the next attempt.
