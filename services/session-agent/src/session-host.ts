@@ -16,6 +16,13 @@ import { Heartbeats, type MonotonicClock } from './heartbeats/heartbeats';
 import { SessionReporter } from './reports/session-reporter';
 import { endSession, SessionSlots, type Session } from './slots/session-slots';
 
+/**
+ * Both times come from engine commits of one agent, which follow each other under its lock but
+ * may be stamped by two engine hosts: a stop this much older than the start still counts, so
+ * clock skew between engines never leaves a real stop unanswered.
+ */
+const STALE_STOP_TOLERANCE_MS = 1_000;
+
 export interface SessionHostOptions {
   bus: Bus;
   clock: Clock;
@@ -137,7 +144,7 @@ export class SessionHost implements SessionWork {
     }
 
     const controller = new AbortController();
-    const session: Session = { agentId, attempt, controller, done: Promise.resolve() };
+    const session: Session = { agentId, attempt, dispatchedAt: work.occurredAt, controller, done: Promise.resolve() };
     const ref: SessionRef = { agentId, attempt, instanceId: this.instanceId };
     // The slot is taken before the (slow) browser context is ready, so a stop finds the session.
     this.slots.take(session);
@@ -180,6 +187,13 @@ export class SessionHost implements SessionWork {
   /** A stop on this instance's queue: ends the session and waits until it has reported. */
   async stopSession(stop: StopSession): Promise<void> {
     const session = this.slots.get(stop.agentId);
+    if (session && Date.parse(stop.occurredAt) + STALE_STOP_TOLERANCE_MS < Date.parse(session.dispatchedAt)) {
+      // A stop the engine committed before the start of the session running here (say, queued
+      // on this host's own queue while it was cut off): it was meant for an earlier session,
+      // which is gone. Attempts cannot tell, since a new run starts again at attempt 1.
+      this.options.logger.info({ agentId: stop.agentId, attempt: stop.attempt }, 'stale stop ignored');
+      return;
+    }
     if (!session) {
       // Nothing runs here (already ended, or lost in a restart): confirm it is stopped.
       const reason = 'no session on this host';

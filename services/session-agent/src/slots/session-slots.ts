@@ -13,6 +13,8 @@ export type EndCause =
 export interface Session {
   agentId: string;
   attempt: number;
+  /** When the engine committed the start this session runs (the dispatch's `occurredAt`). */
+  dispatchedAt: string;
   controller: AbortController;
   lent?: LentBrowser;
   cause?: EndCause;
