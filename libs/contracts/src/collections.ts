@@ -18,8 +18,12 @@ export interface SessionAgentRecord {
   agentIds: string[];
   leaseMs: number;
   alive: boolean;
+  /** The heartbeat's `occurredAt` (the session agent's clock); orders heartbeats. */
   lastSeenAt: string;
+  /** `lastSeenAt + leaseMs`: for operators. The scheduler expires on its own clock instead. */
   expiresAt: string;
+  /** When the persistence agent recorded the heartbeat (its own clock): how late heartbeats arrive. */
+  receivedAt?: string;
 }
 
 /** Indexes of the read side; bootstrap creates them, the persistence agent re-asserts them. */

@@ -12,6 +12,20 @@ export const CollectionName = z
 
 const Limit = z.number().int().min(1).max(1000);
 
+/**
+ * The session a write is made for (a cookie save, a behaviour's state). The persistence agent
+ * refuses the write (`stale_session`) once that session is no longer the agent's current one:
+ * a session agent that lost its lease must not overwrite what its successor saved.
+ */
+export const SessionRef = z
+  .object({
+    agentId: AgentId,
+    attempt: z.number().int().nonnegative(),
+    instanceId: z.string().min(1).max(128),
+  })
+  .strict();
+export type SessionRef = z.infer<typeof SessionRef>;
+
 /** Generic storage tasks, sent to `drover.persistence` with routing key `task` (request/reply). */
 export const PersistenceTask = z.discriminatedUnion('op', [
   z
@@ -25,9 +39,22 @@ export const PersistenceTask = z.discriminatedUnion('op', [
     })
     .strict(),
   z.object({ op: z.literal('findOne'), collection: CollectionName, filter: FilterSchema.optional() }).strict(),
-  z.object({ op: z.literal('insert'), collection: CollectionName, document: z.record(z.unknown()) }).strict(),
   z
-    .object({ op: z.literal('update'), collection: CollectionName, filter: FilterSchema, update: UpdateSchema })
+    .object({
+      op: z.literal('insert'),
+      collection: CollectionName,
+      document: z.record(z.unknown()),
+      session: SessionRef.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      op: z.literal('update'),
+      collection: CollectionName,
+      filter: FilterSchema,
+      update: UpdateSchema,
+      session: SessionRef.optional(),
+    })
     .strict(),
   z
     .object({
@@ -35,9 +62,17 @@ export const PersistenceTask = z.discriminatedUnion('op', [
       collection: CollectionName,
       id: z.string().min(1).max(256),
       document: z.record(z.unknown()),
+      session: SessionRef.optional(),
     })
     .strict(),
-  z.object({ op: z.literal('delete'), collection: CollectionName, filter: FilterSchema }).strict(),
+  z
+    .object({
+      op: z.literal('delete'),
+      collection: CollectionName,
+      filter: FilterSchema,
+      session: SessionRef.optional(),
+    })
+    .strict(),
   z.object({ op: z.literal('count'), collection: CollectionName, filter: FilterSchema.optional() }).strict(),
 ]);
 export type PersistenceTask = z.infer<typeof PersistenceTask>;
@@ -73,7 +108,7 @@ export type PersistenceReply<T = unknown> =
   | {
       ok: false;
       error: {
-        code: 'invalid_task' | 'not_found' | 'forbidden' | 'conflict' | 'internal';
+        code: 'invalid_task' | 'not_found' | 'forbidden' | 'conflict' | 'stale_session' | 'internal';
         message: string;
         details?: unknown;
       };

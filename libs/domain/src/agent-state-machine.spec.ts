@@ -151,6 +151,24 @@ describe('agent state machine: session reports', () => {
     expect(when(state, report('session.failed', { error: 'x' }, 1)).decision.kind).toBe('noop');
     expect(types(when(state, report('session.started', {}, 2)).decision)).toEqual(['agent.started']);
   });
+  it('after a partition, every report of the stale session changes nothing while its successor runs', () => {
+    // sa-1 lost its lease: the scheduler interrupted the agent, recovery restarted it on sa-2.
+    const restarted: AgentEvent = { type: 'agent.restarted', data: { attempt: 2 } };
+    const onSa2: AgentEvent = { type: 'agent.started', data: { instanceId: 'sa-2', attempt: 2 } };
+    const state = agentWith(requested, started, interrupted('2026-01-01T00:00:00.000Z'), restarted, onSa2);
+    for (const stale of [
+      report('session.started', {}, 1, 'sa-1'),
+      report('session.stopped', { reason: 'behaviour finished' }, 1, 'sa-1'),
+      report('session.failed', { error: 'x' }, 1, 'sa-1'),
+      report('session.deferred', { reason: 'no free slot' }, 1, 'sa-1'),
+      // Even one claiming the current attempt: the agent is placed on sa-2.
+      report('session.stopped', {}, 2, 'sa-1'),
+      report('session.failed', { error: 'x' }, 2, 'sa-1'),
+    ]) {
+      expect(when(state, stale).decision.kind).toBe('noop');
+    }
+    expect(types(when(state, report('session.stopped', {}, 2, 'sa-2')).decision)).toEqual(['agent.stopped']);
+  });
   it('a stopped report from another instance than the host changes nothing', () => {
     const { decision } = when(agentWith(...STATES.running!), report('session.stopped', {}, 1, 'sa-2'));
     expect(decision.kind === 'noop' && decision.code).toBe('stale_report');

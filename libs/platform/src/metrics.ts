@@ -44,6 +44,21 @@ export class DroverMetrics {
     registers: [this.registry],
   });
 
+  /** A session agent whose heartbeat lease lapsed aborted its sessions (docs/design.md, "Self-fencing"). */
+  readonly sessionSelfFenced = new Counter({
+    name: 'drover_session_self_fenced_total',
+    help: 'Times a session agent fenced itself: its heartbeat lease lapsed and it aborted every session it hosted',
+    labelNames: ['instance'] as const,
+    registers: [this.registry],
+  });
+
+  readonly sessionAgentFenced = new Gauge({
+    name: 'drover_session_agent_fenced',
+    help: '1 while a session agent holds no confirmed heartbeat lease (it takes no work and runs no session)',
+    labelNames: ['instance'] as const,
+    registers: [this.registry],
+  });
+
   readonly browserRebuilds = new Counter({
     name: 'drover_browser_recycles_total',
     help: 'Browser sessions moved to a new browser, by reason (recycle, crash)',

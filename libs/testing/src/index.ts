@@ -3,3 +3,4 @@ export * from './service-process';
 export * from './rabbitmq-vhost';
 export * from './skip';
 export * from './settlements';
+export * from './tcp-relay';

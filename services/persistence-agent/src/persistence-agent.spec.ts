@@ -179,6 +179,79 @@ describe('persistence agent', () => {
     expect(seen).toEqual(all.items.map((a) => a.id));
   });
 
+  describe('a stale session (its host lost its lease; the agent was restarted on sa-2)', () => {
+    const agentId = 'v-stale';
+    beforeAll(async () => {
+      await commit(agentId, 1, [start]);
+      await commit(agentId, 2, [started]);
+      await commit(agentId, 3, [
+        { type: 'agent.interrupted', data: { reason: 'lease lapsed', retryAt: '2026-01-01T00:00:09.000Z' } },
+      ]);
+      await commit(agentId, 4, [{ type: 'agent.restarted', data: { attempt: 2 } }]);
+      await commit(agentId, 5, [{ type: 'agent.started', data: { instanceId: 'sa-2', attempt: 2 } }]);
+      await eventually(async () => {
+        const r = await ask<AgentView>({ query: 'agent.get', agentId });
+        return r.ok && r.result.version === 5 ? true : undefined;
+      });
+    });
+    const session = (attempt: number, instanceId: string) => ({ agentId, attempt, instanceId });
+
+    it("drops the stale session's activities and records its successor's", async () => {
+      const activity = (messageId: string, attempt: number, instanceId: string) =>
+        bus.publish(
+          Exchanges.reports,
+          'session.activity',
+          {
+            messageId,
+            type: 'session.activity',
+            agentId,
+            instanceId,
+            attempt,
+            payload: { kind: 'feed.like', ok: true },
+            occurredAt: new Date(Date.UTC(2026, 0, 1, 0, 2)).toISOString(),
+          },
+          { messageId },
+        );
+      await activity('stale-old-attempt', 1, 'sa-1');
+      await activity('stale-other-host', 2, 'sa-1');
+      await activity('current', 2, 'sa-2');
+      for (const id of ['stale-old-attempt', 'stale-other-host', 'current']) {
+        await watch.settled(Queues.persistenceReports, id);
+      }
+      const r = await ask<Page<ActivityView>>({ query: 'activity.list', agentId, limit: 100 });
+      assert.ok(r.ok);
+      const likes = r.result.items.filter((a) => a.kind === 'feed.like');
+      expect(likes.map((a) => a.instanceId)).toEqual(['sa-2']);
+    });
+
+    it("refuses the stale session's cookie save and takes its successor's", async () => {
+      const save = (attempt: number, instanceId: string, value: string) =>
+        task({
+          op: 'upsert',
+          collection: 'agent_cookies',
+          id: agentId,
+          document: { cookies: [{ name: 'sid', value }] },
+          session: session(attempt, instanceId),
+        });
+      const current = await save(2, 'sa-2', 'new');
+      expect(current.ok).toBe(true);
+      const stale = await save(1, 'sa-1', 'old');
+      expect(!stale.ok && stale.error.code).toBe('stale_session');
+      const staleHere = await save(2, 'sa-1', 'old');
+      expect(!staleHere.ok && staleHere.error.code).toBe('stale_session');
+      const doc = await store.documents.collection('agent_cookies').get(agentId);
+      expect(doc?.cookies).toEqual([{ name: 'sid', value: 'new' }]);
+    });
+
+    it('refuses stale writes of a behaviour state too; writes without a session are unaffected', async () => {
+      const write = (extra: Record<string, unknown>) =>
+        task({ op: 'upsert', collection: 'agent_state', id: `${agentId}:likes`, document: { value: 3 }, ...extra });
+      const stale = await write({ session: session(1, 'sa-1') });
+      expect(!stale.ok && stale.error.code).toBe('stale_session');
+      expect((await write({})).ok).toBe(true);
+    });
+  });
+
   it('records command outcomes: received, then accepted or rejected', async () => {
     await bus.publish(Exchanges.commands, 'agent.stop', {
       messageId: 'cmd-log-1',

@@ -14,6 +14,7 @@ runService('scheduler', async ({ env, profile }, logger) => {
       tickMs: profile.scheduler.tickMs,
       startTimeoutMs: profile.scheduler.startTimeoutMs,
       rotation: profile.scheduler.rotation,
+      sessionHeartbeatMs: profile.sessionAgent.heartbeatMs,
     },
   );
   scheduler.start();

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { AgentView, SessionAgentRecord } from '@drover/contracts';
 import { dequeueAgents } from './dequeue-agents/dequeue-agents';
 import { expireSessionAgents } from './expire-session-agents/expire-session-agents';
+import { expiryMarginMs, HeartbeatWatch } from './expire-session-agents/heartbeat-watch';
 import { recoverAgents } from './recover-agents/recover-agents';
 import { timeOutStarts } from './time-out-starts/time-out-starts';
 
@@ -26,16 +27,62 @@ const host = (id: string, fields: Partial<SessionAgentRecord> = {}): SessionAgen
 });
 
 describe('scheduler: lost sessions', () => {
-  it('interrupts agents of a session agent whose lease lapsed, with a stable command id', () => {
+  /** The scheduler's monotonic clock, moved by the test. */
+  let clock = 0;
+  const watching = (...hosts: SessionAgentRecord[]) => {
+    const watch = new HeartbeatWatch(1_000, () => clock);
+    watch.observe(hosts);
+    return watch;
+  };
+  // lease 10 s, heartbeat 1 s: margin max(2 s, 2.5 s) = 2.5 s, so expiry after 12.5 s of silence.
+  const LAPSE_MS = 12_500;
+
+  it('interrupts agents of a session agent silent for its lease plus the margin, with a stable command id', () => {
+    clock = 0;
     const snapshot = {
       agents: [agent('a', { instanceId: 'sa-1' }), agent('b', { instanceId: 'sa-2' })],
-      sessionAgents: [host('sa-1', { agentIds: ['a'], expiresAt: ago(1) }), host('sa-2', { agentIds: ['b'] })],
+      sessionAgents: [host('sa-1', { agentIds: ['a'] }), host('sa-2', { agentIds: ['b'] })],
     };
-    const commands = expireSessionAgents(snapshot, now);
+    const watch = watching(...snapshot.sessionAgents);
+    clock = LAPSE_MS; // not yet: strictly after
+    expect(expireSessionAgents(snapshot, now, watch)).toEqual([]);
+    // sa-2 beat meanwhile; sa-1 stayed silent.
+    const renewed = {
+      ...snapshot,
+      sessionAgents: [snapshot.sessionAgents[0]!, host('sa-2', { agentIds: ['b'], lastSeenAt: ago(0) })],
+    };
+    watch.observe(renewed.sessionAgents);
+    clock = LAPSE_MS + 1;
+    const commands = expireSessionAgents(renewed, now, watch);
     expect(commands.map((c) => [c.type, c.agentId, c.messageId])).toEqual([
       ['agent.interrupt', 'a', 'scheduler:agent.interrupt:a:3'],
     ]);
-    expect(expireSessionAgents(snapshot, now)).toEqual(commands);
+    expect(commands[0]!.payload).toMatchObject({ reason: expect.stringMatching(/lease 10000 ms \+ margin 2500 ms/) });
+    expect(expireSessionAgents(renewed, now, watch)).toEqual(commands);
+  });
+
+  it("ignores the record's own timestamps: a record first read now gets a full lease plus margin", () => {
+    clock = 50_000;
+    // Written by another machine whose clock may be off: expired an hour ago by its own numbers.
+    const stale = host('sa-1', { agentIds: ['a'], lastSeenAt: ago(3_600_000), expiresAt: ago(3_590_000) });
+    const snapshot = { agents: [agent('a', { instanceId: 'sa-1' })], sessionAgents: [stale] };
+    const watch = watching(stale);
+    expect(expireSessionAgents(snapshot, now, watch)).toEqual([]);
+    clock += LAPSE_MS + 1;
+    expect(expireSessionAgents(snapshot, now, watch).map((c) => c.agentId)).toEqual(['a']);
+  });
+
+  it("after the scheduler's own outage (distrust), every host gets a full lease plus margin again", () => {
+    clock = 0;
+    const sa1 = host('sa-1', { agentIds: ['a'] });
+    const snapshot = { agents: [agent('a', { instanceId: 'sa-1' })], sessionAgents: [sa1] };
+    const watch = watching(sa1);
+    clock = 20_000; // the broker was down: no heartbeat recorded all that time
+    watch.distrust();
+    watch.observe([sa1]);
+    expect(expireSessionAgents(snapshot, now, watch)).toEqual([]);
+    clock = 20_000 + LAPSE_MS + 1;
+    expect(expireSessionAgents(snapshot, now, watch).map((c) => c.agentId)).toEqual(['a']);
   });
 
   it('interrupts at once when the session agent said goodbye', () => {
@@ -43,20 +90,26 @@ describe('scheduler: lost sessions', () => {
       agents: [agent('a', { instanceId: 'sa-1' })],
       sessionAgents: [host('sa-1', { alive: false, agentIds: ['a'] })],
     };
-    expect(expireSessionAgents(snapshot, now).length).toBe(1);
+    expect(expireSessionAgents(snapshot, now, watching(...snapshot.sessionAgents)).length).toBe(1);
   });
 
   it('interrupts an agent its live host no longer lists, but only well after it started', () => {
     const sessionAgents = [host('sa-1', { agentIds: [], lastSeenAt: ago(100) })];
     const old = agent('old', { instanceId: 'sa-1', startedAt: ago(60_000) });
     const fresh = agent('fresh', { instanceId: 'sa-1', startedAt: ago(1_000) });
-    expect(expireSessionAgents({ agents: [old, fresh], sessionAgents }, now).map((c) => c.agentId)).toEqual(['old']);
+    const commands = expireSessionAgents({ agents: [old, fresh], sessionAgents }, now, watching(...sessionAgents));
+    expect(commands.map((c) => c.agentId)).toEqual(['old']);
   });
 
   it('waits when no heartbeat was ever recorded for the host', () => {
-    expect(expireSessionAgents({ agents: [agent('a', { instanceId: 'sa-9' })], sessionAgents: [] }, now).length).toBe(
-      0,
-    );
+    const snapshot = { agents: [agent('a', { instanceId: 'sa-9' })], sessionAgents: [] };
+    expect(expireSessionAgents(snapshot, now, watching()).length).toBe(0);
+  });
+
+  it('sizes the margin as max(2 heartbeats, a quarter of the lease)', () => {
+    expect(expiryMarginMs(8_000, 2_000)).toBe(4_000); // dev profile
+    expect(expiryMarginMs(30_000, 2_000)).toBe(7_500);
+    expect(expiryMarginMs(4_000, 500)).toBe(1_000);
   });
 });
 

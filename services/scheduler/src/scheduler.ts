@@ -8,6 +8,7 @@ import type { Lease, Store } from '@drover/store';
 import { dequeueAgents } from './dequeue-agents/dequeue-agents';
 import { observeFleet } from './observe-fleet/observe-fleet';
 import { expireSessionAgents } from './expire-session-agents/expire-session-agents';
+import { HeartbeatWatch } from './expire-session-agents/heartbeat-watch';
 import { readSnapshot } from './infrastructure/read-side';
 import { recoverAgents } from './recover-agents/recover-agents';
 import { rotateAgents } from './rotate-agents/rotate-agents';
@@ -23,6 +24,10 @@ export interface SchedulerOptions {
   leaderTtlMs?: number;
   /** How often the leader samples fleet gauges (agents by status, queue depths). */
   observeEveryMs?: number;
+  /** The session agents' heartbeat interval (profile `sessionAgent.heartbeatMs`): sizes the expiry margin. */
+  sessionHeartbeatMs?: number;
+  /** The clock session-agent silence is measured on (tests); `performance.now` by default. */
+  monotonic?: () => number;
 }
 
 export const LEADER_LEASE_KEY = 'scheduler:leader';
@@ -39,11 +44,15 @@ export class Scheduler {
   /** End of the last window whose schedule occurrences were published; unset when not leader. */
   private lastTickAt?: Date;
   private lastObservedAt = 0;
+  /** Session-agent silence on this scheduler's own clock. */
+  private readonly heartbeats: HeartbeatWatch;
 
   constructor(
     private readonly deps: { bus: Bus; store: Store; clock: Clock; logger: Logger; metrics?: DroverMetrics },
     private readonly options: SchedulerOptions,
-  ) {}
+  ) {
+    this.heartbeats = new HeartbeatWatch(options.sessionHeartbeatMs ?? 2_000, options.monotonic);
+  }
 
   get isLeader(): boolean {
     return this.lease !== undefined;
@@ -69,13 +78,17 @@ export class Scheduler {
     let published: AgentCommand[] = [];
     this.ticking = (async () => {
       if (!(await this.holdLeadership())) return;
+      // Heartbeats reach the store through the bus: while this scheduler cannot reach the bus,
+      // their absence proves nothing about the session agents.
+      await this.deps.bus.ping();
       const now = this.deps.clock.now();
       const snapshot = await readSnapshot(this.deps.store);
+      this.heartbeats.observe(snapshot.sessionAgents);
       // A new leader looks back two ticks, so an occurrence missed during failover still fires
       // (same ids as the old leader's) but older ones are not replayed.
       const since = this.lastTickAt ?? new Date(now.getTime() - 2 * this.options.tickMs);
       const due = [
-        ...expireSessionAgents(snapshot, now),
+        ...expireSessionAgents(snapshot, now, this.heartbeats),
         ...recoverAgents(snapshot, now),
         ...timeOutStarts(snapshot, now, this.options.startTimeoutMs),
         ...dequeueAgents(snapshot, now),
@@ -92,7 +105,11 @@ export class Scheduler {
       // Only after everything is out: a failed tick retries the same window next time.
       this.lastTickAt = now;
     })()
-      .catch((error: Error) => this.deps.logger.warn({ err: error.message }, 'scheduler tick failed'))
+      .catch((error: Error) => {
+        // A failed tick (bus, store or lease): silence measured so far may be our own outage.
+        this.heartbeats.distrust();
+        this.deps.logger.warn({ err: error.message }, 'scheduler tick failed');
+      })
       .finally(() => (this.ticking = undefined));
     await this.ticking;
     return published;
@@ -113,7 +130,10 @@ export class Scheduler {
     if (lease && !this.lease) this.deps.logger.info({ owner: this.owner }, 'scheduler became leader');
     if (!lease && this.lease) this.deps.logger.warn({ owner: this.owner }, 'scheduler lost leadership');
     this.lease = lease;
-    if (!lease) this.lastTickAt = undefined;
+    if (!lease) {
+      this.lastTickAt = undefined;
+      this.heartbeats.distrust();
+    }
     this.deps.metrics?.schedulerLeader.set(lease ? 1 : 0);
     return lease !== undefined;
   }

@@ -119,6 +119,22 @@ describe('session host', () => {
     await until(() => (heartbeats().at(-1)?.agentIds.length === 0 ? true : undefined));
   });
 
+  it('ignores a stop committed before the start of the session it runs (meant for an earlier session)', async () => {
+    await dispatch('a-1');
+    await until(() => reportsOf('a-1', 'session.started')[0]);
+    await bus.publish(Exchanges.dispatch, 'sa-test', {
+      messageId: `stop-${(counter += 1)}`,
+      type: 'session.stop',
+      agentId: 'a-1',
+      attempt: 1,
+      reason: 'late',
+      occurredAt: new Date(Date.now() - 60_000).toISOString(),
+    });
+    await sleep(100);
+    expect(host.agentIds()).toEqual(['a-1']);
+    expect(reportsOf('a-1', 'session.stopped')).toEqual([]);
+  });
+
   it('answers a stop for an agent it does not host with stopped, so the agent never hangs in stopping', async () => {
     await stop('ghost');
     const stopped = await until(() => reportsOf('ghost', 'session.stopped')[0]);

@@ -1,4 +1,10 @@
-import { describeZodError, type Activity, type StartSession, type StopSession } from '@drover/contracts';
+import {
+  describeZodError,
+  type Activity,
+  type SessionRef,
+  type StartSession,
+  type StopSession,
+} from '@drover/contracts';
 import { abortableSleep, type AgentStorage, type BehaviorRegistry } from '@drover/behaviors';
 import type { Bus } from '@drover/messaging';
 import type { DroverMetrics } from '@drover/platform';
@@ -6,9 +12,16 @@ import type { Clock, Logger } from '@drover/runtime';
 import type { BrowserLender } from './browser/browser-lender';
 import { DispatchTransport } from './dispatch/dispatch-transport';
 import type { SessionWork } from './dispatch/session-work.port';
-import { Heartbeats } from './heartbeats/heartbeats';
+import { Heartbeats, type MonotonicClock } from './heartbeats/heartbeats';
 import { SessionReporter } from './reports/session-reporter';
 import { endSession, SessionSlots, type Session } from './slots/session-slots';
+
+/**
+ * Both times come from engine commits of one agent, which follow each other under its lock but
+ * may be stamped by two engine hosts: a stop this much older than the start still counts, so
+ * clock skew between engines never leaves a real stop unanswered.
+ */
+const STALE_STOP_TOLERANCE_MS = 1_000;
 
 export interface SessionHostOptions {
   bus: Bus;
@@ -22,8 +35,10 @@ export interface SessionHostOptions {
   metrics?: DroverMetrics;
   /** Lends browser contexts to browser behaviours; absent on hosts without Chromium. */
   browsers?: BrowserLender;
-  /** Per-agent key/value state for behaviours (through the persistence agent). */
-  storage?: (agentId: string) => AgentStorage;
+  /** Per-agent key/value state for behaviours (through the persistence agent), written on behalf of one session. */
+  storage?: (session: SessionRef) => AgentStorage;
+  /** The clock leases are measured on (tests); `performance.now` by default. */
+  monotonic?: MonotonicClock;
 }
 
 /**
@@ -37,6 +52,8 @@ export class SessionHost implements SessionWork {
   private readonly heartbeats: Heartbeats;
   private readonly transport: DispatchTransport;
   private closing = false;
+  /** Consuming is paused while fenced and resumed on rejoin, one change after the other. */
+  private intake: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: SessionHostOptions) {
     const { bus, clock, logger, instanceId, metrics } = options;
@@ -51,6 +68,9 @@ export class SessionHost implements SessionWork {
       leaseMs: options.leaseMs,
       slots: this.slots,
       ...(metrics ? { metrics } : {}),
+      onLapse: (lapse) => this.selfFence(lapse.renewedMsAgo),
+      onRejoin: () => this.rejoin(),
+      ...(options.monotonic ? { monotonic: options.monotonic } : {}),
     });
     this.transport = new DispatchTransport({
       bus,
@@ -70,8 +90,11 @@ export class SessionHost implements SessionWork {
   }
 
   async start(): Promise<void> {
-    await this.transport.listen(this);
+    // The lease first: work is taken only while a confirmed heartbeat holds it. Without one yet,
+    // the host starts fenced and begins consuming when it rejoins.
     await this.heartbeats.start();
+    if (this.heartbeats.holdsLease()) this.changeIntake('resume', () => this.transport.listen(this));
+    await this.intake;
     this.options.logger.info({ instanceId: this.instanceId, capacity: this.slots.capacity }, 'session agent ready');
   }
 
@@ -82,6 +105,7 @@ export class SessionHost implements SessionWork {
   async shutdown(): Promise<void> {
     this.closing = true;
     this.heartbeats.stop();
+    await this.intake;
     await this.transport.close();
     const sessions = this.slots.all();
     for (const session of sessions) endSession(session, { kind: 'shutdown' });
@@ -96,6 +120,11 @@ export class SessionHost implements SessionWork {
     const { agentId, attempt } = work;
     const existing = this.slots.get(agentId);
     if (existing?.attempt === attempt) return; // a redelivered start: already running
+    if (!this.closing && !this.heartbeats.holdsLease()) {
+      // Back to the queue (retried later, or taken by a host that holds its lease): a fenced
+      // host cannot even tell the engine it defers, and must not start anything.
+      throw new Error(`session agent ${this.instanceId} holds no heartbeat lease; not taking work`);
+    }
     if (existing) endSession(existing, { kind: 'replaced' });
 
     if (this.closing || this.slots.isFull()) {
@@ -115,20 +144,26 @@ export class SessionHost implements SessionWork {
     }
 
     const controller = new AbortController();
-    const session: Session = { agentId, attempt, controller, done: Promise.resolve() };
+    const session: Session = { agentId, attempt, dispatchedAt: work.occurredAt, controller, done: Promise.resolve() };
+    const ref: SessionRef = { agentId, attempt, instanceId: this.instanceId };
     // The slot is taken before the (slow) browser context is ready, so a stop finds the session.
     this.slots.take(session);
     const logger = this.options.logger.child({ agentId, attempt });
     if (behavior.requires.includes('browser')) {
-      const failure = await this.lendBrowser(session, work.proxy);
+      const failure = await this.lendBrowser(session, ref, work.proxy);
       if (failure) {
         this.slots.free(session);
         return this.reporter.report('session.failed', agentId, attempt, { error: failure });
       }
     }
+    if (!this.heartbeats.holdsLease() || session.cause?.kind === 'fenced') {
+      // The lease lapsed while the browser context was being prepared: never report it started.
+      session.done = this.finish(session);
+      return;
+    }
     await this.reporter.report('session.started', agentId, attempt, {});
     logger.info({ behavior: behavior.name }, 'session started');
-    const storage = this.options.storage?.(agentId);
+    const storage = this.options.storage?.(ref);
     session.done = behavior
       .run({
         agentId,
@@ -152,6 +187,13 @@ export class SessionHost implements SessionWork {
   /** A stop on this instance's queue: ends the session and waits until it has reported. */
   async stopSession(stop: StopSession): Promise<void> {
     const session = this.slots.get(stop.agentId);
+    if (session && Date.parse(stop.occurredAt) + STALE_STOP_TOLERANCE_MS < Date.parse(session.dispatchedAt)) {
+      // A stop the engine committed before the start of the session running here (say, queued
+      // on this host's own queue while it was cut off): it was meant for an earlier session,
+      // which is gone. Attempts cannot tell, since a new run starts again at attempt 1.
+      this.options.logger.info({ agentId: stop.agentId, attempt: stop.attempt }, 'stale stop ignored');
+      return;
+    }
     if (!session) {
       // Nothing runs here (already ended, or lost in a restart): confirm it is stopped.
       const reason = 'no session on this host';
@@ -168,11 +210,11 @@ export class SessionHost implements SessionWork {
   }
 
   /** Returns why no browser could be lent, or undefined when `session.lent` is set. */
-  private async lendBrowser(session: Session, proxy: string | undefined): Promise<string | undefined> {
+  private async lendBrowser(session: Session, ref: SessionRef, proxy: string | undefined): Promise<string | undefined> {
     const { browsers } = this.options;
     if (!browsers) return `no browser on session agent ${this.instanceId} (is Chromium installed at CHROME_PATH?)`;
     try {
-      session.lent = await browsers.lend(session.agentId, proxy);
+      session.lent = await browsers.lend(ref, proxy);
       return undefined;
     } catch (error) {
       this.options.logger.warn({ agentId: session.agentId, err: (error as Error).message }, 'browser not available');
@@ -180,15 +222,17 @@ export class SessionHost implements SessionWork {
     }
   }
 
-  /** Reports how a session ended (unless it was handed off) and frees its slot. */
+  /** Reports how a session ended (unless it was handed off or fenced) and frees its slot. */
   private async finish(session: Session, error?: Error): Promise<void> {
     const { agentId, attempt, cause } = session;
-    // Cookies are saved before the agent may start elsewhere.
+    // Cookies are saved before the agent may start elsewhere; a fenced session's are not saved
+    // at all, since the agent may already run elsewhere with newer ones.
     await session.lent
-      ?.release()
+      ?.release({ saveCookies: cause?.kind !== 'fenced' })
       .catch((failure: Error) => this.options.logger.warn({ agentId, err: failure.message }, 'browser release failed'));
     this.slots.free(session);
-    if (cause?.kind === 'shutdown' || cause?.kind === 'replaced') return;
+    if (cause?.kind === 'shutdown' || cause?.kind === 'replaced' || cause?.kind === 'fenced') return;
+    if (!this.heartbeats.holdsLease()) return; // fenced meanwhile: no more reports
     if (error && !cause) {
       this.options.logger.warn({ agentId, err: error.message }, 'session failed');
       await this.reporter.report('session.failed', agentId, attempt, { error: error.message.slice(0, 2000) });
@@ -199,8 +243,56 @@ export class SessionHost implements SessionWork {
     if (!this.closing) await this.heartbeats.beat();
   }
 
+  /**
+   * The heartbeat lease lapsed: the scheduler may already have handed these agents to another
+   * host, so every session ends now, silently (no report, no cookie save), and its browser
+   * context closes at once rather than when the behaviour notices its signal.
+   */
+  private selfFence(renewedMsAgo: number | undefined): void {
+    const sessions = this.slots.all();
+    if (renewedMsAgo === undefined) {
+      this.options.logger.warn(
+        { instanceId: this.instanceId },
+        'no heartbeat confirmed yet: taking no work until one is',
+      );
+      return;
+    }
+    this.options.logger.error(
+      {
+        instanceId: this.instanceId,
+        leaseMs: this.options.leaseMs,
+        renewedMsAgo,
+        aborted: sessions.map((s) => `${s.agentId}#${s.attempt}`),
+      },
+      'heartbeat lease lapsed: session agent self-fenced, every hosted session aborted',
+    );
+    for (const session of sessions) {
+      endSession(session, { kind: 'fenced' });
+      void session.lent?.release({ saveCookies: false }).catch(() => undefined);
+    }
+    // Work left in the shared queue goes to hosts that hold their lease, instead of being
+    // refused here until its delivery limit dead-letters it.
+    this.changeIntake('pause', () => this.transport.close());
+  }
+
+  /** A confirmed heartbeat after a fence: take work again, with every slot the fence freed. */
+  private rejoin(): void {
+    if (this.closing) return;
+    this.options.logger.warn({ instanceId: this.instanceId, hosted: this.slots.agentIds() }, 'session agent rejoined');
+    this.changeIntake('resume', () => this.transport.listen(this));
+  }
+
+  private changeIntake(change: 'pause' | 'resume', apply: () => Promise<void>): void {
+    this.intake = this.intake
+      .then(() => (this.closing ? undefined : apply()))
+      .catch((error: Error) =>
+        this.options.logger.warn({ err: error.message, change }, 'dispatch intake change failed'),
+      );
+  }
+
   private async reportActivity(session: Session, activity: Activity): Promise<void> {
     if (session.controller.signal.aborted && session.cause?.kind !== 'stop') return;
+    if (!this.heartbeats.holdsLease()) return; // fenced: the session is being aborted
     await this.reporter.report('session.activity', session.agentId, session.attempt, activity);
   }
 }

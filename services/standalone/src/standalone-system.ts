@@ -52,6 +52,7 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
       tickMs: profile.scheduler.tickMs,
       startTimeoutMs: profile.scheduler.startTimeoutMs,
       rotation: profile.scheduler.rotation,
+      sessionHeartbeatMs: profile.sessionAgent.heartbeatMs,
     },
   );
 

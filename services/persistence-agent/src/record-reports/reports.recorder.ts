@@ -10,13 +10,21 @@ import {
 } from '@drover/contracts';
 import { parseOrDeadLetter, Queues, type Outcome } from '@drover/messaging';
 import { BusContext } from '@drover/messaging/nest';
+import { LOGGER, type Logger } from '@drover/runtime';
 import { STORE, type Store } from '@drover/store';
 import { insertOnce, replaceIfNewer } from '../infrastructure/documents';
+import { staleSessionReasonFor } from '../infrastructure/session-currency';
 
-/** Session activities go to the agent's activity log; heartbeats to the session-agent leases. */
+/**
+ * Session activities go to the agent's activity log, unless they come from a session that is no
+ * longer the agent's current one; heartbeats go to the session-agent leases.
+ */
 @Controller()
 export class ReportsRecorder {
-  constructor(@Inject(STORE) private readonly store: Store) {}
+  constructor(
+    @Inject(STORE) private readonly store: Store,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
 
   @EventPattern(Queues.persistenceReports)
   async onReport(@Ctx() context: BusContext): Promise<Outcome | void> {
@@ -29,6 +37,11 @@ export class ReportsRecorder {
   }
 
   private async recordActivity(report: SessionActivity): Promise<void> {
+    const stale = await staleSessionReasonFor(this.store, report.agentId, report);
+    if (stale) {
+      this.logger.info({ agentId: report.agentId, instanceId: report.instanceId, reason: stale }, 'activity dropped');
+      return;
+    }
     const { kind, ok, message, details } = report.payload;
     const view: ActivityView = {
       id: `${report.occurredAt}|${report.messageId}`,
@@ -54,6 +67,7 @@ export class ReportsRecorder {
       alive: beat.alive,
       lastSeenAt: beat.occurredAt,
       expiresAt: new Date(Date.parse(beat.occurredAt) + beat.leaseMs).toISOString(),
+      receivedAt: new Date().toISOString(),
     };
     const leases = this.store.documents.collection(Collections.sessionAgents);
     await replaceIfNewer(leases, beat.instanceId, { field: 'lastSeenAt', value: beat.occurredAt }, { ...record });

@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { INTERNAL_COLLECTIONS, type PersistenceReply, type PersistenceTask } from '@drover/contracts';
 import { Inject, Injectable } from '@nestjs/common';
 import { DuplicateKeyError, STORE, type Store } from '@drover/store';
+import { staleSessionReasonFor } from '../infrastructure/session-currency';
 
 const WRITES = new Set(['insert', 'update', 'upsert', 'delete']);
 
 /**
  * Generic storage for behaviours and operators: find, findOne, insert, update, upsert, delete and
  * count on any collection, in the store-neutral filter language. The read side's own
- * collections may be read but never written this way.
+ * collections may be read but never written this way. A write made for a session (`session`:
+ * cookie saves, a behaviour's state) is refused once that session is no longer the agent's
+ * current one, so a session agent that lost its lease cannot overwrite its successor's data.
  */
 @Injectable()
 export class PersistenceTasks {
@@ -20,6 +23,11 @@ export class PersistenceTasks {
         ok: false,
         error: { code: 'forbidden', message: `${task.collection} is maintained by Drover and is read-only here` },
       };
+    }
+    if ('session' in task && task.session) {
+      const { agentId, ...claim } = task.session;
+      const stale = await staleSessionReasonFor(this.store, agentId, claim);
+      if (stale) return { ok: false, error: { code: 'stale_session', message: stale } };
     }
     try {
       return { ok: true, result: await this.execute(task) };

@@ -92,7 +92,10 @@ describe('scheduler: schedules in the tick', () => {
     const snapshot = await readSnapshot(store);
     expect(snapshot.agents.map((a) => a.agentId)).toEqual(['busy', 'sleepy']);
     const published: string[] = [];
-    const bus = { publish: async (_x: string, _k: string, body: AgentCommand) => void published.push(body.messageId) };
+    const bus = {
+      publish: async (_x: string, _k: string, body: AgentCommand) => void published.push(body.messageId),
+      ping: async () => undefined,
+    };
     let now = at('2026-01-05T07:00:01.500Z'); // the old leader died just before 08:00 Paris
     const scheduler = new Scheduler(
       { bus: bus as unknown as Bus, store, clock: { now: () => now }, logger: silentLogger() },

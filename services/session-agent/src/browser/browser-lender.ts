@@ -1,4 +1,5 @@
 import type { AgentBrowser } from '@drover/behaviors';
+import type { SessionRef } from '@drover/contracts';
 import type { BrowserHost, BrowserSession } from '@drover/browser';
 import type { ScreenshotStore } from '@drover/platform';
 import { withTimeout, type Logger } from '@drover/runtime';
@@ -7,10 +8,14 @@ import type { CookieStore } from './cookie-store';
 /** How long a stop waits for the final cookie save. */
 const FINAL_SAVE_MS = 3_000;
 
-/** A browser lent to one agent's session; `release` saves its cookies and closes its context. */
+/**
+ * A browser lent to one agent's session; `release` saves its cookies (unless told not to: a
+ * fenced session's cookies are not the agent's any more) and closes its context. Only the first
+ * release acts.
+ */
 export interface LentBrowser {
   browser: AgentBrowser;
-  release(): Promise<void>;
+  release(options?: { saveCookies?: boolean }): Promise<void>;
 }
 
 /**
@@ -32,8 +37,9 @@ export class BrowserLender {
     },
   ) {}
 
-  async lend(agentId: string, proxy: string | undefined): Promise<LentBrowser> {
+  async lend(ref: SessionRef, proxy: string | undefined): Promise<LentBrowser> {
     const { host, cookies, screenshots, logger } = this.deps;
+    const { agentId } = ref;
     await this.closing.get(agentId);
     const session: BrowserSession = await host.openSession({
       agentId,
@@ -41,12 +47,13 @@ export class BrowserLender {
       cookies: await cookies.load(agentId),
     });
     const saveCookies = async () => {
-      await cookies.save(agentId, await session.cookies());
+      await cookies.save(ref, await session.cookies());
     };
     const timer = setInterval(() => {
       saveCookies().catch((error: Error) => logger.warn({ agentId, err: error.message }, 'cookie save failed'));
     }, this.deps.cookieSaveMs);
     timer.unref();
+    let released = false;
 
     const browser: AgentBrowser = {
       page: () => session.page(),
@@ -62,11 +69,15 @@ export class BrowserLender {
       // Cookies are saved before the session is reported ended (bounded, so a busy browser or
       // bus cannot hold a stop; the periodic save is at most COOKIE_SAVE_MS old). The context
       // closes afterwards; a new session of the same agent waits for that.
-      release: async () => {
+      release: async ({ saveCookies: save = true } = {}) => {
+        if (released) return;
+        released = true;
         clearInterval(timer);
-        await withTimeout(saveCookies(), FINAL_SAVE_MS, 'the final cookie save').catch((error: Error) =>
-          logger.warn({ agentId, err: error.message }, 'final cookie save failed'),
-        );
+        if (save) {
+          await withTimeout(saveCookies(), FINAL_SAVE_MS, 'the final cookie save').catch((error: Error) =>
+            logger.warn({ agentId, err: error.message }, 'final cookie save failed'),
+          );
+        }
         cookies.forget(agentId);
         const closed = session
           .close()

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Activity } from '@drover/contracts';
+import type { Activity, SessionRef } from '@drover/contracts';
 import type { AgentStorage } from '@drover/behaviors';
 import { BrowserHost, resolveChromePath } from '@drover/browser';
 import type { Bus } from '@drover/messaging';
@@ -13,7 +13,7 @@ import { CookieStore } from './cookie-store';
 export interface BrowserStack {
   /** Absent when Chromium is not installed: browser behaviours then fail with the reason. */
   lender?: BrowserLender;
-  storage: (agentId: string) => AgentStorage;
+  storage: (session: SessionRef) => AgentStorage;
   shutdown(): Promise<void>;
 }
 
@@ -29,7 +29,7 @@ export async function startBrowserStack(deps: {
   metrics?: DroverMetrics;
 }): Promise<BrowserStack> {
   const { env, bus, logger, note, metrics } = deps;
-  const storage = (agentId: string) => new BusAgentStorage(bus, agentId);
+  const storage = (session: SessionRef) => new BusAgentStorage(bus, session);
   const chromePath = resolveChromePath(env.CHROME_PATH);
   if (!existsSync(chromePath)) {
     logger.warn({ chromePath }, 'Chromium not found: browser behaviours cannot run here');

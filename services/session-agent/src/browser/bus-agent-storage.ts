@@ -1,15 +1,23 @@
 import type { AgentStorage } from '@drover/behaviors';
+import type { SessionRef } from '@drover/contracts';
 import type { Bus } from '@drover/messaging';
 import { runTask } from './persistence-client';
 
 export const AGENT_STATE_COLLECTION = 'agent_state';
 
-/** `AgentStorage` kept by the persistence agent (`agent_state`, one document per agent and key). */
+/**
+ * `AgentStorage` kept by the persistence agent (`agent_state`, one document per agent and key).
+ * Writes name the session they are made for, so a stale session's are refused.
+ */
 export class BusAgentStorage implements AgentStorage {
+  private readonly agentId: string;
+
   constructor(
     private readonly bus: Bus,
-    private readonly agentId: string,
-  ) {}
+    private readonly session: SessionRef,
+  ) {
+    this.agentId = session.agentId;
+  }
 
   async get<T>(key: string): Promise<T | undefined> {
     const doc = await runTask<{ value?: T } | null>(this.bus, {
@@ -26,6 +34,7 @@ export class BusAgentStorage implements AgentStorage {
       collection: AGENT_STATE_COLLECTION,
       id: this.id(key),
       document: { agentId: this.agentId, key, value, updatedAt: new Date().toISOString() },
+      session: this.session,
     });
   }
 

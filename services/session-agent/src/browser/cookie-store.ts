@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CookieData } from 'puppeteer';
+import type { SessionRef } from '@drover/contracts';
 import type { Bus } from '@drover/messaging';
 import { runTask } from './persistence-client';
 
@@ -31,10 +32,12 @@ export class CookieStore {
   /**
    * Saves one after another per agent, in call order: an earlier save still in flight (say the
    * periodic one) would otherwise land after the final save of a stop and restore stale cookies.
+   * Each save names its session, so the persistence agent refuses it once the session is stale.
    */
-  save(agentId: string, cookies: CookieData[]): Promise<boolean> {
+  save(session: SessionRef, cookies: CookieData[]): Promise<boolean> {
+    const { agentId } = session;
     const previous = this.saving.get(agentId) ?? Promise.resolve(false);
-    const next = previous.catch(() => false).then(() => this.write(agentId, cookies));
+    const next = previous.catch(() => false).then(() => this.write(session, cookies));
     this.saving.set(agentId, next);
     const done = () => {
       if (this.saving.get(agentId) === next) this.saving.delete(agentId);
@@ -43,14 +46,21 @@ export class CookieStore {
     return next;
   }
 
-  private async write(agentId: string, cookies: CookieData[]): Promise<boolean> {
+  private async write(session: SessionRef, cookies: CookieData[]): Promise<boolean> {
+    const { agentId } = session;
     const hash = digest(cookies);
     if (this.lastSaved.get(agentId) === hash) return false;
     await runTask(this.bus, {
       op: 'upsert',
       collection: COOKIE_COLLECTION,
       id: agentId,
-      document: { cookies, savedAt: new Date().toISOString() },
+      document: {
+        cookies,
+        savedAt: new Date().toISOString(),
+        attempt: session.attempt,
+        instanceId: session.instanceId,
+      },
+      session,
     });
     this.lastSaved.set(agentId, hash);
     return true;

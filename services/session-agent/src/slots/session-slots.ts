@@ -1,13 +1,20 @@
 import type { DroverMetrics } from '@drover/platform';
 import type { LentBrowser } from '../browser/browser-lender';
 
-/** Why a session's signal fired: a stop is reported, a shutdown or a replacement hands the agent off silently. */
-export type EndCause = { kind: 'stop'; reason?: string } | { kind: 'shutdown' } | { kind: 'replaced' };
+/**
+ * Why a session's signal fired: a stop is reported; a shutdown or a replacement hands the agent off
+ * silently; a fence (the host's heartbeat lease lapsed) ends it silently too, without saving cookies,
+ * because the agent may already run elsewhere.
+ */
+export type EndCause =
+  { kind: 'stop'; reason?: string } | { kind: 'shutdown' } | { kind: 'replaced' } | { kind: 'fenced' };
 
 /** One hosted behaviour run. */
 export interface Session {
   agentId: string;
   attempt: number;
+  /** When the engine committed the start this session runs (the dispatch's `occurredAt`). */
+  dispatchedAt: string;
   controller: AbortController;
   lent?: LentBrowser;
   cause?: EndCause;

@@ -1,0 +1,85 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Collections, type AgentCommand } from '@drover/contracts';
+import type { Bus } from '@drover/messaging';
+import { silentLogger } from '@drover/runtime';
+import type { Store } from '@drover/store';
+import { openSqliteStore } from '@drover/store/sqlite';
+import { Scheduler } from '../scheduler';
+
+/** lease 4 s, heartbeat 500 ms: margin max(1 s, 1 s) = 1 s; expiry after 5 s of silence. */
+const LAPSE_MS = 5_000;
+
+describe('the scheduler expires session agents on its own clock, after its own outages', () => {
+  let store: Store;
+  afterEach(async () => {
+    await store.close();
+  });
+
+  async function setUp() {
+    store = openSqliteStore({ filename: ':memory:' });
+    await store.documents.collection(Collections.agents).insert({
+      _id: 'a-1',
+      agentId: 'a-1',
+      status: 'running',
+      attempts: 1,
+      version: 2,
+      instanceId: 'sa-1',
+      startedAt: new Date().toISOString(),
+    });
+    const lastSeen = new Date().toISOString();
+    await store.documents.collection(Collections.sessionAgents).insert({
+      _id: 'sa-1',
+      capacity: 4,
+      agentIds: ['a-1'],
+      leaseMs: 4_000,
+      alive: true,
+      lastSeenAt: lastSeen,
+      expiresAt: new Date(Date.parse(lastSeen) + 4_000).toISOString(),
+    });
+    const published: AgentCommand[] = [];
+    const broker = { up: true };
+    const bus = {
+      publish: async (_x: string, _k: string, body: AgentCommand) => void published.push(body),
+      ping: async () => {
+        if (!broker.up) throw new Error('connection closed');
+      },
+    };
+    const clock = { at: 0 };
+    const scheduler = new Scheduler(
+      { bus: bus as unknown as Bus, store, clock: { now: () => new Date() }, logger: silentLogger() },
+      { tickMs: 250, startTimeoutMs: 60_000, sessionHeartbeatMs: 500, monotonic: () => clock.at },
+    );
+    const interrupts = () => published.filter((c) => c.type === 'agent.interrupt').map((c) => c.agentId);
+    return { scheduler, broker, clock, interrupts };
+  }
+
+  it('interrupts only after the lease plus the margin of silence', async () => {
+    const { scheduler, clock, interrupts } = await setUp();
+    await scheduler.tick();
+    clock.at = LAPSE_MS;
+    await scheduler.tick();
+    expect(interrupts()).toEqual([]);
+    clock.at = LAPSE_MS + 1;
+    await scheduler.tick();
+    expect(interrupts()).toEqual(['a-1']);
+    await scheduler.stop();
+  });
+
+  it('after it could not reach the bus, waits a full lease plus margin from the reconnection', async () => {
+    const { scheduler, broker, clock, interrupts } = await setUp();
+    await scheduler.tick();
+    broker.up = false; // the broker restarts: no heartbeat can arrive meanwhile
+    clock.at = 3_000;
+    await scheduler.tick();
+    broker.up = true;
+    clock.at = 8_000; // reconnected: silent for 8 s by the old sighting, but that proves nothing
+    await scheduler.tick();
+    clock.at = 8_000 + LAPSE_MS;
+    await scheduler.tick();
+    expect(interrupts()).toEqual([]);
+    clock.at = 8_000 + LAPSE_MS + 1;
+    await scheduler.tick();
+    expect(interrupts()).toEqual(['a-1']);
+    await scheduler.stop();
+  });
+});

@@ -1,0 +1,64 @@
+import { performance } from 'node:perf_hooks';
+import type { SessionAgentRecord } from '@drover/contracts';
+
+/**
+ * The safety margin past a session agent's lease before the scheduler expires it:
+ * `max(2 × heartbeatMs, leaseMs / 4)`. It has to cover how late a heartbeat the broker confirmed
+ * can reach the store (the persistence agent's queue, its store write) and the difference in rate
+ * between two machines' clocks; two heartbeat intervals absorb a heartbeat or two held up in the
+ * persistence agent's queue, and a quarter of the lease keeps long leases proportionally safe.
+ * docs/design.md, "Self-fencing", argues why the margin makes expiry follow the self-fence.
+ */
+export function expiryMarginMs(leaseMs: number, heartbeatMs: number): number {
+  return Math.max(2 * heartbeatMs, Math.ceil(leaseMs / 4));
+}
+
+/**
+ * How long each session agent has been silent, measured on the scheduler's own monotonic clock:
+ * a host's silence starts when this scheduler first read its latest heartbeat record, never
+ * from the timestamps in the record (another machine's clock). Everything seen is forgotten when
+ * the scheduler loses its bus, its store or its leadership (`distrust`), so after a
+ * (re)connection every host gets a full lease plus the margin before it can be expired: an
+ * outage of the broker, which stops every heartbeat at once, does not look like dead hosts.
+ */
+export class HeartbeatWatch {
+  /** Per host: the `lastSeenAt` of its newest record read, and when (monotonic ms) it was first read. */
+  private readonly sightings = new Map<string, { lastSeenAt: string; at: number }>();
+
+  constructor(
+    private readonly heartbeatMs: number,
+    private readonly monotonic: () => number = () => performance.now(),
+  ) {}
+
+  /** The bus or store failed, or leadership was lost: what was seen so far proves nothing. */
+  distrust(): void {
+    this.sightings.clear();
+  }
+
+  /** Takes in the records one tick read. */
+  observe(hosts: readonly SessionAgentRecord[]): void {
+    const now = this.monotonic();
+    const present = new Set<string>();
+    for (const host of hosts) {
+      present.add(host._id);
+      const seen = this.sightings.get(host._id);
+      if (seen?.lastSeenAt !== host.lastSeenAt) this.sightings.set(host._id, { lastSeenAt: host.lastSeenAt, at: now });
+    }
+    for (const id of this.sightings.keys()) if (!present.has(id)) this.sightings.delete(id);
+  }
+
+  /** Milliseconds since this scheduler first read the host's newest heartbeat (0 if never). */
+  silentForMs(host: SessionAgentRecord): number {
+    const seen = this.sightings.get(host._id);
+    return seen ? this.monotonic() - seen.at : 0;
+  }
+
+  marginMs(host: SessionAgentRecord): number {
+    return expiryMarginMs(host.leaseMs, this.heartbeatMs);
+  }
+
+  /** The host's lease plus the margin has passed on this scheduler's clock without a new heartbeat. */
+  lapsed(host: SessionAgentRecord): boolean {
+    return this.silentForMs(host) > host.leaseMs + this.marginMs(host);
+  }
+}
