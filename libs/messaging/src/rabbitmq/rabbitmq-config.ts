@@ -48,8 +48,13 @@ export const CONSUMER_TEMPLATE = 'drover.consumer';
 export const DEFAULT_PUBLISH_CHANNELS = 32;
 /** How long a reply queue survives without consumers (covers reconnects; then the broker removes it). */
 const REPLY_QUEUE_EXPIRES_MS = 60_000;
-/** Broker reconnect and resubscribe backoff. */
-const RETRY = { min: 250, max: 10_000, factor: 2, strategy: 'exponential' } as const;
+/**
+ * Broker reconnect and resubscribe backoff (randomised between one step and the next). Capped at 1 s: with a
+ * 10 s cap, services came back up to 5 s after a RabbitMQ restart (`rabbitmqctl start_app`) had finished, time
+ * taken from the session-agent lease; a refused connection attempt per second per process costs the broker
+ * nothing worth saving.
+ */
+const RETRY = { min: 250, max: 1_000, factor: 2, strategy: 'exponential' } as const;
 /** How long cancelling a subscription waits for unacknowledged deliveries (running handlers, deferred retries). */
 const CLOSE_TIMEOUT_MS = 30_000;
 /** How long a publish waits for the broker's confirm. */
