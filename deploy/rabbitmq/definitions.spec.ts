@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DROVER_TOPOLOGY } from '@drover/messaging';
-import { queueDeclarations } from '@drover/messaging/rabbitmq';
+import { topologyDeclarations } from '@drover/messaging/rabbitmq';
 import { repoRoot } from '../compose-checks';
 
 interface Definitions {
@@ -21,7 +21,8 @@ describe('deploy/rabbitmq/definitions.json', () => {
   const definitions = JSON.parse(
     readFileSync(join(repoRoot(), 'deploy/rabbitmq/definitions.json'), 'utf8'),
   ) as Definitions;
-  const declarations = DROVER_TOPOLOGY.queues.flatMap((spec) => queueDeclarations(spec, ''));
+  // The topology's queues, their dead-letter queues and the shared dead-letter queues (session-agents.dead).
+  const declarations = topologyDeclarations(DROVER_TOPOLOGY, '');
 
   it('declares the exchanges of the topology, durable, with their types', () => {
     const expected = DROVER_TOPOLOGY.exchanges.map((exchange) => [exchange.name, exchange.type]).sort();

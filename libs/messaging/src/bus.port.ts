@@ -101,13 +101,32 @@ export interface QueueSpec {
   bindings: BindingSpec[];
   /** Deliveries after which a failing message is dead-lettered (quorum queue delivery limit). */
   deliveryLimit?: number;
-  /** Removed when its last consumer goes (per-instance and per-stream queues). */
+  /** Removed when its last consumer goes (per-stream queues). */
   autoDelete?: boolean;
-  /** Where dead letters go; defaults to `<name>.dead`. `false` for none. */
+  /**
+   * Removed by the broker once it has had no consumer for this long (RabbitMQ `x-expires`): the queue of one
+   * process instance, which outlives a reconnection but not the instance. Such a queue is a classic one (see
+   * `queueDeclarations`); the in-memory bus ignores it (its queues die with the process).
+   */
+  expiresMs?: number;
+  /** Where dead letters go; defaults to `<name>.dead`, declared with the queue. `false` for none. */
   deadLetterQueue?: string | false;
+  /**
+   * Dead letters go to this shared dead-letter queue of the topology (`Topology.sharedDeadLetterQueues`, whose
+   * pattern matches this queue's name) instead of a queue of their own, with `headers` added to each (e.g. the
+   * instance the queue belonged to), so queues that come and go leave no dead-letter queue behind.
+   */
+  sharedDeadLetter?: { queue: string; headers?: Record<string, string> };
+}
+
+/** A dead-letter queue shared by the run-time queues whose names match `pattern` (topic syntax). */
+export interface SharedDeadLetterQueueSpec {
+  name: string;
+  pattern: string;
 }
 
 export interface Topology {
   exchanges: ExchangeSpec[];
   queues: QueueSpec[];
+  sharedDeadLetterQueues?: SharedDeadLetterQueueSpec[];
 }

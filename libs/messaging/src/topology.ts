@@ -11,7 +11,15 @@ export const Queues = {
   persistenceReports: 'persistence.reports',
   persistenceCommands: 'persistence.commands',
   persistenceTasks: 'persistence.tasks',
+  /** The one dead-letter queue of every session agent's own queue (see `sessionAgentQueue`). */
+  sessionAgentsDead: 'session-agents.dead',
 } as const;
+
+/** Header naming the session agent whose own queue a dead letter comes from. */
+export const INSTANCE_HEADER = 'x-drover-instance';
+
+/** Prefix of every session agent's own queue; the shared dead-letter queue's pattern depends on it. */
+const SESSION_AGENT_QUEUE_PREFIX = 'session-agent';
 
 /** The whole static topology (docs/design.md, section 4), as data; every input has a delivery limit, so poison never loops. */
 export const DROVER_TOPOLOGY: Topology = {
@@ -72,13 +80,34 @@ export const DROVER_TOPOLOGY: Topology = {
       deliveryLimit: DEFAULT_DELIVERY_LIMIT,
     },
   ],
+  sharedDeadLetterQueues: [
+    // `#`: an instance id may hold dots (a host name).
+    { name: Queues.sessionAgentsDead, pattern: `${SESSION_AGENT_QUEUE_PREFIX}.#` },
+  ],
 };
 
-/** The private dispatch queue of one session-agent instance (routing key = instance id). */
-export function sessionAgentQueue(instanceId: string): QueueSpec {
+/**
+ * How long a session agent's own queue outlives its last consumer: two heartbeat leases. A live instance that
+ * lost its connection resubscribes well within that (and the RabbitMQ bus declares the queue again when it
+ * reconnects); one lease after an instance fell silent the scheduler hands its agents to others, so what was
+ * still addressed to it no longer matters, and the broker drops the queue a lease later.
+ */
+export function sessionAgentQueueExpiresMs(leaseMs: number): number {
+  return 2 * leaseMs;
+}
+
+/**
+ * The private dispatch queue of one session-agent instance (routing key = instance id). It lives as long as the
+ * instance: removed on a clean stop, and by the broker `expiresMs` after a killed instance's last consumer went.
+ * Its dead letters go to the shared `session-agents.dead` with the instance in `x-drover-instance`, so no
+ * per-instance dead-letter queue exists to outlive it.
+ */
+export function sessionAgentQueue(instanceId: string, expiresMs: number): QueueSpec {
   return {
-    name: `session-agent.${instanceId}`,
+    name: `${SESSION_AGENT_QUEUE_PREFIX}.${instanceId}`,
     bindings: [{ exchange: Exchanges.dispatch, pattern: instanceId }],
     deliveryLimit: DEFAULT_DELIVERY_LIMIT,
+    expiresMs,
+    sharedDeadLetter: { queue: Queues.sessionAgentsDead, headers: { [INSTANCE_HEADER]: instanceId } },
   };
 }

@@ -137,6 +137,15 @@ describe('engine', () => {
     expect((await store.streams.load('a-1')).length).toBe(1);
   });
 
+  it('answers two copies of one command in flight at once as accepted and duplicate, rejecting neither', async () => {
+    const replies = await Promise.all([request(start('a-twice', 'cmd-twice')), request(start('a-twice', 'cmd-twice'))]);
+    expect(replies.map((reply) => reply.ok && reply.outcome).sort()).toEqual(['accepted', 'duplicate']);
+    expect((await store.streams.load('a-twice')).length).toBe(1);
+    await sleep(50);
+    const outcomes = events.filter((d) => d.routingKey.startsWith('command.'));
+    expect(outcomes.some((d) => (d.body as { commandId?: string }).commandId === 'cmd-twice')).toBe(false);
+  });
+
   it('rejects a start while the agent is active and records the rejection', async () => {
     const reply = await request(start('a-1', 'cmd-a-1-again'));
     expect(reply.ok).toBe(false);

@@ -77,6 +77,7 @@ export class SessionHost implements SessionWork {
       logger,
       instanceId,
       maxConcurrentAgents: options.maxConcurrentAgents,
+      leaseMs: options.leaseMs,
     });
   }
 

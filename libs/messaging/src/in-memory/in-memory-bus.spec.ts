@@ -4,7 +4,7 @@ import { Exchanges } from '@drover/contracts';
 import { UnroutableError, type Delivery } from '../bus.port';
 import { DEATH_REASON_HEADER, retryLater } from '../outcomes';
 import { busContract, until } from '../testing/bus-contract';
-import { DROVER_TOPOLOGY, Queues } from '../topology';
+import { DROVER_TOPOLOGY, Queues, sessionAgentQueue } from '../topology';
 import { bindingMatches, InMemoryBus } from './in-memory-bus';
 
 const openBus = (): InMemoryBus => new InMemoryBus(DROVER_TOPOLOGY, { retryDelaysMs: [10] });
@@ -69,6 +69,14 @@ describe('InMemoryBus', () => {
     await assert.rejects(bus.queueStats('plain.dead'), /unknown queue/);
     await bus.declareQueue({ name: 'named', bindings: [], deadLetterQueue: 'graveyard' });
     await bus.queueStats('graveyard');
+    await bus.close();
+  });
+
+  it('has the shared session-agents dead-letter queue from the start, and no dead-letter queue per instance', async () => {
+    const bus = openBus();
+    expect(await bus.queueStats(Queues.sessionAgentsDead)).toEqual({ messages: 0, consumers: 0 });
+    await bus.declareQueue(sessionAgentQueue('sa-1', 1000));
+    await assert.rejects(bus.queueStats('session-agent.sa-1.dead'), /unknown queue/);
     await bus.close();
   });
 

@@ -67,6 +67,10 @@ export class InMemoryBus implements Bus {
     });
     for (const exchange of topology.exchanges) this.exchanges.set(exchange.name, exchange.type);
     for (const queue of topology.queues) this.declare(queue);
+    // Dead letters are moved straight to their queue here, so a shared one needs no binding.
+    for (const shared of topology.sharedDeadLetterQueues ?? []) {
+      if (!this.queues.has(shared.name)) this.createQueue({ name: shared.name, bindings: [], deadLetterQueue: false });
+    }
   }
 
   async publish(exchange: string, routingKey: string, body: unknown, options: PublishOptions = {}): Promise<void> {

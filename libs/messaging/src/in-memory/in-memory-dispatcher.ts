@@ -152,6 +152,7 @@ export class InMemoryDispatcher {
     if (!target || this.deps.isClosed()) return;
     const headers = {
       ...(JSON.parse(message.headers) as Record<string, unknown>),
+      ...state.deadLetterHeaders,
       [DEATH_REASON_HEADER]: reason,
       [DEATH_QUEUE_HEADER]: state.name,
     };

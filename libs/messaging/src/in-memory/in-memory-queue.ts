@@ -30,6 +30,8 @@ export interface QueueState {
   deliveryLimit: number;
   autoDelete: boolean;
   deadLetterQueue: string | undefined;
+  /** Added to each dead letter (a shared dead-letter queue's record of whose it was). */
+  deadLetterHeaders: Record<string, string>;
   ready: StoredMessage[];
   unacked: number;
   delayed: number;
@@ -38,14 +40,17 @@ export interface QueueState {
   dispatchScheduled: boolean;
 }
 
-/** An empty queue as declared by `spec`; its dead-letter queue defaults to `<name>.dead`. */
+/** An empty queue as declared by `spec`; its dead-letter queue defaults to `<name>.dead`. `expiresMs` needs nothing here: the queue dies with the process. */
 export function newQueueState(spec: QueueSpec, defaultDeliveryLimit: number): QueueState {
   const state: QueueState = {
     name: spec.name,
     bindings: [],
     deliveryLimit: spec.deliveryLimit ?? defaultDeliveryLimit,
     autoDelete: spec.autoDelete ?? false,
-    deadLetterQueue: spec.deadLetterQueue === false ? undefined : (spec.deadLetterQueue ?? `${spec.name}.dead`),
+    deadLetterQueue:
+      spec.sharedDeadLetter?.queue ??
+      (spec.deadLetterQueue === false ? undefined : (spec.deadLetterQueue ?? `${spec.name}.dead`)),
+    deadLetterHeaders: spec.sharedDeadLetter?.headers ?? {},
     ready: [],
     unacked: 0,
     delayed: 0,

@@ -1,2 +1,2 @@
 export * from './rabbitmq-bus';
-export { queueDeclarations, type QueueDeclaration } from './rabbitmq-config';
+export { queueDeclarations, topologyDeclarations, type QueueDeclaration } from './rabbitmq-config';

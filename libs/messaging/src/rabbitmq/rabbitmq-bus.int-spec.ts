@@ -11,9 +11,9 @@ import { Exchanges } from '@drover/contracts';
 import { type Delivery, UnroutableError } from '../bus.port';
 import { DEATH_QUEUE_HEADER, DEATH_REASON_HEADER, deadLetter } from '../outcomes';
 import { busContract, until } from '../testing/bus-contract';
-import { DROVER_TOPOLOGY } from '../topology';
+import { DROVER_TOPOLOGY, sessionAgentQueue } from '../topology';
 import { RabbitMqBus } from './rabbitmq-bus';
-import { qualify, queueDeclarations } from './rabbitmq-config';
+import { qualify, topologyDeclarations } from './rabbitmq-config';
 
 const url = process.env.RABBITMQ_URL;
 
@@ -67,6 +67,40 @@ if (!url) {
         await bus.ping();
       } finally {
         await bus.deleteQueue(queue).catch(() => undefined);
+        await bus.close();
+      }
+    });
+
+    it('declares an instance queue again when it reconnects, had it expired meanwhile', async () => {
+      const connectionName = `${prefix}-redeclare-${randomUUID().slice(0, 8)}`;
+      const bus = await open({ connectionName });
+      const instanceId = `redeclare-${randomUUID().slice(0, 8)}`;
+      const spec = sessionAgentQueue(instanceId, 60_000);
+      extraQueues.push(spec.name);
+      try {
+        await bus.declareQueue(spec);
+        const received: string[] = [];
+        await bus.subscribe(spec.name, async (delivery) => void received.push(delivery.messageId));
+        // The broker removes the queue, as x-expires would during a long outage; then the connection drops.
+        const outsider = await amqpConnect(url);
+        try {
+          await (await outsider.createChannel()).deleteQueue(qualify(prefix, spec.name));
+        } finally {
+          await outsider.close();
+        }
+        await closeConnection(url, connectionName);
+        let sent = 0;
+        await until(
+          async () => {
+            await bus.publish(Exchanges.dispatch, instanceId, {}, { messageId: `after-${(sent += 1)}` });
+            return received.length > 0;
+          },
+          'a delivery on the declared-again queue',
+          20_000,
+          200,
+        );
+      } finally {
+        await bus.deleteQueue(spec.name).catch(() => undefined);
         await bus.close();
       }
     });
@@ -239,7 +273,7 @@ async function cleanUp(amqpUrl: string, prefix: string, extraQueues: string[]): 
   const connection = await amqpConnect(amqpUrl);
   connection.on('error', () => undefined);
   const names = [
-    ...DROVER_TOPOLOGY.queues.flatMap((spec) => queueDeclarations(spec, prefix).map((d) => d.qualifiedName)),
+    ...topologyDeclarations(DROVER_TOPOLOGY, prefix).map((declaration) => declaration.qualifiedName),
     ...extraQueues.flatMap((queue) => [qualify(prefix, queue), qualify(prefix, `${queue}.dead`)]),
   ];
   try {

@@ -62,6 +62,8 @@ const NOT_FOUND = 404;
  */
 export class RabbitMqBus implements Bus {
   private readonly queues = new Map<string, QueueInfo>();
+  /** Queues declared at run time and not deleted: declared again after a reconnection (see `redeclare`). */
+  private readonly declared = new Map<string, QueueSpec>();
   private readonly consumers = new Set<Consumer>();
   private readonly exchanges: Set<string>;
   private readonly defaultPrefetch: number;
@@ -83,6 +85,13 @@ export class RabbitMqBus implements Bus {
     this.defaultPrefetch = options.prefetch ?? DEFAULT_PREFETCH;
     this.exchanges = new Set([...topology.exchanges.map((exchange) => exchange.name), Exchanges.dead]);
     for (const spec of topology.queues) this.remember(spec, true);
+    for (const shared of topology.sharedDeadLetterQueues ?? []) {
+      this.queues.set(shared.name, {
+        deliveryLimit: DEFAULT_DELIVERY_LIMIT,
+        hasDeadLetterQueue: false,
+        inConfig: true,
+      });
+    }
     this.publisher = new RabbitMqPublisher(broker, logger, () => this.closed);
     this.replies = new RabbitMqReplies(this.publisher, qualify(prefix, replyQueue), logger);
     this.settlement = new RabbitMqSettlement({
@@ -111,6 +120,7 @@ export class RabbitMqBus implements Bus {
       options.logger,
     );
     const bus = new RabbitMqBus(broker, url, prefix, replyQueue, topology, options);
+    broker.on('vhost_initialised', () => void bus.redeclare());
     try {
       await bus.replies.consume(broker);
     } catch (error) {
@@ -213,19 +223,14 @@ export class RabbitMqBus implements Bus {
   async declareQueue(spec: QueueSpec): Promise<void> {
     this.assertOpen();
     for (const binding of spec.bindings) this.requireExchange(binding.exchange);
-    await this.admin.run(async (channel) => {
-      for (const declaration of queueDeclarations(spec, this.prefix)) {
-        await channel.assertQueue(declaration.qualifiedName, declaration.options);
-        for (const binding of declaration.bindings) {
-          await channel.bindQueue(declaration.qualifiedName, binding.exchange, binding.pattern);
-        }
-      }
-    });
+    await this.assertDeclaration(spec);
     this.remember(spec, false);
+    this.declared.set(spec.name, spec);
   }
 
   async deleteQueue(name: string): Promise<void> {
     this.assertOpen();
+    this.declared.delete(name);
     await Promise.all([...this.consumers].filter((consumer) => consumer.queue === name).map((c) => this.cancel(c)));
     await this.admin.run((channel) => channel.deleteQueue(qualify(this.prefix, name)));
     if (!this.queues.get(name)?.inConfig) this.queues.delete(name);
@@ -276,12 +281,38 @@ export class RabbitMqBus implements Bus {
     return consumer.cancelling;
   }
 
+  private async assertDeclaration(spec: QueueSpec): Promise<void> {
+    await this.admin.run(async (channel) => {
+      for (const declaration of queueDeclarations(spec, this.prefix)) {
+        await channel.assertQueue(declaration.qualifiedName, declaration.options);
+        for (const binding of declaration.bindings) {
+          await channel.bindQueue(declaration.qualifiedName, binding.exchange, binding.pattern);
+        }
+      }
+    });
+  }
+
+  /**
+   * Declares the run-time queues again once rascal has reconnected (rascal asserts only the topology). A queue
+   * that expires (`x-expires`) can be gone after an outage longer than its expiry, and its consumer would then
+   * resubscribe to nothing for ever; declared again, rascal's next resubscription attempt finds it.
+   */
+  private async redeclare(): Promise<void> {
+    for (const spec of this.declared.values()) {
+      if (this.closed) return;
+      await this.assertDeclaration(spec).catch((error: unknown) =>
+        this.logger?.warn({ queue: spec.name, err: error }, 'declaring a run-time queue again failed'),
+      );
+    }
+  }
+
   private remember(spec: QueueSpec, inConfig: boolean): void {
     const deadLetterQueue = deadLetterQueueOf(spec);
     this.queues.set(spec.name, {
       deliveryLimit: spec.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT,
       hasDeadLetterQueue: deadLetterQueue !== undefined,
       inConfig,
+      ...(spec.sharedDeadLetter?.headers ? { deadLetterHeaders: spec.sharedDeadLetter.headers } : {}),
     });
     if (deadLetterQueue !== undefined && !this.queues.has(deadLetterQueue)) {
       this.queues.set(deadLetterQueue, { deliveryLimit: DEFAULT_DELIVERY_LIMIT, hasDeadLetterQueue: false, inConfig });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { Exchanges } from '@drover/contracts';
-import { DROVER_TOPOLOGY, Queues, sessionAgentQueue } from '../topology';
+import { bindingMatches } from '../in-memory/in-memory-routing';
+import { DROVER_TOPOLOGY, Queues, sessionAgentQueue, sessionAgentQueueExpiresMs } from '../topology';
 import {
   CONSUMER_TEMPLATE,
   qualify,
@@ -149,13 +150,48 @@ describe('toRascalConfig', () => {
 });
 
 describe('queueDeclarations', () => {
-  it('declares a run-time queue like a topology queue', () => {
-    const [main, dead] = queueDeclarations(sessionAgentQueue('abc'), 'p');
-    expect(main?.qualifiedName).toBe('p.session-agent.abc');
-    expect(main?.bindings).toEqual([{ exchange: `p.${Exchanges.dispatch}`, pattern: 'abc' }]);
-    expect(main?.options.arguments['x-queue-type']).toBe('quorum');
-    expect(dead?.qualifiedName).toBe('p.session-agent.abc.dead');
-    expect(dead?.bindings).toEqual([{ exchange: `p.${Exchanges.dead}`, pattern: 'session-agent.abc' }]);
+  it("declares a session agent's own queue as a durable classic queue that expires, dead-lettering to the shared queue", () => {
+    const declarations = queueDeclarations(sessionAgentQueue('host.a-1', 20_000), 'p');
+    expect(declarations.length).toBe(1); // no `.dead` of its own
+    const [main] = declarations;
+    expect(main?.qualifiedName).toBe('p.session-agent.host.a-1');
+    expect(main?.bindings).toEqual([{ exchange: `p.${Exchanges.dispatch}`, pattern: 'host.a-1' }]);
+    expect(main?.options).toEqual({
+      durable: true,
+      arguments: {
+        'x-queue-type': 'classic',
+        'x-expires': 20_000,
+        'x-dead-letter-exchange': `p.${Exchanges.dead}`,
+        'x-dead-letter-routing-key': 'session-agent.host.a-1',
+      },
+    });
+  });
+
+  it('binds the shared dead-letter queue once, with a pattern every session-agent queue name matches', () => {
+    const vhost = vhostOf('p');
+    const shared = DROVER_TOPOLOGY.sharedDeadLetterQueues?.find((spec) => spec.name === Queues.sessionAgentsDead);
+    assert.ok(shared);
+    expect(vhost.queues[`p.${Queues.sessionAgentsDead}`]?.options).toEqual({
+      durable: true,
+      arguments: { 'x-queue-type': 'quorum' },
+    });
+    expect(vhost.bindings[`p.${Exchanges.dead} -> p.${Queues.sessionAgentsDead}`]?.bindingKeys).toEqual([
+      shared.pattern,
+    ]);
+    // Dead letters are routed by the queue's name, on the topic exchange drover.dead.
+    for (const id of ['sa-1', 'host.example.org-1a2b3c4d']) {
+      expect(bindingMatches('topic', shared.pattern, sessionAgentQueue(id, 1000).name)).toBe(true);
+    }
+    for (const other of DROVER_TOPOLOGY.queues) expect(bindingMatches('topic', shared.pattern, other.name)).toBe(false);
+    const spec = sessionAgentQueue('sa-1', 1000);
+    expect(spec.sharedDeadLetter).toEqual({
+      queue: Queues.sessionAgentsDead,
+      headers: { 'x-drover-instance': 'sa-1' },
+    });
+  });
+
+  it('derives the expiry of a session-agent queue from the heartbeat lease', () => {
+    expect(sessionAgentQueueExpiresMs(30_000)).toBe(60_000);
   });
 
   it('uses a classic queue for auto-delete queues (quorum queues cannot auto-delete)', () => {

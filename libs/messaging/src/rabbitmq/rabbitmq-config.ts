@@ -1,5 +1,5 @@
 import { Exchanges } from '@drover/contracts';
-import type { ExchangeSpec, QueueSpec, Topology } from '../bus.port';
+import type { ExchangeSpec, QueueSpec, SharedDeadLetterQueueSpec, Topology } from '../bus.port';
 import { DEFAULT_DELIVERY_LIMIT, DEFAULT_PREFETCH } from '../delivery-policy';
 
 /**
@@ -9,11 +9,18 @@ import { DEFAULT_DELIVERY_LIMIT, DEFAULT_PREFETCH } from '../delivery-policy';
  * - every exchange and queue name is namespaced as `<prefix>.<name>` when a prefix is given (tests);
  * - exchanges are durable; queues are durable quorum queues with `x-delivery-limit` (the broker dead-letters a
  *   message redelivered that often, e.g. one that keeps crashing its consumer) — except `autoDelete` queues, which
- *   quorum queues do not support: those are classic queues and rely on the bus's attempt check only;
+ *   quorum queues do not support, and queues of one instance (`expiresMs`, e.g. `session-agent.<id>`): those are
+ *   durable classic queues and rely on the bus's attempt check only. An instance's queue has one consumer and is
+ *   worthless once the instance is gone, so a Raft group per instance (a quorum queue) would buy nothing and cost
+ *   a replicated log created and torn down per instance; durable, so a broker restart does not delete it under
+ *   a live instance (a non-durable queue would be gone when its consumer resubscribes); `x-expires` removes it
+ *   once the instance has stopped consuming;
  * - every queue `q` with a dead-letter queue gets `x-dead-letter-exchange = drover.dead` and
  *   `x-dead-letter-routing-key = q`; its dead-letter queue (default `q.dead`) is bound to `drover.dead` with the
  *   pattern `q`. The bus dead-letters with rascal's `forward` recovery to that same exchange and key (adding the
- *   reason headers), so broker dead letters and bus dead letters land in the same queue;
+ *   reason headers), so broker dead letters and bus dead letters land in the same queue. A queue with a
+ *   `sharedDeadLetter` declares no dead-letter queue: the topology's shared one is bound with a pattern matching
+ *   its name, and the bus adds the spec's headers (e.g. `x-drover-instance`) to its dead letters;
  * - publications (one per exchange, named by the unprefixed exchange name) use confirm channels, persistent
  *   messages and `mandatory` (returns reveal unroutable requests);
  * - subscriptions (one per queue, named by the unprefixed queue name) ack manually with a bounded prefetch, parse
@@ -41,8 +48,13 @@ export const CONSUMER_TEMPLATE = 'drover.consumer';
 export const DEFAULT_PUBLISH_CHANNELS = 32;
 /** How long a reply queue survives without consumers (covers reconnects; then the broker removes it). */
 const REPLY_QUEUE_EXPIRES_MS = 60_000;
-/** Broker reconnect and resubscribe backoff. */
-const RETRY = { min: 250, max: 10_000, factor: 2, strategy: 'exponential' } as const;
+/**
+ * Broker reconnect and resubscribe backoff (randomised between one step and the next). Capped at 1 s: with a
+ * 10 s cap, services came back up to 5 s after a RabbitMQ restart (`rabbitmqctl start_app`) had finished, time
+ * taken from the session-agent lease; a refused connection attempt per second per process costs the broker
+ * nothing worth saving.
+ */
+const RETRY = { min: 250, max: 1_000, factor: 2, strategy: 'exponential' } as const;
 /** How long cancelling a subscription waits for unacknowledged deliveries (running handlers, deferred retries). */
 const CLOSE_TIMEOUT_MS = 30_000;
 /** How long a publish waits for the broker's confirm. */
@@ -130,22 +142,27 @@ export function unqualify(prefix: string, name: string): string {
   return prefix && name.startsWith(`${prefix}.`) ? name.slice(prefix.length + 1) : name;
 }
 
-/** The dead-letter queue name of a queue spec, or undefined for none. */
+/** The dead-letter queue name of a queue spec (its own or a shared one), or undefined for none. */
 export function deadLetterQueueOf(spec: QueueSpec): string | undefined {
+  if (spec.sharedDeadLetter) return spec.sharedDeadLetter.queue;
   return spec.deadLetterQueue === false ? undefined : (spec.deadLetterQueue ?? `${spec.name}.dead`);
 }
 
+/** Arguments of every dead-letter queue: durable quorum, no delivery limit (an operator reads them). */
+const DEAD_LETTER_QUEUE_OPTIONS: RascalQueue['options'] = { durable: true, arguments: { 'x-queue-type': 'quorum' } };
+
 /**
- * The queue and its dead-letter queue as asserted on the broker. The dead-letter route uses the unprefixed queue
- * name as routing key on the (prefixed) dead-letter exchange.
+ * The queue and its own dead-letter queue as asserted on the broker. The dead-letter route uses the unprefixed
+ * queue name as routing key on the (prefixed) dead-letter exchange.
  */
 export function queueDeclarations(spec: QueueSpec, prefix: string): QueueDeclaration[] {
   const deadExchange = qualify(prefix, Exchanges.dead);
   const deadQueue = deadLetterQueueOf(spec);
-  const autoDelete = spec.autoDelete ?? false;
-  const args: Record<string, unknown> = autoDelete
+  const classic = (spec.autoDelete ?? false) || spec.expiresMs !== undefined;
+  const args: Record<string, unknown> = classic
     ? { 'x-queue-type': 'classic' }
     : { 'x-queue-type': 'quorum', 'x-delivery-limit': spec.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT };
+  if (spec.expiresMs !== undefined) args['x-expires'] = spec.expiresMs;
   if (deadQueue !== undefined) {
     args['x-dead-letter-exchange'] = deadExchange;
     args['x-dead-letter-routing-key'] = spec.name;
@@ -153,20 +170,42 @@ export function queueDeclarations(spec: QueueSpec, prefix: string): QueueDeclara
   const main: QueueDeclaration = {
     name: spec.name,
     qualifiedName: qualify(prefix, spec.name),
-    options: autoDelete ? { durable: true, autoDelete: true, arguments: args } : { durable: true, arguments: args },
+    options: spec.autoDelete
+      ? { durable: true, autoDelete: true, arguments: args }
+      : { durable: true, arguments: args },
     bindings: spec.bindings.map((binding) => ({
       exchange: qualify(prefix, binding.exchange),
       pattern: binding.pattern,
     })),
   };
-  if (deadQueue === undefined) return [main];
+  // A shared dead-letter queue belongs to the topology: declaring or binding it per queue would leave a
+  // binding behind for every queue that came and went.
+  if (deadQueue === undefined || spec.sharedDeadLetter) return [main];
   const dead: QueueDeclaration = {
     name: deadQueue,
     qualifiedName: qualify(prefix, deadQueue),
-    options: { durable: true, arguments: { 'x-queue-type': 'quorum' } },
+    options: DEAD_LETTER_QUEUE_OPTIONS,
     bindings: [{ exchange: deadExchange, pattern: spec.name }],
   };
   return [main, dead];
+}
+
+/** A shared dead-letter queue as asserted on the broker, bound to the dead-letter exchange with its pattern. */
+export function sharedDeadLetterDeclaration(spec: SharedDeadLetterQueueSpec, prefix: string): QueueDeclaration {
+  return {
+    name: spec.name,
+    qualifiedName: qualify(prefix, spec.name),
+    options: DEAD_LETTER_QUEUE_OPTIONS,
+    bindings: [{ exchange: qualify(prefix, Exchanges.dead), pattern: spec.pattern }],
+  };
+}
+
+/** Every queue the topology asserts at start-up: its queues, their dead-letter queues, the shared ones. */
+export function topologyDeclarations(topology: Topology, prefix: string): QueueDeclaration[] {
+  return [
+    ...topology.queues.flatMap((spec) => queueDeclarations(spec, prefix)),
+    ...(topology.sharedDeadLetterQueues ?? []).map((spec) => sharedDeadLetterDeclaration(spec, prefix)),
+  ];
 }
 
 /** Renders the topology as rascal definitions for one broker URL; `prefix` namespaces every name. */
@@ -206,22 +245,20 @@ export function toRascalConfig(
   const queues: Record<string, RascalQueue> = {};
   const bindings: Record<string, RascalBinding> = {};
   const subscriptions: Record<string, RascalSubscription> = {};
-  for (const spec of topology.queues) {
-    for (const declaration of queueDeclarations(spec, prefix)) {
-      queues[declaration.qualifiedName] = { assert: true, options: declaration.options };
-      subscriptions[declaration.name] = subscription(declaration.qualifiedName);
-      const byExchange = new Map<string, string[]>();
-      for (const binding of declaration.bindings) {
-        byExchange.set(binding.exchange, [...(byExchange.get(binding.exchange) ?? []), binding.pattern]);
-      }
-      for (const [exchange, keys] of byExchange) {
-        bindings[`${exchange} -> ${declaration.qualifiedName}`] = {
-          source: exchange,
-          destination: declaration.qualifiedName,
-          destinationType: 'queue',
-          bindingKeys: [...new Set(keys)],
-        };
-      }
+  for (const declaration of topologyDeclarations(topology, prefix)) {
+    queues[declaration.qualifiedName] = { assert: true, options: declaration.options };
+    subscriptions[declaration.name] = subscription(declaration.qualifiedName);
+    const byExchange = new Map<string, string[]>();
+    for (const binding of declaration.bindings) {
+      byExchange.set(binding.exchange, [...(byExchange.get(binding.exchange) ?? []), binding.pattern]);
+    }
+    for (const [exchange, keys] of byExchange) {
+      bindings[`${exchange} -> ${declaration.qualifiedName}`] = {
+        source: exchange,
+        destination: declaration.qualifiedName,
+        destinationType: 'queue',
+        bindingKeys: [...new Set(keys)],
+      };
     }
   }
 

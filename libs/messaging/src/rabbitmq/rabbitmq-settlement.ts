@@ -18,6 +18,8 @@ export interface QueueInfo {
   hasDeadLetterQueue: boolean;
   /** Declared in the topology, so rascal has a subscription of that name. */
   inConfig: boolean;
+  /** Added to each dead letter (a shared dead-letter queue's record of whose it was). */
+  deadLetterHeaders?: Record<string, string>;
 }
 
 /** One `subscribe` call: a rascal subscriber session plus the deliveries its handler is working on. */
@@ -121,7 +123,13 @@ export class RabbitMqSettlement {
       publication: Exchanges.dead,
       options: {
         routingKey: consumer.queue,
-        options: { headers: { [DEATH_REASON_HEADER]: reason, [DEATH_QUEUE_HEADER]: consumer.queue } },
+        options: {
+          headers: {
+            ...consumer.info.deadLetterHeaders,
+            [DEATH_REASON_HEADER]: reason,
+            [DEATH_QUEUE_HEADER]: consumer.queue,
+          },
+        },
       },
     };
   }

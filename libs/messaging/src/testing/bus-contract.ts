@@ -12,6 +12,7 @@ import {
   type SubscribeOptions,
 } from '../bus.port';
 import { DEATH_QUEUE_HEADER, DEATH_REASON_HEADER, deadLetter, retryLater } from '../outcomes';
+import { INSTANCE_HEADER, Queues, sessionAgentQueue } from '../topology';
 
 /** Options of the bus contract suite. */
 export interface BusContractOptions {
@@ -70,6 +71,11 @@ class Fixture {
     await this.bus.declareQueue({ name, bindings, ...extra });
     this.queues.push(name, `${name}.dead`);
     return name;
+  }
+
+  /** Deletes `name` (and no dead-letter queue of its own) when the test ends. */
+  forget(name: string): void {
+    this.queues.push(name);
   }
 
   /** Subscribes and records every delivery (in arrival order) before running `handler`. */
@@ -253,6 +259,27 @@ export function busContract(name: string, open: () => Promise<Bus>, options: Bus
         expect(letter?.headers[DEATH_QUEUE_HEADER]).toBe(queue);
         expect(letter?.headers['x-test']).toBe('kept');
         expect(letter?.messageId).toBe(consumer.received[0]?.messageId);
+      }),
+    );
+
+    it(
+      "dead-letters a session agent's messages to the shared queue, naming the instance, with no queue of its own",
+      withFixture(async (f) => {
+        const instanceId = `contract-${f.id}`;
+        const spec = sessionAgentQueue(instanceId, 60_000);
+        await f.bus.declareQueue(spec);
+        f.forget(spec.name);
+        await assert.rejects(f.bus.queueStats(`${spec.name}.dead`), /unknown queue/);
+        const consumer = await f.consume(spec.name, async () => deadLetter('unparseable'));
+        const dead = await f.consume(Queues.sessionAgentsDead);
+        await f.bus.publish(Exchanges.dispatch, instanceId, { n: 1 }, { messageId: `m-${f.id}` });
+        const mine = () => dead.received.filter((letter) => letter.messageId === `m-${f.id}`);
+        await f.until(() => mine().length >= 1, 'the dead letter');
+        expect(consumer.received.length).toBe(1);
+        const letter = mine()[0];
+        expect(letter?.headers[INSTANCE_HEADER]).toBe(instanceId);
+        expect(letter?.headers[DEATH_QUEUE_HEADER]).toBe(spec.name);
+        expect(String(letter?.headers[DEATH_REASON_HEADER])).toMatch(/unparseable/);
       }),
     );
 

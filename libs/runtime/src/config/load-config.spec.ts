@@ -24,6 +24,13 @@ describe('loadConfig', () => {
     expect(profile.recovery.maxAttempts).toBe(3);
   });
 
+  it('reads the production profile: a 30 s lease, heartbeats every 5 s', () => {
+    const { profile } = loadConfig({ DROVER_PROFILES_DIR: repoProfiles, DROVER_PROFILE: 'production' });
+    expect(profile.name).toBe('production');
+    expect(profile.sessionAgent).toEqual({ maxConcurrentAgents: 10, heartbeatMs: 5_000, leaseMs: 30_000 });
+    expect(profile.agents).toEqual([]);
+  });
+
   it('lets the environment override the profile', () => {
     const { profile } = loadConfig({ DROVER_PROFILES_DIR: repoProfiles, MAX_CONCURRENT_AGENTS: '3', PORT: '0' });
     expect(profile.sessionAgent.maxConcurrentAgents).toBe(3);

@@ -59,11 +59,13 @@ export class ProcessMessageHandler {
   }
 
   private async process(message: DomainMessage): Promise<CommandReply> {
-    const earlier = await this.deps.store.streams.findByCommandId(message.messageId);
-    if (earlier) return this.duplicateReply(message, earlier);
-
     try {
       return await this.agentLock.run(message.agentId, async (held) => {
+        // Under the lock: two copies of one command can be in flight at once (a producer that
+        // re-published around a broker outage), and the second must find the first's commit,
+        // not be decided against the state it made (a start rejected as `agent_active`).
+        const earlier = await this.deps.store.streams.findByCommandId(message.messageId);
+        if (earlier) return this.duplicateReply(message, earlier);
         for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt += 1) {
           const reply = await this.decideAndAppend(message, held);
           if (reply) return reply;

@@ -12,10 +12,12 @@ export async function observeFleet(bus: Bus, store: Store, metrics: DroverMetric
   for (const status of AGENT_STATUSES) {
     metrics.agents.set({ status }, await agents.count({ field: 'status', op: 'eq', value: status }));
   }
-  for (const queue of DROVER_TOPOLOGY.queues) {
-    for (const name of [queue.name, `${queue.name}.dead`]) {
-      const stats = await bus.queueStats(name).catch(() => undefined);
-      if (stats) metrics.queueMessages.set({ queue: name }, stats.messages);
-    }
+  const names = [
+    ...DROVER_TOPOLOGY.queues.flatMap((queue) => [queue.name, `${queue.name}.dead`]),
+    ...(DROVER_TOPOLOGY.sharedDeadLetterQueues ?? []).map((queue) => queue.name),
+  ];
+  for (const name of names) {
+    const stats = await bus.queueStats(name).catch(() => undefined);
+    if (stats) metrics.queueMessages.set({ queue: name }, stats.messages);
   }
 }
