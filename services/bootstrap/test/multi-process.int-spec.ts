@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
+import { MongoClient } from 'mongodb';
 import {
   closeConnections,
   createTestVhost,
@@ -20,18 +21,29 @@ import {
 
 type Item = Record<string, unknown>;
 const RABBITMQ_URL = process.env.RABBITMQ_URL;
+const MONGO_URL = process.env.MONGO_URL;
 
 /**
- * The six services as separate processes on RabbitMQ and a shared SQLite store, as they run
- * in containers: bootstrap, REST and bus-driven lifecycles, poison messages, SIGKILLed
- * engines and session agents, and a dropped broker connection.
+ * The six services as separate processes on RabbitMQ, as they run in containers: bootstrap,
+ * REST and bus-driven lifecycles, poison messages, SIGKILLed engines and session agents, and a
+ * dropped broker connection. Runs twice: on a shared SQLite store, and on the MongoDB store
+ * (engine, persistence agent and scheduler on `MONGO_URL`, a fresh database per run).
  */
 const skip = skipUnlessCi(!RABBITMQ_URL && 'RABBITMQ_URL is not set');
+const skipMongo = skipUnlessCi((!RABBITMQ_URL && 'RABBITMQ_URL is not set') || (!MONGO_URL && 'MONGO_URL is not set'));
 
-describeUnless(skip, 'production mode: six processes on RabbitMQ', () => {
+describeUnless(skip, 'production mode: six processes on RabbitMQ and SQLite', () => productionMode({ kind: 'sqlite' }));
+describeUnless(skipMongo, 'production mode: six processes on RabbitMQ and MongoDB', () =>
+  productionMode({ kind: 'mongodb', url: MONGO_URL! }),
+);
+
+type StoreUnderTest = { kind: 'sqlite' } | { kind: 'mongodb'; url: string };
+
+function productionMode(store: StoreUnderTest): void {
   let vhost: TestVhost;
   let env: Record<string, string>;
   const dataDir = mkdtempSync(join(tmpdir(), 'drover-int-'));
+  const mongoDb = `drover_int_${Date.now()}`;
   const profilesDir = mkdtempSync(join(tmpdir(), 'drover-int-profiles-'));
   const running = new Set<ServiceProcess>();
   let gateway: ServiceProcess;
@@ -92,6 +104,7 @@ describeUnless(skip, 'production mode: six processes on RabbitMQ', () => {
     env = {
       RABBITMQ_URL: vhost.url,
       DROVER_DATA_DIR: dataDir,
+      ...(store.kind === 'mongodb' ? { MONGO_URL: store.url, MONGO_DB: mongoDb } : {}),
       DROVER_PROFILES_DIR: profilesDir,
       DROVER_PROFILE: 'int',
     };
@@ -101,6 +114,7 @@ describeUnless(skip, 'production mode: six processes on RabbitMQ', () => {
     for (const service of running) await service.stop('SIGKILL');
     await vhost?.delete();
     rmSync(dataDir, { recursive: true, force: true });
+    if (store.kind === 'mongodb') await dropDatabase(store.url, mongoDb);
     rmSync(profilesDir, { recursive: true, force: true });
   });
 
@@ -194,9 +208,13 @@ describeUnless(skip, 'production mode: six processes on RabbitMQ', () => {
       const view = await until(agentId, (v) => v.status === 'running');
       assert.equal(view.attempts, 1, `${agentId} attempts`);
       // Every command committed exactly once: one start, one started, nothing lost, nothing twice.
-      const log = (await http(`${api}/agents/${agentId}/activities?limit=100`)).body as { items: Item[] };
-      const transitions = log.items.filter((a) => String(a.kind).startsWith('agent.'));
-      expect(transitions.map((a) => a.kind).sort()).toEqual(['agent.start-requested', 'agent.started']);
+      // The view and the activities are written separately by the read side: wait for both.
+      const transitions = await eventually(`${agentId}: both transitions in its activities`, async () => {
+        const log = (await http(`${api}/agents/${agentId}/activities?limit=100`)).body as { items: Item[] };
+        const kinds = log.items.map((a) => String(a.kind)).filter((kind) => kind.startsWith('agent.'));
+        return kinds.length >= 2 ? kinds : undefined;
+      });
+      expect(transitions.sort()).toEqual(['agent.start-requested', 'agent.started']);
       assert.equal(view.version, 2, `${agentId} version`);
     }
   });
@@ -238,4 +256,13 @@ describeUnless(skip, 'production mode: six processes on RabbitMQ', () => {
       running.delete(service);
     }
   });
-});
+}
+
+async function dropDatabase(url: string, name: string): Promise<void> {
+  const client = await MongoClient.connect(url);
+  try {
+    await client.db(name).dropDatabase();
+  } finally {
+    await client.close();
+  }
+}

@@ -33,7 +33,8 @@ describe('scheduler leadership between two replicas', () => {
       expiresAt: new Date(Date.now() + 10_000).toISOString(),
     });
     const deps = { bus, store, clock: systemClock, logger: silentLogger() };
-    const options = { tickMs: 50, startTimeoutMs: 60_000, leaderTtlMs: LEADER_TTL_MS };
+    // republishMs 0: every tick publishes the due command again, so a tick's output shows who acts.
+    const options = { tickMs: 50, startTimeoutMs: 60_000, leaderTtlMs: LEADER_TTL_MS, republishMs: 0 };
     schedulers = [new Scheduler(deps, options), new Scheduler(deps, options)];
   });
   afterEach(async () => {
@@ -102,5 +103,16 @@ describe('scheduler leadership between two replicas', () => {
     await first.stop();
     expect((await second.tick()).length).toBe(1);
     expect(second.isLeader).toBe(true);
+  });
+
+  it('sends a due command once, not on every tick, until republishMs passed', async () => {
+    const deps = { bus, store, clock: systemClock, logger: silentLogger() };
+    const scheduler = new Scheduler(deps, { tickMs: 50, startTimeoutMs: 60_000, republishMs: 200 });
+    schedulers.push(scheduler);
+    const first = await scheduler.tick();
+    expect(first.map((c) => `${c.type} ${c.agentId}`)).toEqual(['agent.interrupt a-1']);
+    expect(await scheduler.tick()).toEqual([]);
+    await sleep(250);
+    expect((await scheduler.tick()).map((c) => c.messageId)).toEqual(first.map((c) => c.messageId));
   });
 });

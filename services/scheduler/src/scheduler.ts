@@ -17,6 +17,8 @@ import { timeOutStarts } from './time-out-starts/time-out-starts';
 
 export interface SchedulerOptions {
   tickMs: number;
+  /** A due command already published is sent again only this long after (default 10 s). */
+  republishMs?: number;
   startTimeoutMs: number;
   /** Rotation of running agents while others wait for a slot (off by default). */
   rotation?: { enabled: boolean; sliceMs: number };
@@ -36,6 +38,9 @@ export const LEADER_LEASE_KEY = 'scheduler:leader';
  * Turns time into commands (docs/design.md, section 1). Only the holder of the leader lease acts;
  * it never changes state itself, it only publishes commands the engine decides on.
  */
+/** See `SchedulerOptions.republishMs`. */
+const REPUBLISH_MS = 10_000;
+
 export class Scheduler {
   readonly owner = `scheduler-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   private timer?: NodeJS.Timeout;
@@ -44,6 +49,12 @@ export class Scheduler {
   /** End of the last window whose schedule occurrences were published; unset when not leader. */
   private lastTickAt?: Date;
   private lastObservedAt = 0;
+  /**
+   * Commands published recently, by messageId, with when. The read side shows their effect only
+   * after the engine applied them; until then every tick would find the same command due again.
+   * Its id names the agent's version, so a command for a new state goes out at once.
+   */
+  private readonly recentlyPublished = new Map<string, number>();
   /** Session-agent silence on this scheduler's own clock. */
   private readonly heartbeats: HeartbeatWatch;
 
@@ -87,7 +98,7 @@ export class Scheduler {
       // A new leader looks back two ticks, so an occurrence missed during failover still fires
       // (same ids as the old leader's) but older ones are not replayed.
       const since = this.lastTickAt ?? new Date(now.getTime() - 2 * this.options.tickMs);
-      const due = [
+      const candidates = [
         ...expireSessionAgents(snapshot, now, this.heartbeats),
         ...recoverAgents(snapshot, now),
         ...timeOutStarts(snapshot, now, this.options.startTimeoutMs),
@@ -95,8 +106,10 @@ export class Scheduler {
         ...runSchedules(snapshot, now, since),
         ...(this.options.rotation?.enabled ? rotateAgents(snapshot, now, this.options.rotation.sliceMs) : []),
       ];
+      const due = this.notRecentlyPublished(candidates, now.getTime());
       for (const command of due) {
         await this.deps.bus.publish(Exchanges.commands, command.type, command, { messageId: command.messageId });
+        this.recentlyPublished.set(command.messageId, now.getTime());
       }
       if (due.length)
         this.deps.logger.info({ commands: due.map((c) => `${c.type} ${c.agentId}`) }, 'scheduler published');
@@ -113,6 +126,18 @@ export class Scheduler {
       .finally(() => (this.ticking = undefined));
     await this.ticking;
     return published;
+  }
+
+  /**
+   * Leaves out what went out less than `republishMs` ago: on a slow store the engine may take a
+   * while, and re-sending each tick (5 a second) would only add duplicates to its queue.
+   */
+  private notRecentlyPublished(candidates: AgentCommand[], now: number): AgentCommand[] {
+    const republishMs = this.options.republishMs ?? REPUBLISH_MS;
+    for (const [messageId, at] of this.recentlyPublished) {
+      if (now - at >= republishMs) this.recentlyPublished.delete(messageId);
+    }
+    return candidates.filter((command) => !this.recentlyPublished.has(command.messageId));
   }
 
   private async observe(now: Date): Promise<void> {

@@ -59,6 +59,9 @@ export class ProcessMessageHandler {
   }
 
   private async process(message: DomainMessage): Promise<CommandReply> {
+    // A redelivered command that committed long ago is answered without waiting for the lock.
+    const committed = await this.deps.store.streams.findByCommandId(message.messageId);
+    if (committed) return this.duplicateReply(message, committed);
     try {
       return await this.agentLock.run(message.agentId, async (held) => {
         // Under the lock: two copies of one command can be in flight at once (a producer that
