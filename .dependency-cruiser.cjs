@@ -17,6 +17,8 @@ const LIB_ENTRY_POINTS = [
   '^libs/messaging/src/(in-memory|rabbitmq|nest)/index\\.ts$',
   '^libs/behaviors/src/catalog\\.ts$',
   '^libs/browser/src/proxy\\.ts$',
+  // Scratch vhosts without jest (the benchmarks): the root entry point loads @jest/globals.
+  '^libs/testing/src/rabbitmq-vhost\\.ts$',
   // Test helpers, imported by path from specs and jest.config.js.
   '^libs/[^/]+/src/testing/',
   '^libs/[^/]+/src/[^/]+/testing/',

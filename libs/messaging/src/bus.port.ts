@@ -13,7 +13,13 @@ export interface Delivery {
 
 /** What a handler decides about a delivery. Build them with `ack()`, `retryLater()`, `deadLetter()`. */
 export type Outcome =
-  { action: 'ack' } | { action: 'retry'; reason: string; delayMs?: number } | { action: 'dead-letter'; reason: string };
+  | { action: 'ack' }
+  /**
+   * `counted: false` (see `waitFor`): the handler could not run because something it needs is
+   * down, not because of the message; the retry does not count toward the delivery limit.
+   */
+  | { action: 'retry'; reason: string; delayMs?: number; counted?: false }
+  | { action: 'dead-letter'; reason: string };
 
 /** Returning nothing acks; throwing is `retryLater(error.message)`. */
 export type Handler = (delivery: Delivery) => Promise<Outcome | void>;

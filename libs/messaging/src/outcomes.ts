@@ -4,6 +4,19 @@ import type { Outcome } from './bus.port';
 export const ack = (): Outcome => ({ action: 'ack' });
 export const retryLater = (reason: string, delayMs?: number): Outcome => ({ action: 'retry', reason, delayMs });
 export const deadLetter = (reason: string): Outcome => ({ action: 'dead-letter', reason });
+/**
+ * Retry later without counting the delivery: what the handler needs (the store) is unavailable.
+ * The message waits, however long the outage, instead of being dead-lettered by it.
+ */
+export const waitFor = (reason: string, delayMs = DEPENDENCY_RETRY_MS): Outcome => ({
+  action: 'retry',
+  reason,
+  delayMs,
+  counted: false,
+});
+
+/** How often a message waiting for an unavailable dependency is tried again. */
+export const DEPENDENCY_RETRY_MS = 2_000;
 
 /** Header carrying why a message was dead-lettered. */
 export const DEATH_REASON_HEADER = 'x-drover-death-reason';

@@ -5,3 +5,4 @@ export * from './outbox.port';
 export * from './locks.port';
 export * from './documents.port';
 export * from './store.port';
+export * from './store-errors';

@@ -8,10 +8,12 @@ import { Exchanges } from '@drover/contracts';
 import { DEFAULT_RECOVERY_POLICY } from '@drover/domain';
 import { DROVER_TOPOLOGY } from '@drover/messaging';
 import { RabbitMqBus } from '@drover/messaging/rabbitmq';
-import { silentLogger, systemClock } from '@drover/runtime';
+import { createLogger, silentLogger, systemClock } from '@drover/runtime';
 import { openMongoStore } from '@drover/store/mongodb';
 import { openSqliteStore } from '@drover/store/sqlite';
-import { createTestVhost } from '@drover/testing';
+import type { Store } from '@drover/store';
+import { createTestVhost } from '@drover/testing/rabbitmq-vhost';
+import { MongoClient } from 'mongodb';
 import { Engine } from '../src/engine';
 
 /**
@@ -42,28 +44,44 @@ async function main(): Promise<void> {
     const raw = await rawRelay(vhost.url, AGENTS * 2, Buffer.byteLength(sample));
     log(`raw relay: ${raw.perSecond.toFixed(0)} msg/s (${AGENTS * 2} messages of ${Buffer.byteLength(sample)} bytes)`);
 
-    const store = process.env.MONGO_URL
-      ? await openMongoStore(process.env.MONGO_URL, { dbName: `drover_bench_${Date.now()}` })
-      : openSqliteStore({ dataDir });
-    const bus = await RabbitMqBus.connect(vhost.url, DROVER_TOPOLOGY, { prefetch: WINDOW });
-    const engine = new Engine(
-      { bus, store, clock: systemClock, logger: silentLogger() },
-      { policy: DEFAULT_RECOVERY_POLICY, prefetch: WINDOW },
-    );
-    await engine.start();
-    const full = await engineRun(vhost.url, 'full', AGENTS, undefined);
-    log(`engine (${store.kind}): ${full.perSecond.toFixed(0)} cmd/s at full load`);
-    const half = await engineRun(vhost.url, 'half', Math.min(AGENTS, 500), full.perSecond / 2);
-    await engine.stop();
-    await bus.close();
-    await store.close();
+    // One line per store: SQLite always, MongoDB too when MONGO_URL names a server.
+    const stores: { kind: string; open: () => Promise<Store>; drop?: (store: Store) => Promise<void> }[] = [
+      { kind: 'sqlite', open: async () => openSqliteStore({ dataDir }) },
+    ];
+    const mongoUrl = process.env.MONGO_URL;
+    if (mongoUrl) {
+      const dbName = `drover_bench_${Date.now()}`;
+      stores.push({
+        kind: 'mongodb',
+        open: () => openMongoStore(mongoUrl, { dbName }),
+        drop: () => dropDb(mongoUrl, dbName),
+      });
+    }
+    for (const [index, candidate] of stores.entries()) {
+      const store = await candidate.open();
+      const bus = await RabbitMqBus.connect(vhost.url, DROVER_TOPOLOGY, { prefetch: WINDOW });
+      const engine = new Engine(
+        { bus, store, clock: systemClock, logger: process.env.BENCH_LOG ? createLogger('bench') : silentLogger() },
+        { policy: DEFAULT_RECOVERY_POLICY, prefetch: WINDOW },
+      );
+      await engine.start();
+      // Each store gets its own agents, so nothing one run left in a queue is mistaken for the next's.
+      const prefix = `s${index}-`;
+      const full = await engineRun(vhost.url, `${prefix}full`, AGENTS, undefined);
+      log(`engine (${store.kind}): ${full.perSecond.toFixed(0)} cmd/s at full load`);
+      const half = await engineRun(vhost.url, `${prefix}half`, Math.min(AGENTS, 500), full.perSecond / 2);
+      await engine.stop();
+      await bus.close();
+      await store.close();
+      await candidate.drop?.(store);
 
-    const ratio = full.perSecond / raw.perSecond;
-    console.log(
-      `bench: engine ${full.perSecond.toFixed(0)} cmd/s, raw relay ${raw.perSecond.toFixed(0)} msg/s, ` +
-        `ratio ${ratio.toFixed(2)}, p50 ${percentile(half.latenciesMs, 50).toFixed(1)} ms, ` +
-        `p99 ${percentile(half.latenciesMs, 99).toFixed(1)} ms`,
-    );
+      const ratio = full.perSecond / raw.perSecond;
+      console.log(
+        `bench (${candidate.kind}): engine ${full.perSecond.toFixed(0)} cmd/s, raw relay ${raw.perSecond.toFixed(0)} msg/s, ` +
+          `ratio ${ratio.toFixed(2)}, p50 ${percentile(half.latenciesMs, 50).toFixed(1)} ms, ` +
+          `p99 ${percentile(half.latenciesMs, 99).toFixed(1)} ms`,
+      );
+    }
   } finally {
     await vhost.delete();
     rmSync(dataDir, { recursive: true, force: true });
@@ -242,3 +260,12 @@ main().catch((error: Error) => {
   process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
   process.exit(1);
 });
+
+async function dropDb(url: string, dbName: string): Promise<void> {
+  const client = await MongoClient.connect(url);
+  try {
+    await client.db(dbName).dropDatabase();
+  } finally {
+    await client.close();
+  }
+}

@@ -6,7 +6,7 @@ import { Queues, type Bus } from '@drover/messaging';
 import { listenOnBus } from '@drover/messaging/nest';
 import type { DroverMetrics } from '@drover/platform';
 import type { Clock, Logger } from '@drover/runtime';
-import type { Store } from '@drover/store';
+import { isStoreUnavailable, type Store } from '@drover/store';
 import { EngineModule } from './engine.module';
 import { ProcessMessageHandler } from './process-message/process-message.handler';
 import { OutboxSweeper } from './relay-outbox/outbox-relay';
@@ -52,10 +52,15 @@ export class Engine {
     // Relay whatever a crash left behind before taking new work.
     await this.sweeper.sweep(0);
     const prefetch = this.options.prefetch ?? 16;
-    this.app = await listenOnBus(bus, EngineModule.forRoot({ handler: this.handler, bus, clock, logger }), [
-      { name: Queues.engineCommands, prefetch },
-      { name: Queues.engineReports, prefetch },
-    ]);
+    this.app = await listenOnBus(
+      bus,
+      EngineModule.forRoot({ handler: this.handler, bus, clock, logger }),
+      [
+        { name: Queues.engineCommands, prefetch },
+        { name: Queues.engineReports, prefetch },
+      ],
+      { isUnavailable: isStoreUnavailable },
+    );
     this.sweeper.start();
     logger.info({ owner: this.owner }, 'engine consuming');
   }

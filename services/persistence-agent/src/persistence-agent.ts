@@ -3,7 +3,7 @@ import { READ_SIDE_INDEXES } from '@drover/contracts';
 import { Queues, type Bus } from '@drover/messaging';
 import { listenOnBus } from '@drover/messaging/nest';
 import type { Clock, Logger } from '@drover/runtime';
-import type { Store } from '@drover/store';
+import { isStoreUnavailable, type Store } from '@drover/store';
 import { PersistenceModule } from './persistence.module';
 
 /**
@@ -20,12 +20,17 @@ export class PersistenceAgent {
     for (const index of READ_SIDE_INDEXES) {
       await store.documents.collection(index.collection).ensureIndex(index.fields, { unique: index.unique ?? false });
     }
-    this.app = await listenOnBus(bus, PersistenceModule.forRoot({ store, logger }), [
-      { name: Queues.persistenceEvents, prefetch: 8 },
-      { name: Queues.persistenceReports, prefetch: 16 },
-      { name: Queues.persistenceCommands, prefetch: 16 },
-      { name: Queues.persistenceTasks, prefetch: 16 },
-    ]);
+    this.app = await listenOnBus(
+      bus,
+      PersistenceModule.forRoot({ store, logger }),
+      [
+        { name: Queues.persistenceEvents, prefetch: 8 },
+        { name: Queues.persistenceReports, prefetch: 16 },
+        { name: Queues.persistenceCommands, prefetch: 16 },
+        { name: Queues.persistenceTasks, prefetch: 16 },
+      ],
+      { isUnavailable: isStoreUnavailable },
+    );
     logger.info('persistence agent consuming');
   }
 

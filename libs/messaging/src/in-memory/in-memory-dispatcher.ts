@@ -113,16 +113,25 @@ export class InMemoryDispatcher {
       case 'ack':
         return 'ack';
       case 'retry':
-        return this.retry(state, message, outcome.reason, outcome.delayMs);
+        return this.retry(state, message, outcome.reason, outcome.delayMs, outcome.counted !== false);
       case 'dead-letter':
         this.deadLetter(state, message, outcome.reason);
         return 'dead-letter';
     }
   }
 
-  /** Requeues after a delay with `attempt + 1`, or dead-letters once the delivery limit is reached. */
-  private retry(state: QueueState, message: StoredMessage, reason: string, delayMs: number | undefined): Settlement {
-    if (message.attempt >= state.deliveryLimit) {
+  /**
+   * Requeues after a delay with `attempt + 1`, or dead-letters once the delivery limit is reached.
+   * An uncounted retry (`waitFor`) keeps its attempt and never reaches the limit.
+   */
+  private retry(
+    state: QueueState,
+    message: StoredMessage,
+    reason: string,
+    delayMs: number | undefined,
+    counted: boolean,
+  ): Settlement {
+    if (counted && message.attempt >= state.deliveryLimit) {
       this.deadLetter(state, message, `delivery limit ${state.deliveryLimit} reached: ${reason}`);
       return 'dead-letter';
     }
@@ -136,7 +145,7 @@ export class InMemoryDispatcher {
     this.deps.timers.start(() => {
       state.delayed -= 1;
       if (!this.isLive(state)) return;
-      state.ready.push({ ...message, attempt: message.attempt + 1 });
+      state.ready.push({ ...message, attempt: counted ? message.attempt + 1 : message.attempt });
       this.schedule(state);
     }, delay);
     return 'retry';

@@ -34,6 +34,13 @@ interface Seen {
 
 const RECORDER = Symbol('recorder');
 
+/** What a store adapter throws while its server is down. */
+class StoreDown extends Error {
+  constructor() {
+    super('the store is down');
+  }
+}
+
 class Recorder {
   readonly seen: Seen[] = [];
   record(handler: string, body: unknown, ctx: BusContext): void {
@@ -81,6 +88,14 @@ class TestController {
     throw new Error('boom');
   }
 
+  /** Fails as if its store were down on the first two tries. */
+  @EventPattern<string>('failing:fail.wait')
+  @UseFilters(BusExceptionFilter)
+  waiting(@Payload() body: unknown, @Ctx() ctx: BusContext): void {
+    this.recorder.record('waiting', body, ctx);
+    if (this.recorder.of('waiting').length <= 2) throw new StoreDown();
+  }
+
   @MessagePattern('rpc')
   async add(@Payload() body: { a: number; b: number }): Promise<{ sum: number }> {
     return { sum: body.a + body.b };
@@ -120,6 +135,7 @@ describe('BusServer / BusClientProxy', () => {
     app = moduleRef.createNestMicroservice({
       strategy: new BusServer(bus, {
         queues: [{ name: 'orders' }, { name: 'rpc', prefetch: 2 }, { name: 'failing' }, { name: 'unhandled' }],
+        isUnavailable: (error) => error instanceof StoreDown,
       }),
       logger: false,
     });
@@ -171,6 +187,14 @@ describe('BusServer / BusClientProxy', () => {
   it("keeps a thrown error's message as the retry reason with BusExceptionFilter", async () => {
     await bus.publish(EXCHANGE, 'fail.now', { id: 6 });
     await until(() => deadWith('failing.dead', 'delivery limit 2 reached: boom') !== undefined, 'the dead letter');
+  });
+
+  it('lets a message wait, uncounted, while isUnavailable says a dependency is down', async () => {
+    await bus.publish(EXCHANGE, 'fail.wait', { id: 9 });
+    await until(() => recorder.of('waiting').length === 3, 'the third try', 10_000);
+    // The queue's delivery limit is 2: counted retries would have dead-lettered it.
+    expect(recorder.of('waiting').map((seen) => seen.attempt)).toEqual([1, 1, 1]);
+    expect(deadLetters('failing.dead').filter((d) => (d.body as { id: number }).id === 9)).toEqual([]);
   });
 
   it('dead-letters a message no handler matches', async () => {

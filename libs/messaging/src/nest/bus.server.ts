@@ -9,7 +9,7 @@ import type { DynamicModule, INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { Bus, Delivery, Outcome, Subscription } from '../bus.port';
-import { ack, deadLetter, retryLater } from '../outcomes';
+import { ack, deadLetter, retryLater, waitFor } from '../outcomes';
 import { BusExceptionFilter } from './bus-exception.filter';
 
 /** One queue the server consumes. */
@@ -23,6 +23,11 @@ export interface BusServerQueue {
 
 export interface BusServerOptions {
   queues: BusServerQueue[];
+  /**
+   * Errors that mean a dependency is down (the store), not that the message failed: such a
+   * delivery waits (`waitFor`) instead of using up its delivery limit.
+   */
+  isUnavailable?: (error: unknown) => boolean;
 }
 
 /** Transport id of `BusServer`; pass it as the second argument of `@EventPattern` to bind a handler to this transport only. */
@@ -129,7 +134,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
       try {
         return toOutcome(await run(handler, delivery.body, context));
       } catch (error) {
-        return errorOutcome(error);
+        return this.errorOutcome(error);
       }
     }
     try {
@@ -138,8 +143,15 @@ export class BusServer extends Server implements CustomTransportStrategy {
       return ack();
     } catch (error) {
       if (error instanceof DeadLetterError && error.replyBody !== undefined) await delivery.reply?.(error.replyBody);
-      return errorOutcome(error);
+      return this.errorOutcome(error);
     }
+  }
+
+  /** A `DeadLetterError` dead-letters, an unavailable dependency waits, anything else is retried. */
+  private errorOutcome(error: unknown): Outcome {
+    if (error instanceof DeadLetterError) return deadLetter(error.reason);
+    if (this.options.isUnavailable?.(error)) return waitFor(`waiting for a dependency: ${errorMessage(error)}`);
+    return retryLater(errorMessage(error));
   }
 }
 
@@ -175,12 +187,6 @@ function toOutcome(value: unknown): Outcome {
   return ack();
 }
 
-/** A `DeadLetterError` dead-letters; anything else is retried with its message. */
-function errorOutcome(error: unknown): Outcome {
-  if (error instanceof DeadLetterError) return deadLetter(error.reason);
-  return retryLater(errorMessage(error));
-}
-
 /** Errors reach the transport through Nest's RPC exception filter, which turns unknown ones into `{ status, message }`. */
 function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
@@ -198,8 +204,12 @@ export async function listenOnBus(
   bus: Bus,
   module: DynamicModule,
   queues: BusServerQueue[],
+  options: Omit<BusServerOptions, 'queues'> = {},
 ): Promise<INestMicroservice> {
-  const app = await NestFactory.createMicroservice(module, { strategy: new BusServer(bus, { queues }), logger: false });
+  const app = await NestFactory.createMicroservice(module, {
+    strategy: new BusServer(bus, { ...options, queues }),
+    logger: false,
+  });
   app.useGlobalFilters(new BusExceptionFilter());
   await app.listen();
   return app;

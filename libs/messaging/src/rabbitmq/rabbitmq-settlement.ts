@@ -77,7 +77,9 @@ export class RabbitMqSettlement {
         return this.deadLetter(consumer, message, outcome.reason, settle);
       case 'retry': {
         const limit = consumer.info.deliveryLimit;
-        if (attempt >= limit) {
+        // An uncounted retry (`waitFor`) keeps the attempt it had, so it never reaches the limit.
+        const counted = outcome.counted !== false;
+        if (counted && attempt >= limit) {
           return this.deadLetter(consumer, message, `delivery limit ${limit} reached: ${outcome.reason}`, settle);
         }
         const delay = outcome.delayMs ?? retryDelay(this.deps.retryDelaysMs, attempt);
@@ -86,7 +88,7 @@ export class RabbitMqSettlement {
           'retry',
         );
         // The copy must not carry this delivery's broker count: fold it into rascal's republish count.
-        setRepublishCount(headers, consumer.source, attempt - 1);
+        setRepublishCount(headers, consumer.source, counted ? attempt - 1 : attempt - 2);
         delete message.properties.headers?.['x-delivery-count'];
         consumer.onSettled?.('retry');
         return settle(new Error(outcome.reason), [

@@ -11,7 +11,7 @@ import {
   RequestTimeoutError,
   type SubscribeOptions,
 } from '../bus.port';
-import { DEATH_QUEUE_HEADER, DEATH_REASON_HEADER, deadLetter, retryLater } from '../outcomes';
+import { DEATH_QUEUE_HEADER, DEATH_REASON_HEADER, deadLetter, retryLater, waitFor } from '../outcomes';
 import { INSTANCE_HEADER, Queues, sessionAgentQueue } from '../topology';
 
 /** Options of the bus contract suite. */
@@ -241,6 +241,27 @@ export function busContract(name: string, open: () => Promise<Bus>, options: Bus
         expect(letter?.routingKey).toBe(f.key('work'));
         expect(String(letter?.headers[DEATH_REASON_HEADER])).toMatch(/nope #2/);
         expect(letter?.headers[DEATH_QUEUE_HEADER]).toBe(queue);
+      }),
+    );
+
+    it(
+      'keeps a waiting message (waitFor) past the delivery limit, uncounted, until it can be handled',
+      withFixture(async (f) => {
+        const queue = await f.queue('wait', [{ exchange: Exchanges.dispatch, pattern: f.key('work') }], {
+          deliveryLimit: 2,
+        });
+        let tries = 0;
+        const consumer = await f.consume(queue, async () => {
+          tries += 1;
+          return tries <= 4 ? waitFor('the store is down', 10) : undefined;
+        });
+        const dead = await f.consume(`${queue}.dead`);
+        await f.bus.publish(Exchanges.dispatch, f.key('work'), { n: 1 }, { messageId: `m-${f.id}` });
+        await f.until(() => consumer.received.length >= 5, 'the fifth try');
+        await settle();
+        // Four waits on a queue whose limit is 2, and no attempt was used up by them.
+        expect(consumer.received.map((d) => d.attempt)).toEqual([1, 1, 1, 1, 1]);
+        expect(dead.received).toEqual([]);
       }),
     );
 
