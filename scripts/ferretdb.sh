@@ -7,6 +7,7 @@
 #   bash scripts/ferretdb.sh start   starts it on 127.0.0.1:${FERRETDB_PORT:-27017} with a fresh
 #                                    SQLite dir; the last line printed is the MONGO_URL to use
 #   bash scripts/ferretdb.sh stop    stops the server `start` started
+#   bash scripts/ferretdb.sh bin     prints the binary's path (tests that run their own server)
 #
 # Go: FerretDB 1.24's go.mod says `go 1.24` (toolchain go1.24.3), so Go 1.24 or newer is needed.
 # Debian 12's golang-go is 1.19 (too old; bookworm-backports' golang-1.24-go or trixie's golang-go
@@ -140,8 +141,9 @@ case "${1:-}" in
   build) build ;;
   start) start ;;
   stop) stop ;;
+  bin) echo "$BIN" ;;
   *)
-    echo "usage: $0 build|start|stop" >&2
+    echo "usage: $0 build|start|stop|bin" >&2
     exit 2
     ;;
 esac
