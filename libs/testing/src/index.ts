@@ -4,3 +4,4 @@ export * from './rabbitmq-vhost';
 export * from './skip';
 export * from './settlements';
 export * from './tcp-relay';
+export * from './publish-commands';

@@ -11,6 +11,7 @@ import {
   eventually,
   http,
   managementQueue,
+  publishCommands,
   runOnce,
   describeUnless,
   skipUnlessCi,
@@ -70,21 +71,6 @@ function productionMode(store: StoreUnderTest): void {
     behavior: 'http-monitor',
     config: { url: monitored, intervalMs: 200 },
   });
-
-  /** Publishes straight to `drover.commands`, as an operator's script would. */
-  async function publishCommands(commands: Item[]): Promise<void> {
-    const connection = await amqp.connect(vhost.url);
-    const channel = await connection.createConfirmChannel();
-    for (const command of commands) {
-      channel.publish('drover.commands', command.type as string, Buffer.from(JSON.stringify(command)), {
-        messageId: command.messageId as string,
-        persistent: true,
-        contentType: 'application/json',
-      });
-    }
-    await channel.waitForConfirms();
-    await connection.close();
-  }
 
   beforeAll(async () => {
     vhost = await createTestVhost(RABBITMQ_URL!);
@@ -168,7 +154,7 @@ function productionMode(store: StoreUnderTest): void {
   });
 
   it('takes commands published straight to drover.commands, and dead-letters a poison one with its reason', async () => {
-    await publishCommands([
+    await publishCommands(vhost.url, [
       { messageId: 'poison-1', type: 'agent.start', agentId: 'no spaces allowed', payload: {} },
       {
         messageId: 'bus-start-1',
@@ -193,6 +179,7 @@ function productionMode(store: StoreUnderTest): void {
     const engine = [...running].find((s) => s.name === 'engine')!;
     const agents = Array.from({ length: 30 }, (_, i) => `burst-${i}`);
     const publishing = publishCommands(
+      vhost.url,
       agents.map((agentId) => ({
         messageId: `burst-start-${agentId}`,
         type: 'agent.start',

@@ -6,7 +6,6 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import amqp from 'amqplib';
 import {
   REPO_ROOT,
   createTestVhost,
@@ -14,6 +13,7 @@ import {
   eventually,
   http,
   managementQueue,
+  publishCommands,
   runOnce,
   skipUnlessCi,
   startService,
@@ -175,23 +175,15 @@ describeUnless(skip, 'a store outage: six processes, the MongoDB server away for
 
     // Commands published straight to the bus while the store is away.
     const during = ['during-1', 'during-2', 'during-3'];
-    const connection = await amqp.connect(vhost.url);
-    const channel = await connection.createConfirmChannel();
-    for (const agentId of during) {
-      const command = {
+    await publishCommands(
+      vhost.url,
+      during.map((agentId) => ({
         messageId: `outage-start-${agentId}`,
         type: 'agent.start',
         agentId,
         payload: { behavior: 'http-monitor', config: { url: monitored, intervalMs: 500 } },
-      };
-      channel.publish('drover.commands', command.type, Buffer.from(JSON.stringify(command)), {
-        messageId: command.messageId,
-        persistent: true,
-        contentType: 'application/json',
-      });
-    }
-    await channel.waitForConfirms();
-    await connection.close();
+      })),
+    );
 
     await sleep(Math.max(0, OUTAGE_MS - (Date.now() - outageStarted)));
     await ferret.start();

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Exchanges, type AgentCommand } from '@drover/contracts';
@@ -93,7 +94,16 @@ export class Scheduler {
       // their absence proves nothing about the session agents.
       await this.deps.bus.ping();
       const now = this.deps.clock.now();
+      const monotonic = this.options.monotonic ?? (() => performance.now());
+      const readStarted = monotonic();
       const snapshot = await readSnapshot(this.deps.store);
+      // A read that hung (the MongoDB driver holds an operation while its server is away) means
+      // the store was unavailable to the persistence agent too: the heartbeats it could not
+      // record while the store was away prove nothing.
+      if (monotonic() - readStarted > this.stalledReadMs()) {
+        this.heartbeats.distrust();
+        this.deps.logger.warn({ ms: Math.round(monotonic() - readStarted) }, 'slow store read: heartbeats re-measured');
+      }
       this.heartbeats.observe(snapshot.sessionAgents);
       // A new leader looks back two ticks, so an occurrence missed during failover still fires
       // (same ids as the old leader's) but older ones are not replayed.
@@ -126,6 +136,15 @@ export class Scheduler {
       .finally(() => (this.ticking = undefined));
     await this.ticking;
     return published;
+  }
+
+  /**
+   * A snapshot read slower than this is taken for a store outage: two seconds, or a heartbeat
+   * interval if longer, so that an ordinary slow read on a busy machine does not keep resetting
+   * the heartbeat watch (which would keep a dead session agent from ever expiring).
+   */
+  private stalledReadMs(): number {
+    return Math.max(2_000, this.options.sessionHeartbeatMs ?? 2_000);
   }
 
   /**
