@@ -89,20 +89,21 @@ export class Scheduler {
     if (this.ticking) return [];
     let published: AgentCommand[] = [];
     this.ticking = (async () => {
+      const monotonic = this.options.monotonic ?? (() => performance.now());
+      const tickStarted = monotonic();
       if (!(await this.holdLeadership())) return;
       // Heartbeats reach the store through the bus: while this scheduler cannot reach the bus,
       // their absence proves nothing about the session agents.
       await this.deps.bus.ping();
       const now = this.deps.clock.now();
-      const monotonic = this.options.monotonic ?? (() => performance.now());
-      const readStarted = monotonic();
       const snapshot = await readSnapshot(this.deps.store);
-      // A read that hung (the MongoDB driver holds an operation while its server is away) means
+      // A tick that hung (the MongoDB driver holds an operation while its server is away) means
       // the store was unavailable to the persistence agent too: the heartbeats it could not
-      // record while the store was away prove nothing.
-      if (monotonic() - readStarted > this.stalledReadMs()) {
+      // record meanwhile prove nothing.
+      const tickMs = monotonic() - tickStarted;
+      if (tickMs > this.stalledTickMs()) {
         this.heartbeats.distrust();
-        this.deps.logger.warn({ ms: Math.round(monotonic() - readStarted) }, 'slow store read: heartbeats re-measured');
+        this.deps.logger.warn({ ms: Math.round(tickMs) }, 'scheduler tick stalled: heartbeats re-measured');
       }
       this.heartbeats.observe(snapshot.sessionAgents);
       // A new leader looks back two ticks, so an occurrence missed during failover still fires
@@ -139,11 +140,12 @@ export class Scheduler {
   }
 
   /**
-   * A snapshot read slower than this is taken for a store outage: two seconds, or a heartbeat
-   * interval if longer, so that an ordinary slow read on a busy machine does not keep resetting
-   * the heartbeat watch (which would keep a dead session agent from ever expiring).
+   * A tick (leader lease, bus ping, snapshot read) slower than this is taken for an outage of
+   * the store or of this process: two seconds, or a heartbeat interval if longer, so that an
+   * ordinary slow tick on a busy machine does not keep resetting the heartbeat watch (which would
+   * keep a dead session agent from ever expiring).
    */
-  private stalledReadMs(): number {
+  private stalledTickMs(): number {
     return Math.max(2_000, this.options.sessionHeartbeatMs ?? 2_000);
   }
 

@@ -38,19 +38,23 @@ describe('the scheduler expires session agents on its own clock, after its own o
     });
     const published: AgentCommand[] = [];
     const broker = { up: true };
+    const clock = { at: 0 };
+    /** Set `ms` to make the next tick hang that long (as on a store whose server is away). */
+    const stall = { ms: 0 };
     const bus = {
       publish: async (_x: string, _k: string, body: AgentCommand) => void published.push(body),
       ping: async () => {
+        clock.at += stall.ms;
+        stall.ms = 0;
         if (!broker.up) throw new Error('connection closed');
       },
     };
-    const clock = { at: 0 };
     const scheduler = new Scheduler(
       { bus: bus as unknown as Bus, store, clock: { now: () => new Date() }, logger: silentLogger() },
       { tickMs: 250, startTimeoutMs: 60_000, sessionHeartbeatMs: 500, monotonic: () => clock.at },
     );
     const interrupts = () => published.filter((c) => c.type === 'agent.interrupt').map((c) => c.agentId);
-    return { scheduler, broker, clock, interrupts };
+    return { scheduler, broker, clock, stall, interrupts };
   }
 
   it('interrupts only after the lease plus the margin of silence', async () => {
@@ -78,6 +82,21 @@ describe('the scheduler expires session agents on its own clock, after its own o
     await scheduler.tick();
     expect(interrupts()).toEqual([]);
     clock.at = 8_000 + LAPSE_MS + 1;
+    await scheduler.tick();
+    expect(interrupts()).toEqual(['a-1']);
+    await scheduler.stop();
+  });
+
+  it('after a tick that hung (the store away), waits a full lease plus margin from its end', async () => {
+    const { scheduler, clock, stall, interrupts } = await setUp();
+    await scheduler.tick();
+    stall.ms = 10_000; // the tick hangs 10 s and then succeeds: records written meanwhile are missing
+    await scheduler.tick();
+    expect(interrupts()).toEqual([]);
+    clock.at = 10_000 + LAPSE_MS;
+    await scheduler.tick();
+    expect(interrupts()).toEqual([]);
+    clock.at = 10_000 + LAPSE_MS + 1;
     await scheduler.tick();
     expect(interrupts()).toEqual(['a-1']);
     await scheduler.stop();
