@@ -77,8 +77,13 @@ function negate(part: SqlFragment): SqlFragment {
   return { sql: `NOT (${part.sql})`, params: part.params };
 }
 
-/** Equality: null matches null or missing, booleans by JSON type, others by type and value. */
+/**
+ * Equality: null matches null or missing, booleans by JSON type, others by type and value. On
+ * `_id` it reads the `id` column, which holds every document's `_id` (a string): the primary
+ * key `(collection, id)` then serves the lookup instead of a scan of the collection.
+ */
 function equals(field: string, value: Scalar): SqlFragment {
+  if (field === '_id') return typeof value === 'string' ? { sql: 'id = ?', params: [value] } : FALSE;
   const type = jsonType(field);
   if (value === null) return { sql: `${type} IN ('null', 'missing')`, params: [] };
   if (typeof value === 'boolean') return { sql: `${type} = '${value ? 'true' : 'false'}'`, params: [] };
