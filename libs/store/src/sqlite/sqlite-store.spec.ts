@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { afterAll, describe, expect, it } from '@jest/globals';
+import Database from 'better-sqlite3';
 import type { AgentEvent } from '@drover/contracts';
 import type { NewCommit } from '../agent-streams.port';
 import type { Store } from '../store.port';
 import { storeContract } from '../testing/store-contract';
-import { openSqliteStore } from './sqlite-store';
+import { SQLITE_FILE_NAME, openSqliteStore } from './sqlite-store';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'drover-store-'));
@@ -68,5 +69,31 @@ describe('sqlite store shared by two connections', () => {
     ]);
     expect(results.map((r) => r.status).sort()).toEqual(['appended', 'conflict']);
     expect((await first.streams.load('shared-agent')).length).toBe(2);
+  });
+});
+
+describe('sqlite store readiness', () => {
+  const dir = tempDir();
+  const store = openSqliteStore({ dataDir: dir });
+  afterAll(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('fails its ping while another process holds the write lock, and passes once it is let go', async () => {
+    await store.ping();
+    // Another process stuck inside a write transaction: reads still pass, no write can happen.
+    const stuck = new Database(join(dir, SQLITE_FILE_NAME));
+    stuck.exec('BEGIN IMMEDIATE');
+    try {
+      const started = Date.now();
+      await expect(store.ping()).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+      expect(Date.now() - started).toBeLessThan(2_000); // the probe's short wait, not the writers' 5 s
+      expect(await store.documents.collection('things').find()).toEqual([]);
+    } finally {
+      stuck.exec('ROLLBACK');
+      stuck.close();
+    }
+    await store.ping();
   });
 });

@@ -44,11 +44,38 @@ function filenameOf(options: SqliteStoreOptions): string {
   return join(options.dataDir, SQLITE_FILE_NAME);
 }
 
+/** How long a write waits for another process's write lock before it fails with SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5_000;
+
 function configure(db: Database.Database, filename: string): void {
   if (filename !== ':memory:') db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
+}
+
+/** How long the readiness probe waits for the write lock before it reports the store unavailable. */
+const PROBE_BUSY_TIMEOUT_MS = 250;
+
+/**
+ * The readiness probe: takes the write lock and lets it go at once. A read (`SELECT 1`) would
+ * pass while another process holds the lock for good (WAL lets readers through), although no
+ * write can happen; the probe waits a short time, not the writers' five seconds, so it answers
+ * while the store is stuck.
+ */
+function writeProbe(db: Database.Database): () => void {
+  const begin = db.prepare('BEGIN IMMEDIATE');
+  const rollback = db.prepare('ROLLBACK');
+  return () => {
+    if (db.inTransaction) return; // this connection is writing: the lock is ours
+    db.pragma(`busy_timeout = ${PROBE_BUSY_TIMEOUT_MS}`);
+    try {
+      begin.run();
+      rollback.run();
+    } finally {
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+  };
 }
 
 /**
@@ -60,16 +87,14 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   const db = new Database(filename);
   configure(db, filename);
   db.exec(SCHEMA);
-  const ping = db.prepare('SELECT 1');
+  const probe = writeProbe(db);
   return {
     kind: 'sqlite',
     streams: new SqliteAgentStreams(db),
     outbox: new SqliteOutbox(db),
     locks: new SqliteLocks(db),
     documents: new SqliteDocuments(db),
-    ping: async () => {
-      ping.get();
-    },
+    ping: async () => probe(),
     close: async () => {
       db.close();
     },
