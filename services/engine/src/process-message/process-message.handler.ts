@@ -64,11 +64,6 @@ export class ProcessMessageHandler {
     if (committed) return this.duplicateReply(message, committed);
     try {
       return await this.agentLock.run(message.agentId, async (held) => {
-        // Under the lock: two copies of one command can be in flight at once (a producer that
-        // re-published around a broker outage), and the second must find the first's commit,
-        // not be decided against the state it made (a start rejected as `agent_active`).
-        const earlier = await this.deps.store.streams.findByCommandId(message.messageId);
-        if (earlier) return this.duplicateReply(message, earlier);
         for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt += 1) {
           const reply = await this.decideAndAppend(message, held);
           if (reply) return reply;
@@ -95,6 +90,11 @@ export class ProcessMessageHandler {
   private async decideAndAppend(message: DomainMessage, held: HeldLease): Promise<CommandReply | undefined> {
     const { store, bus, clock, policy } = this.deps;
     const commits = await store.streams.load(message.agentId);
+    // Two copies of one command can be in flight at once (a producer that re-published around a
+    // broker outage): the second finds the first's commit in the stream it loads under the lock,
+    // instead of being decided against the state it made (a start rejected as `agent_active`).
+    const earlier = commits.find((commit) => commit.commandId === message.messageId);
+    if (earlier) return duplicateOf(message, earlier, commits);
     await this.relayLeftBehind(commits, held);
     const now = clock.now();
     const state = fold(message.agentId, commits);
@@ -162,17 +162,21 @@ export class ProcessMessageHandler {
   }
 
   private async duplicateReply(message: DomainMessage, commit: Commit): Promise<CommandReply> {
-    const commits = await this.deps.store.streams.load(message.agentId);
-    const state = fold(
-      message.agentId,
-      commits.filter((c) => c.version <= commit.version),
-    );
-    return {
-      ok: true,
-      commandId: message.messageId,
-      agentId: message.agentId,
-      outcome: 'duplicate',
-      view: agentView(state),
-    };
+    return duplicateOf(message, commit, await this.deps.store.streams.load(message.agentId));
   }
+}
+
+/** The answer to a command committed before: the agent as that commit left it. */
+function duplicateOf(message: DomainMessage, commit: Commit, commits: Commit[]): CommandReply {
+  const state = fold(
+    message.agentId,
+    commits.filter((c) => c.version <= commit.version),
+  );
+  return {
+    ok: true,
+    commandId: message.messageId,
+    agentId: message.agentId,
+    outcome: 'duplicate',
+    view: agentView(state),
+  };
 }
