@@ -5,3 +5,4 @@ export * from './skip';
 export * from './settlements';
 export * from './tcp-relay';
 export * from './publish-commands';
+export * from './run-profile';

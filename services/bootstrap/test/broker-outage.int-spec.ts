@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,8 @@ import {
   runOnce,
   skipUnlessCi,
   startService,
+  writeRunProfile,
+  type RunProfileDir,
   type ServiceProcess,
   type TestVhost,
 } from '@drover/testing';
@@ -64,7 +66,7 @@ function outageSuite(): void {
   let targetUrl: string;
   let api: string;
   const dataDir = mkdtempSync(join(tmpdir(), 'drover-outage-'));
-  const profilesDir = mkdtempSync(join(tmpdir(), 'drover-outage-profiles-'));
+  let profileDir: RunProfileDir | undefined;
   const running: ServiceProcess[] = [];
 
   const start = async (name: string, extra: Record<string, string> = {}) => {
@@ -125,7 +127,6 @@ function outageSuite(): void {
     target = createServer((_, response) => response.end('ok'));
     await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
     targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/`;
-    mkdirSync(join(profilesDir, 'outage'));
     const profile = {
       name: 'outage',
       sessionAgent: { maxConcurrentAgents: 10, heartbeatMs: HEARTBEAT_MS, leaseMs: LEASE_MS },
@@ -133,12 +134,11 @@ function outageSuite(): void {
       gateway: { commandTimeoutMs: 3_000, queryTimeoutMs: 3_000 },
       scheduler: { tickMs: 250, startTimeoutMs: 20_000 },
     };
-    writeFileSync(join(profilesDir, 'outage', 'profile.json'), JSON.stringify(profile));
+    profileDir = writeRunProfile(profile);
     env = {
       RABBITMQ_URL: vhost.url,
       DROVER_DATA_DIR: dataDir,
-      DROVER_PROFILES_DIR: profilesDir,
-      DROVER_PROFILE: 'outage',
+      ...profileDir.env,
       // http-monitor agents need no browser.
       CHROME_PATH: join(dataDir, 'no-chromium'),
     };
@@ -149,7 +149,7 @@ function outageSuite(): void {
     await vhost?.delete().catch(() => undefined);
     await new Promise((resolve) => target?.close(resolve));
     rmSync(dataDir, { recursive: true, force: true });
-    rmSync(profilesDir, { recursive: true, force: true });
+    profileDir?.remove();
   });
 
   it('restarts no agent, reconnects every service, and applies each re-published command once', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
@@ -16,6 +16,8 @@ import {
   describeUnless,
   skipUnlessCi,
   startService,
+  writeRunProfile,
+  type RunProfileDir,
   type ServiceProcess,
   type TestVhost,
 } from '@drover/testing';
@@ -45,7 +47,7 @@ function productionMode(store: StoreUnderTest): void {
   let env: Record<string, string>;
   const dataDir = mkdtempSync(join(tmpdir(), 'drover-int-'));
   const mongoDb = `drover_int_${Date.now()}`;
-  const profilesDir = mkdtempSync(join(tmpdir(), 'drover-int-profiles-'));
+  let profileDir: RunProfileDir | undefined;
   const running = new Set<ServiceProcess>();
   let gateway: ServiceProcess;
   let api: string;
@@ -74,7 +76,6 @@ function productionMode(store: StoreUnderTest): void {
 
   beforeAll(async () => {
     vhost = await createTestVhost(RABBITMQ_URL!);
-    mkdirSync(join(profilesDir, 'int'));
     const profile = {
       name: 'int',
       // The lease allows for a loaded machine: a heartbeat that lands late must not interrupt agents.
@@ -86,13 +87,12 @@ function productionMode(store: StoreUnderTest): void {
         { agentId: 'declared-1', behavior: 'http-monitor', config: { url: 'http://127.0.0.1:9/', intervalMs: 1000 } },
       ],
     };
-    writeFileSync(join(profilesDir, 'int', 'profile.json'), JSON.stringify(profile));
+    profileDir = writeRunProfile(profile);
     env = {
       RABBITMQ_URL: vhost.url,
       DROVER_DATA_DIR: dataDir,
       ...(store.kind === 'mongodb' ? { MONGO_URL: store.url, MONGO_DB: mongoDb } : {}),
-      DROVER_PROFILES_DIR: profilesDir,
-      DROVER_PROFILE: 'int',
+      ...profileDir.env,
     };
   });
 
@@ -101,7 +101,7 @@ function productionMode(store: StoreUnderTest): void {
     await vhost?.delete();
     rmSync(dataDir, { recursive: true, force: true });
     if (store.kind === 'mongodb') await dropDatabase(store.url, mongoDb);
-    rmSync(profilesDir, { recursive: true, force: true });
+    profileDir?.remove();
   });
 
   it('bootstraps twice with the same result, then every service starts and consumes its queues', async () => {

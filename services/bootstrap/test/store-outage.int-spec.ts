@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ import {
   runOnce,
   skipUnlessCi,
   startService,
+  writeRunProfile,
+  type RunProfileDir,
   type ServiceProcess,
   type TestVhost,
 } from '@drover/testing';
@@ -110,7 +112,7 @@ describeUnless(skip, 'a store outage: six processes, the MongoDB server away for
   let vhost: TestVhost;
   let ferret: OwnFerretDb;
   let env: Record<string, string>;
-  const profilesDir = mkdtempSync(join(tmpdir(), 'drover-outage-profiles-'));
+  let profileDir: RunProfileDir | undefined;
   const dataDir = mkdtempSync(join(tmpdir(), 'drover-outage-data-'));
   const services = new Map<string, ServiceProcess>();
   let api: string;
@@ -122,7 +124,6 @@ describeUnless(skip, 'a store outage: six processes, the MongoDB server away for
     vhost = await createTestVhost(RABBITMQ_URL!);
     ferret = new OwnFerretDb(await freePort());
     await ferret.start();
-    mkdirSync(join(profilesDir, 'outage'));
     const profile = {
       name: 'outage',
       sessionAgent: { maxConcurrentAgents: 16, heartbeatMs: 500, leaseMs: 5_000 },
@@ -130,14 +131,13 @@ describeUnless(skip, 'a store outage: six processes, the MongoDB server away for
       gateway: { commandTimeoutMs: 3_000, queryTimeoutMs: 3_000 },
       scheduler: { tickMs: 200, startTimeoutMs: 30_000 },
     };
-    writeFileSync(join(profilesDir, 'outage', 'profile.json'), JSON.stringify(profile));
+    profileDir = writeRunProfile(profile);
     env = {
       RABBITMQ_URL: vhost.url,
       MONGO_URL: ferret.url,
       MONGO_DB: 'drover_outage',
       DROVER_DATA_DIR: dataDir,
-      DROVER_PROFILES_DIR: profilesDir,
-      DROVER_PROFILE: 'outage',
+      ...profileDir.env,
     };
     const bootstrap = await runOnce('bootstrap', env);
     assert.equal(bootstrap.code, 0, bootstrap.output);
@@ -151,7 +151,7 @@ describeUnless(skip, 'a store outage: six processes, the MongoDB server away for
     for (const service of services.values()) await service.stop('SIGKILL');
     await ferret?.close();
     await vhost?.delete();
-    rmSync(profilesDir, { recursive: true, force: true });
+    profileDir?.remove();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

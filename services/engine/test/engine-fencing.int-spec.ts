@@ -1,8 +1,5 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import amqp from 'amqplib';
 import { MongoClient, type Db } from 'mongodb';
@@ -14,6 +11,8 @@ import {
   runOnce,
   skipUnlessCi,
   startService,
+  writeRunProfile,
+  type RunProfileDir,
   type ServiceProcess,
   type TestVhost,
 } from '@drover/testing';
@@ -47,7 +46,7 @@ describeUnless(skip, 'engine leases fence a frozen engine (SIGSTOP)', () => {
   const dbName = `drover_fencing_${Date.now()}`;
   let mongo: MongoClient;
   let db: Db;
-  const profilesDir = mkdtempSync(join(tmpdir(), 'drover-fencing-profiles-'));
+  let profileDir: RunProfileDir | undefined;
   const engines: ServiceProcess[] = [];
   let env: Record<string, string>;
   let connection: amqp.ChannelModel;
@@ -122,19 +121,14 @@ describeUnless(skip, 'engine leases fence a frozen engine (SIGSTOP)', () => {
 
   beforeAll(async () => {
     vhost = await createTestVhost(RABBITMQ_URL!);
-    mkdirSync(join(profilesDir, 'fencing'));
-    writeFileSync(
-      join(profilesDir, 'fencing', 'profile.json'),
-      JSON.stringify({ name: 'fencing', engine: { leaseMs: LEASE_MS } }),
-    );
+    profileDir = writeRunProfile({ name: 'fencing', engine: { leaseMs: LEASE_MS } });
     mongo = await MongoClient.connect(MONGO_URL!);
     db = mongo.db(dbName);
     env = {
       RABBITMQ_URL: vhost.url,
       MONGO_URL: MONGO_URL!,
       MONGO_DB: dbName,
-      DROVER_PROFILES_DIR: profilesDir,
-      DROVER_PROFILE: 'fencing',
+      ...profileDir.env,
     };
     const bootstrap = await runOnce('bootstrap', env);
     assert.equal(bootstrap.code, 0, bootstrap.output);
@@ -161,7 +155,7 @@ describeUnless(skip, 'engine leases fence a frozen engine (SIGSTOP)', () => {
     await vhost?.delete();
     await db?.dropDatabase();
     await mongo?.close();
-    rmSync(profilesDir, { recursive: true, force: true });
+    profileDir?.remove();
   });
 
   it('refuses the frozen engine’s work on the agent it lost, and keeps every stream linear', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
@@ -10,6 +10,8 @@ import {
   eventually,
   skipUnlessCi,
   startService,
+  writeRunProfile,
+  type RunProfileDir,
   type ServiceProcess,
   type TestVhost,
 } from '@drover/testing';
@@ -36,7 +38,7 @@ describeUnless(skip, 'session-agent queues on RabbitMQ: no orphans', () => {
   let vhost: TestVhost;
   let env: Record<string, string>;
   const dataDir = mkdtempSync(join(tmpdir(), 'drover-orphans-'));
-  const profilesDir = mkdtempSync(join(tmpdir(), 'drover-orphans-profiles-'));
+  let profileDir: RunProfileDir | undefined;
   const running = new Set<ServiceProcess>();
 
   /** Names of the vhost's queues, as the broker lists them now. */
@@ -57,14 +59,12 @@ describeUnless(skip, 'session-agent queues on RabbitMQ: no orphans', () => {
 
   beforeAll(async () => {
     vhost = await createTestVhost(RABBITMQ_URL!);
-    mkdirSync(join(profilesDir, 'orphans'));
     const profile = { name: 'orphans', sessionAgent: { maxConcurrentAgents: 4, heartbeatMs: 500, leaseMs: LEASE_MS } };
-    writeFileSync(join(profilesDir, 'orphans', 'profile.json'), JSON.stringify(profile));
+    profileDir = writeRunProfile(profile);
     env = {
       RABBITMQ_URL: vhost.url,
       DROVER_DATA_DIR: dataDir,
-      DROVER_PROFILES_DIR: profilesDir,
-      DROVER_PROFILE: 'orphans',
+      ...profileDir.env,
       // No browser: the queues are what this test is about, and 20 Chromiums would not fit 2 cores.
       CHROME_PATH: join(dataDir, 'no-chromium'),
     };
@@ -74,7 +74,7 @@ describeUnless(skip, 'session-agent queues on RabbitMQ: no orphans', () => {
     for (const service of running) await service.stop('SIGKILL');
     await vhost?.delete();
     rmSync(dataDir, { recursive: true, force: true });
-    rmSync(profilesDir, { recursive: true, force: true });
+    profileDir?.remove();
   });
 
   it('leaves no queue of a gone instance, stopped or killed, and keeps the live one', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,9 @@ import {
   runOnce,
   skipUnlessCi,
   startService,
+  writeRunProfile,
   tcpRelay,
+  type RunProfileDir,
   type ServiceProcess,
   type TcpRelay,
   type TestVhost,
@@ -94,7 +96,7 @@ describeUnless(skip, 'a partitioned session agent fences itself before its agent
   const hits: Hit[] = [];
   const sessionAgents = new Map<number, string>();
   const dataDir = mkdtempSync(join(tmpdir(), 'drover-fence-'));
-  const profilesDir = mkdtempSync(join(tmpdir(), 'drover-fence-profiles-'));
+  let profileDir: RunProfileDir | undefined;
   const running = new Set<ServiceProcess>();
   let a: ServiceProcess;
   let b: ServiceProcess;
@@ -147,8 +149,6 @@ describeUnless(skip, 'a partitioned session agent fences itself before its agent
     });
     await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
     targetPort = (target.address() as { port: number }).port;
-
-    mkdirSync(join(profilesDir, 'fence'));
     const profile = {
       name: 'fence',
       sessionAgent: { maxConcurrentAgents: 8, heartbeatMs: HEARTBEAT_MS, leaseMs: LEASE_MS },
@@ -157,12 +157,11 @@ describeUnless(skip, 'a partitioned session agent fences itself before its agent
       scheduler: { tickMs: 200, startTimeoutMs: 20_000 },
       agents: [],
     };
-    writeFileSync(join(profilesDir, 'fence', 'profile.json'), JSON.stringify(profile));
+    profileDir = writeRunProfile(profile);
     env = {
       RABBITMQ_URL: vhost.url,
       DROVER_DATA_DIR: dataDir,
-      DROVER_PROFILES_DIR: profilesDir,
-      DROVER_PROFILE: 'fence',
+      ...profileDir.env,
     };
     const bootstrap = await runOnce('bootstrap', env);
     assert.equal(bootstrap.code, 0, bootstrap.output);
@@ -180,7 +179,7 @@ describeUnless(skip, 'a partitioned session agent fences itself before its agent
     target?.close();
     await vhost?.delete();
     rmSync(dataDir, { recursive: true, force: true });
-    rmSync(profilesDir, { recursive: true, force: true });
+    profileDir?.remove();
   });
 
   const FIRST = ['p-1', 'p-2', 'p-3', 'p-4'];
