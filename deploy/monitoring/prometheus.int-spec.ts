@@ -161,6 +161,7 @@ describeUnless(skipReason(), 'monitoring: Prometheus against a running Drover', 
     const profile = {
       name: 'mon',
       sessionAgent: { maxConcurrentAgents: 8, heartbeatMs: 500, leaseMs: 3_000 },
+      engine: { leaseMs: 5_000 },
       scheduler: { tickMs: 500, startTimeoutMs: 15_000 },
       agents: [],
     };

@@ -82,6 +82,8 @@ function productionMode(store: StoreUnderTest): void {
       sessionAgent: { maxConcurrentAgents: 64, heartbeatMs: 200, leaseMs: 5_000 },
       recovery: { onInterrupt: 'restart', maxAttempts: 3, backoffInitialMs: 200, backoffMaxMs: 1_000 },
       gateway: { commandTimeoutMs: 3_000, queryTimeoutMs: 3_000 },
+      // A start may wait out the lease of an engine that died holding the agent: keep it well inside the start timeout.
+      engine: { leaseMs: 4_000 },
       scheduler: { tickMs: 200, startTimeoutMs: 10_000 },
       agents: [
         { agentId: 'declared-1', behavior: 'http-monitor', config: { url: 'http://127.0.0.1:9/', intervalMs: 1000 } },

@@ -22,6 +22,7 @@ describe('standalone system: rotation when agents wait for a slot', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'drover-rotation-'));
   const profilesDir = writeFastProfile({
     sessionAgent: { maxConcurrentAgents: SLOTS, heartbeatMs: 200, leaseMs: 3_000 },
+    engine: { leaseMs: 5_000 },
     scheduler: { tickMs: 200, startTimeoutMs: 10_000, rotation: { enabled: true, sliceMs: 1_000 } },
   });
   let system: RunningSystem;

@@ -18,6 +18,7 @@ export function writeFastProfile(overrides: Record<string, unknown> = {}): strin
     sessionAgent: { maxConcurrentAgents: 5, heartbeatMs: 200, leaseMs: 3_000 },
     recovery: { onInterrupt: 'restart', maxAttempts: 3, backoffInitialMs: 200, backoffMaxMs: 1_000 },
     gateway: { commandTimeoutMs: 2_000, queryTimeoutMs: 2_000 },
+    engine: { leaseMs: 5_000 },
     scheduler: { tickMs: 200, startTimeoutMs: 10_000 },
     ...overrides,
   };

@@ -74,4 +74,15 @@ describe('loadConfig', () => {
       /LEASE_MS/,
     );
   });
+
+  it("refuses a start timeout that a dead engine's lease alone could use up", () => {
+    // The dev profile times starts out after 60 s.
+    assert.throws(
+      () => loadConfig({ DROVER_PROFILES_DIR: repoProfiles, ENGINE_LEASE_MS: '30001' }),
+      /startTimeoutMs must be at least twice engine.leaseMs \(ENGINE_LEASE_MS\)/,
+    );
+    expect(loadConfig({ DROVER_PROFILES_DIR: repoProfiles, ENGINE_LEASE_MS: '30000' }).profile.engine.leaseMs).toBe(
+      30_000,
+    );
+  });
 });

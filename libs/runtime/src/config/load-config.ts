@@ -69,5 +69,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): DroverConfi
   if (profile.sessionAgent.leaseMs <= profile.sessionAgent.heartbeatMs) {
     throw new ConfigError('sessionAgent.leaseMs (LEASE_MS) must be longer than heartbeatMs (HEARTBEAT_MS)');
   }
+  // A start waits out the lock of an engine that died holding the agent: one engine lease.
+  if (profile.scheduler.startTimeoutMs < 2 * profile.engine.leaseMs) {
+    throw new ConfigError(
+      'scheduler.startTimeoutMs must be at least twice engine.leaseMs (ENGINE_LEASE_MS): ' +
+        'a start can wait out the lease of an engine that died holding the agent',
+    );
+  }
   return { env, profile };
 }
