@@ -2,6 +2,7 @@ import type { Filter, Update } from '@drover/contracts';
 import type Database from 'better-sqlite3';
 import { type Collection, type Doc, type Documents, DuplicateKeyError, type FindOptions } from '../documents.port';
 import { applyUpdate } from './doc-update';
+import { whenUnlocked } from './sqlite-busy';
 import { isConstraintError } from './sqlite-errors';
 import { type SqlParam, filterToSql, jsonExtract, sortToSql } from './sqlite-filter';
 
@@ -47,10 +48,8 @@ class SqliteCollection implements Collection {
     const where = filterToSql(filter);
     const params: SqlParam[] = [...where.params, options.limit ?? -1, options.skip ?? 0];
     const sql = `SELECT id, doc FROM documents WHERE ${this.scope} AND (${where.sql}) ${sortToSql(options.sort, filter !== undefined)} LIMIT ? OFFSET ?`;
-    return this.db
-      .prepare<SqlParam[], DocRow>(sql)
-      .all(...params)
-      .map(parse);
+    const rows = await whenUnlocked(() => this.db.prepare<SqlParam[], DocRow>(sql).all(...params));
+    return rows.map(parse);
   }
 
   async findOne(filter?: Filter): Promise<Doc | undefined> {
@@ -59,18 +58,18 @@ class SqliteCollection implements Collection {
   }
 
   async get(id: string): Promise<Doc | undefined> {
-    const row = this.db
-      .prepare<[string], DocRow>(`SELECT id, doc FROM documents WHERE ${this.scope} AND id = ?`)
-      .get(id);
+    const row = await whenUnlocked(() =>
+      this.db.prepare<[string], DocRow>(`SELECT id, doc FROM documents WHERE ${this.scope} AND id = ?`).get(id),
+    );
     return row ? parse(row) : undefined;
   }
 
   async insert(doc: Doc): Promise<void> {
-    this.write(doc, 'INSERT INTO documents (collection, id, doc) VALUES (?, ?, ?)');
+    await this.write(doc, 'INSERT INTO documents (collection, id, doc) VALUES (?, ?, ?)');
   }
 
   async upsert(doc: Doc): Promise<void> {
-    this.write(
+    await this.write(
       doc,
       `INSERT INTO documents (collection, id, doc) VALUES (?, ?, ?)
        ON CONFLICT (collection, id) DO UPDATE SET doc = excluded.doc`,
@@ -78,19 +77,19 @@ class SqliteCollection implements Collection {
   }
 
   async update(filter: Filter, update: Update): Promise<number> {
-    return this.updateTx(filter, update);
+    return whenUnlocked(() => this.updateTx(filter, update));
   }
 
   async delete(filter: Filter): Promise<number> {
     const where = filterToSql(filter);
     const sql = `DELETE FROM documents WHERE ${this.scope} AND (${where.sql})`;
-    return this.db.prepare<SqlParam[]>(sql).run(...where.params).changes;
+    return whenUnlocked(() => this.db.prepare<SqlParam[]>(sql).run(...where.params).changes);
   }
 
   async count(filter?: Filter): Promise<number> {
     const where = filterToSql(filter);
     const sql = `SELECT COUNT(*) AS n FROM documents WHERE ${this.scope} AND (${where.sql})`;
-    return this.db.prepare<SqlParam[], { n: number }>(sql).get(...where.params)?.n ?? 0;
+    return whenUnlocked(() => this.db.prepare<SqlParam[], { n: number }>(sql).get(...where.params)?.n ?? 0);
   }
 
   async ensureIndex(fields: string[], options: { unique?: boolean } = {}): Promise<void> {
@@ -98,13 +97,15 @@ class SqliteCollection implements Collection {
     const columns = ['collection', ...fields.map(jsonExtract)].join(', ');
     const indexName = `doc_${this.name}_${fields.join('_').replace(/\./g, '_')}`;
     const unique = options.unique ? 'UNIQUE ' : '';
-    this.db.exec(`CREATE ${unique}INDEX IF NOT EXISTS "${indexName}" ON documents (${columns}) WHERE ${this.scope}`);
+    const sql = `CREATE ${unique}INDEX IF NOT EXISTS "${indexName}" ON documents (${columns}) WHERE ${this.scope}`;
+    await whenUnlocked(() => this.db.exec(sql));
   }
 
   /** Runs an insert-like statement, mapping key and unique-index violations to DuplicateKeyError. */
-  private write(doc: Doc, sql: string): void {
+  private async write(doc: Doc, sql: string): Promise<void> {
     try {
-      this.db.prepare<[string, string, string]>(sql).run(this.name, doc._id, JSON.stringify(doc));
+      const statement = this.db.prepare<[string, string, string]>(sql);
+      await whenUnlocked(() => statement.run(this.name, doc._id, JSON.stringify(doc)));
     } catch (error) {
       if (isConstraintError(error)) throw new DuplicateKeyError(this.name, doc._id);
       throw error;

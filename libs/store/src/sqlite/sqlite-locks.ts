@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Lease, Locks } from '../locks.port';
+import { whenUnlocked } from './sqlite-busy';
 
 interface LeaseRow {
   owner: string;
@@ -33,18 +34,20 @@ export class SqliteLocks implements Locks {
   }
 
   async acquire(key: string, owner: string, ttlMs: number): Promise<Lease | undefined> {
-    return this.acquireTx(key, owner, ttlMs);
+    return whenUnlocked(() => this.acquireTx(key, owner, ttlMs));
   }
 
   async renew(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
-    const now = Date.now();
-    const expiresAt = now + ttlMs;
-    const { changes } = this.extend.run(expiresAt, lease.key, lease.owner, lease.token, now);
-    return changes === 1 ? { ...lease, expiresAt } : undefined;
+    return whenUnlocked(() => {
+      const now = Date.now();
+      const expiresAt = now + ttlMs;
+      const { changes } = this.extend.run(expiresAt, lease.key, lease.owner, lease.token, now);
+      return changes === 1 ? { ...lease, expiresAt } : undefined;
+    });
   }
 
   async release(lease: Lease): Promise<void> {
-    this.free.run(lease.key, lease.owner, lease.token);
+    await whenUnlocked(() => this.free.run(lease.key, lease.owner, lease.token));
   }
 
   private acquireInTx(key: string, owner: string, ttlMs: number): Lease | undefined {

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import type { AgentEvent } from '@drover/contracts';
 import type { NewCommit } from '../agent-streams.port';
 import type { Store } from '../store.port';
+import { isStoreUnavailable } from '../store-errors';
 import { storeContract } from '../testing/store-contract';
 import { SQLITE_FILE_NAME, openSqliteStore } from './sqlite-store';
 
@@ -96,4 +97,64 @@ describe('sqlite store readiness', () => {
     }
     await store.ping();
   });
+});
+
+describe('sqlite store writes while another process holds the write lock', () => {
+  const dir = tempDir();
+  const store = openSqliteStore({ dataDir: dir });
+  afterAll(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The longest the event loop went without running a 10 ms timer while `work` ran. */
+  async function longestStall(work: Promise<unknown>): Promise<number> {
+    let last = Date.now();
+    let longest = 0;
+    const timer = setInterval(() => {
+      longest = Math.max(longest, Date.now() - last);
+      last = Date.now();
+    }, 10);
+    try {
+      await work;
+    } finally {
+      clearInterval(timer);
+    }
+    return longest;
+  }
+
+  it('waits off the event loop and lands the write once the lock is let go', async () => {
+    const stuck = new Database(join(dir, SQLITE_FILE_NAME));
+    stuck.exec('BEGIN IMMEDIATE');
+    setTimeout(() => {
+      stuck.exec('ROLLBACK');
+      stuck.close();
+    }, 1_500);
+    const things = store.documents.collection('things');
+    const writes = Promise.all([
+      things.insert({ _id: 'a', n: 1 }),
+      store.locks.acquire('agent:a', 'engine-1', 10_000),
+      store.streams.load('a'),
+    ]);
+    // One attempt waits at most 50 ms inside SQLite; the rest of the 1.5 s passes between attempts,
+    // where heartbeats, lease renewals and health answers run. The bound leaves room for a busy CI.
+    expect(await longestStall(writes)).toBeLessThan(500);
+    expect(await things.get('a')).toEqual({ _id: 'a', n: 1 });
+    expect((await writes)[1]).toMatchObject({ key: 'agent:a', owner: 'engine-1' });
+  });
+
+  it('reports the store unavailable after five seconds of a lock that is not let go', async () => {
+    const stuck = new Database(join(dir, SQLITE_FILE_NAME));
+    stuck.exec('BEGIN IMMEDIATE');
+    try {
+      const write = store.documents.collection('things').upsert({ _id: 'b', n: 2 });
+      await expect(write).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+      expect(isStoreUnavailable(await write.catch((error: unknown) => error))).toBe(true);
+    } finally {
+      stuck.exec('ROLLBACK');
+      stuck.close();
+    }
+    await store.documents.collection('things').upsert({ _id: 'b', n: 2 });
+    expect(await store.documents.collection('things').get('b')).toEqual({ _id: 'b', n: 2 });
+  }, 15_000);
 });

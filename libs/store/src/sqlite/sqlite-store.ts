@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store } from '../store.port';
+import { ATTEMPT_BUSY_TIMEOUT_MS, whenUnlocked } from './sqlite-busy';
 import { SqliteDocuments } from './sqlite-documents';
 import { SqliteLocks } from './sqlite-locks';
 import { SqliteAgentStreams, SqliteOutbox } from './sqlite-streams';
@@ -44,37 +45,30 @@ function filenameOf(options: SqliteStoreOptions): string {
   return join(options.dataDir, SQLITE_FILE_NAME);
 }
 
-/** How long a write waits for another process's write lock before it fails with SQLITE_BUSY. */
-const BUSY_TIMEOUT_MS = 5_000;
-
 function configure(db: Database.Database, filename: string): void {
   if (filename !== ':memory:') db.pragma('journal_mode = WAL');
-  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  db.pragma(`busy_timeout = ${ATTEMPT_BUSY_TIMEOUT_MS}`);
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
 }
 
-/** How long the readiness probe waits for the write lock before it reports the store unavailable. */
-const PROBE_BUSY_TIMEOUT_MS = 250;
+/** How long the readiness probe tries for the write lock before it reports the store unavailable. */
+const PROBE_PATIENCE_MS = 250;
 
 /**
  * The readiness probe: takes the write lock and lets it go at once. A read (`SELECT 1`) would
  * pass while another process holds the lock for good (WAL lets readers through), although no
- * write can happen; the probe waits a short time, not the writers' five seconds, so it answers
- * while the store is stuck.
+ * write can happen; the probe tries for a short time, not the writers' five seconds, so it
+ * answers while the store is stuck.
  */
-function writeProbe(db: Database.Database): () => void {
+function writeProbe(db: Database.Database): () => Promise<void> {
   const begin = db.prepare('BEGIN IMMEDIATE');
   const rollback = db.prepare('ROLLBACK');
-  return () => {
-    if (db.inTransaction) return; // this connection is writing: the lock is ours
-    db.pragma(`busy_timeout = ${PROBE_BUSY_TIMEOUT_MS}`);
-    try {
+  return async () => {
+    await whenUnlocked(() => {
       begin.run();
       rollback.run();
-    } finally {
-      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    }
+    }, PROBE_PATIENCE_MS);
   };
 }
 
@@ -94,7 +88,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     outbox: new SqliteOutbox(db),
     locks: new SqliteLocks(db),
     documents: new SqliteDocuments(db),
-    ping: async () => probe(),
+    ping: probe,
     close: async () => {
       db.close();
     },

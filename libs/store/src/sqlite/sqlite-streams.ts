@@ -2,6 +2,7 @@ import type { AgentEvent } from '@drover/contracts';
 import type Database from 'better-sqlite3';
 import type { AgentStreams, AppendResult, Commit, Fence, NewCommit, OutboxMessage } from '../agent-streams.port';
 import type { Outbox } from '../outbox.port';
+import { whenUnlocked } from './sqlite-busy';
 import { isConstraintError } from './sqlite-errors';
 
 interface CommitRow {
@@ -53,21 +54,21 @@ export class SqliteAgentStreams implements AgentStreams {
   }
 
   async load(agentId: string, fromVersion = 1): Promise<Commit[]> {
-    return this.fromVersion.all(agentId, fromVersion).map(toCommit);
+    return (await whenUnlocked(() => this.fromVersion.all(agentId, fromVersion))).map(toCommit);
   }
 
   async append(commit: NewCommit, fence: Fence): Promise<AppendResult> {
     try {
-      return this.appendTx(commit, fence);
+      return await whenUnlocked(() => this.appendTx(commit, fence));
     } catch (error) {
       if (!isConstraintError(error)) throw error;
-      const existing = this.findSync(commit.commandId);
+      const existing = await this.findByCommandId(commit.commandId);
       return existing ? { status: 'duplicate', commit: existing } : { status: 'conflict' };
     }
   }
 
   async findByCommandId(commandId: string): Promise<Commit | undefined> {
-    return this.findSync(commandId);
+    return whenUnlocked(() => this.findSync(commandId));
   }
 
   private findSync(commandId: string): Commit | undefined {
@@ -110,11 +111,13 @@ export class SqliteOutbox implements Outbox {
   }
 
   async pending(limit: number, committedBefore?: string): Promise<Commit[]> {
-    const rows = committedBefore === undefined ? this.all.all(limit) : this.before.all(committedBefore, limit);
+    const rows = await whenUnlocked(() =>
+      committedBefore === undefined ? this.all.all(limit) : this.before.all(committedBefore, limit),
+    );
     return rows.map(toCommit);
   }
 
   async markDispatched(agentId: string, version: number, at: string): Promise<void> {
-    this.mark.run(at, agentId, version);
+    await whenUnlocked(() => this.mark.run(at, agentId, version));
   }
 }
