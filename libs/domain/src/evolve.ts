@@ -58,15 +58,30 @@ export interface FoldableCommit {
   committedAt: string;
 }
 
-/** The state after the given commits (in version order). */
-export function fold(agentId: string, commits: readonly FoldableCommit[]): AgentState {
+/** The state after the given commits (in version order), from the start or from a snapshot's state. */
+export function fold(
+  agentId: string,
+  commits: readonly FoldableCommit[],
+  from: AgentState = initialState(agentId),
+): AgentState {
   return commits.reduce(
     (state, commit) => ({
       ...commit.events.reduce((s, event) => evolve(s, event, commit.committedAt), state),
       version: commit.version,
     }),
-    initialState(agentId),
+    from,
   );
+}
+
+/** A stream as a writer loads it: the latest snapshot of the state, and the commits after it. */
+export interface FoldableHead {
+  snapshot?: { state: Record<string, unknown> };
+  commits: readonly FoldableCommit[];
+}
+
+/** The agent's state: its latest snapshot with the commits after it folded in. */
+export function foldHead(agentId: string, head: FoldableHead): AgentState {
+  return fold(agentId, head.commits, head.snapshot?.state as AgentState | undefined);
 }
 
 type OptionalKey = 'proxy' | 'instanceId' | 'startedAt' | 'stoppedAt' | 'queuedAt' | 'retryAt' | 'lastError';

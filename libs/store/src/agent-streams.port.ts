@@ -33,6 +33,29 @@ export interface Fence {
   token: number;
 }
 
+/** Where a command was committed: enough to know it is a duplicate, after its commit was pruned too. */
+export interface CommitRef {
+  agentId: string;
+  version: number;
+  commandId: string;
+}
+
+/**
+ * An agent's state folded up to `version`, stored with the stream so that loading it reads the
+ * snapshot and the commits after it, not every commit ever made. Opaque to the store.
+ */
+export interface Snapshot {
+  version: number;
+  state: Record<string, unknown>;
+  takenAt: string;
+}
+
+/** What a writer loads: the latest snapshot, if any, and every commit after it in version order. */
+export interface StreamHead {
+  snapshot?: Snapshot;
+  commits: Commit[];
+}
+
 export type AppendResult =
   | { status: 'appended'; commit: Commit }
   /** The fence's lease was taken over: stop working on this agent. Nothing was written. */
@@ -40,16 +63,25 @@ export type AppendResult =
   /** Another writer appended this version first: reload and decide again. */
   | { status: 'conflict' }
   /** The command was committed before: answer with the earlier result. */
-  | { status: 'duplicate'; commit: Commit };
+  | { status: 'duplicate'; commit: CommitRef };
 
 export interface AgentStreams {
-  /** Commits of one agent in version order, optionally from a version on (inclusive). */
+  /**
+   * The commits of one agent the store still keeps, in version order, optionally from a version
+   * on (inclusive). Commits folded into a snapshot may be gone: a writer uses `loadHead`.
+   */
   load(agentId: string, fromVersion?: number): Promise<Commit[]>;
+  /** The latest snapshot and the commits after it: what folding the agent's state needs. */
+  loadHead(agentId: string): Promise<StreamHead>;
   /**
    * Appends iff the stream is at `commit.version - 1`, `commit.commandId` is new and `fence`
    * is still the current lease. Checked in that order of precedence: duplicate, fenced,
    * conflict.
+   *
+   * With `snapshot` (the state at `commit.version - 1`, every commit up to which the caller
+   * has relayed), the snapshot is stored with the commit, and the store may drop the commits
+   * it covers; their command ids stay known as duplicates.
    */
-  append(commit: NewCommit, fence: Fence): Promise<AppendResult>;
-  findByCommandId(commandId: string): Promise<Commit | undefined>;
+  append(commit: NewCommit, fence: Fence, snapshot?: Snapshot): Promise<AppendResult>;
+  findByCommandId(commandId: string): Promise<CommitRef | undefined>;
 }

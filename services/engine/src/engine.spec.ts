@@ -198,6 +198,45 @@ describe('engine', () => {
     expect((await store.streams.load('race')).length).toBe(1);
   });
 
+  it('loads a long-lived agent from its latest snapshot, and still knows its first command', async () => {
+    const agentId = 'cycled';
+    const report = (type: string, messageId: string) =>
+      bus.publish(Exchanges.reports, type, {
+        messageId,
+        type,
+        agentId,
+        instanceId: 'sa-1',
+        attempt: 1,
+        payload: {},
+        occurredAt: new Date().toISOString(),
+      });
+    const atVersion = async (version: number) => {
+      const deadline = Date.now() + 2_000;
+      while ((await store.streams.loadHead(agentId)).commits.at(-1)?.version !== version) {
+        if (Date.now() > deadline) throw new Error(`${agentId} did not reach version ${version}`);
+        await sleep(5);
+      }
+    };
+    // 30 runs of start, started, stop, stopped: 120 commits.
+    for (let run = 0; run < 30; run += 1) {
+      expect((await request(start(agentId, `cycle-start-${run}`))).ok).toBe(true);
+      await report('session.started', `cycle-started-${run}`);
+      await atVersion(run * 4 + 2);
+      expect((await request({ messageId: `cycle-stop-${run}`, type: 'agent.stop', agentId, payload: {} })).ok).toBe(
+        true,
+      );
+      await report('session.stopped', `cycle-stopped-${run}`);
+      await atVersion(run * 4 + 4);
+    }
+    const head = await store.streams.loadHead(agentId);
+    expect(head.snapshot?.version).toBe(100);
+    expect(head.commits.map((c) => c.version)).toEqual(Array.from({ length: 20 }, (_, i) => 101 + i));
+    const next = await request(start(agentId, 'cycle-start-last'));
+    expect(next.ok && next.view).toMatchObject({ status: 'starting', version: 121, attempts: 1 });
+    const first = await request(start(agentId, 'cycle-start-0'));
+    expect(first.ok && first.outcome).toBe('duplicate');
+  });
+
   it('routes a stop requested while starting to the instance once the session reports started', async () => {
     await request(start('late', 'cmd-late'));
     const stop = await request({ messageId: 'stop-late', type: 'agent.stop', agentId: 'late', payload: {} });

@@ -131,6 +131,34 @@ if (url === undefined || url === '') {
       await assert.rejects(things.upsert({ _id: 'c', code: null }), DuplicateKeyError);
     });
 
+    it('keeps a stream document small: a snapshot drops the relayed commits it covers', async () => {
+      const agentId = `agent-${randomUUID()}`;
+      const fence = await fenceOf(agentId);
+      for (let version = 1; version <= 200; version += 1) {
+        const snapshot =
+          version % 50 === 1 && version > 1
+            ? { version: version - 1, state: { folded: version - 1 }, takenAt: new Date().toISOString() }
+            : undefined;
+        const result = await first.streams.append(
+          commit(agentId, `cmd-${agentId}-${version}`, version),
+          fence,
+          snapshot,
+        );
+        expect(result.status).toBe('appended');
+        await first.outbox.markDispatched(agentId, version, new Date().toISOString());
+      }
+      // The last snapshot, at 150, covers 1..150: the document keeps 151..200 only.
+      const kept = (await first.streams.load(agentId)).map((c) => c.version);
+      expect(kept).toEqual(Array.from({ length: 50 }, (_, i) => 151 + i));
+      expect((await first.streams.loadHead(agentId)).snapshot?.version).toBe(150);
+      // Every dropped command is still known.
+      expect(await second.streams.findByCommandId(`cmd-${agentId}-1`)).toEqual({
+        agentId,
+        version: 1,
+        commandId: `cmd-${agentId}-1`,
+      });
+    });
+
     // FerretDB 1.24 drops the connection when one createIndexes names two existing indexes.
     it('reopens a store on a database that already has its indexes', async () => {
       const third = await openMongoStore(mongoUrl, { dbName });

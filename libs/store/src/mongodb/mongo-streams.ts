@@ -2,7 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentEvent } from '@drover/contracts';
 import type { Collection, Db, IndexDescription } from 'mongodb';
-import type { AgentStreams, AppendResult, Commit, Fence, NewCommit, OutboxMessage } from '../agent-streams.port';
+import type {
+  AgentStreams,
+  AppendResult,
+  Commit,
+  CommitRef,
+  Fence,
+  NewCommit,
+  OutboxMessage,
+  Snapshot,
+  StreamHead,
+} from '../agent-streams.port';
+import { checkSnapshot } from '../check-snapshot';
 import type { Outbox } from '../outbox.port';
 import type { LeaseDoc } from './mongo-locks';
 import { isDuplicateKeyError } from './mongo-errors';
@@ -32,6 +43,8 @@ export interface StreamDoc {
   pendingSince?: string;
   /** Bumped by every change of dispatch state: the optimistic check of `markDispatched`. */
   dispatchSeq: number;
+  /** The state up to `snapshot.version`; the relayed commits it covers are dropped from `commits`. */
+  snapshot?: Snapshot;
 }
 
 /**
@@ -47,6 +60,8 @@ export interface CommandDoc {
   claimedAt: number;
   /** Tells this claim from a later claim of the same command by the same writer. */
   nonce: string;
+  /** Set before the commit is dropped under a snapshot: the claim is then proof on its own. */
+  committed?: boolean;
 }
 
 export const STREAMS = 'streams';
@@ -77,6 +92,16 @@ export async function ensureStreamIndexes(db: Db): Promise<void> {
   for (const index of STREAM_INDEXES) await streams.createIndexes([index]);
 }
 
+function commitDoc(commit: NewCommit): CommitDoc {
+  return {
+    version: commit.version,
+    commandId: commit.commandId,
+    events: commit.events,
+    outbox: commit.outbox,
+    committedAt: commit.committedAt,
+  };
+}
+
 function toCommit(agentId: string, doc: CommitDoc): Commit {
   const commit: Commit = {
     agentId,
@@ -89,6 +114,12 @@ function toCommit(agentId: string, doc: CommitDoc): Commit {
   if (doc.dispatchedAt !== undefined && doc.dispatchedAt !== null) commit.dispatchedAt = doc.dispatchedAt;
   return commit;
 }
+
+const refOf = (agentId: string, doc: CommitDoc): CommitRef => ({
+  agentId,
+  version: doc.version,
+  commandId: doc.commandId,
+});
 
 function commitAt(stream: StreamDoc | null, version: number): CommitDoc | undefined {
   const first = stream?.commits[0]?.version ?? 1;
@@ -123,31 +154,39 @@ export class MongoAgentStreams implements AgentStreams {
     return (stream?.commits ?? []).filter((c) => c.version >= fromVersion).map((c) => toCommit(agentId, c));
   }
 
-  async append(commit: NewCommit, fence: Fence): Promise<AppendResult> {
+  async loadHead(agentId: string): Promise<StreamHead> {
+    const stream = await this.streams.findOne({ _id: agentId });
+    const snapshot = stream?.snapshot;
+    const commits = (stream?.commits ?? [])
+      .filter((c) => c.version > (snapshot?.version ?? 0))
+      .map((c) => toCommit(agentId, c));
+    return snapshot ? { snapshot, commits } : { commits };
+  }
+
+  async append(commit: NewCommit, fence: Fence, snapshot?: Snapshot): Promise<AppendResult> {
+    checkSnapshot(commit, snapshot);
     const claim = await this.claim(commit, fence);
     if (typeof claim !== 'string') return claim;
     const lease = await this.leases.findOne({ _id: fence.key }, { projection: { token: 1 } });
     const result =
-      lease?.token === fence.token ? await this.appendClaimed(commit, fence) : { status: 'fenced' as const };
+      lease?.token !== fence.token
+        ? { status: 'fenced' as const }
+        : snapshot && commit.version > 1
+          ? await this.appendWithSnapshot(commit, fence, snapshot)
+          : await this.appendClaimed(commit, fence, snapshot);
     if (result.status === 'fenced' || result.status === 'conflict') {
       await this.commands.deleteOne({ _id: commit.commandId, nonce: claim });
     }
     return result;
   }
 
-  async findByCommandId(commandId: string): Promise<Commit | undefined> {
+  async findByCommandId(commandId: string): Promise<CommitRef | undefined> {
     const claim = await this.commands.findOne({ _id: commandId });
     return claim ? this.committedBy(claim) : undefined;
   }
 
-  private async appendClaimed(commit: NewCommit, fence: Fence): Promise<AppendResult> {
-    const doc: CommitDoc = {
-      version: commit.version,
-      commandId: commit.commandId,
-      events: commit.events,
-      outbox: commit.outbox,
-      committedAt: commit.committedAt,
-    };
+  private async appendClaimed(commit: NewCommit, fence: Fence, snapshot?: Snapshot): Promise<AppendResult> {
+    const doc = commitDoc(commit);
     const appended: AppendResult = { status: 'appended', commit: { ...commit } };
     if (commit.version === 1) {
       try {
@@ -158,6 +197,7 @@ export class MongoAgentStreams implements AgentStreams {
           commits: [doc],
           pendingSince: commit.committedAt,
           dispatchSeq: 0,
+          ...(snapshot ? { snapshot } : {}),
         });
         return appended;
       } catch (error) {
@@ -178,6 +218,42 @@ export class MongoAgentStreams implements AgentStreams {
   }
 
   /**
+   * The append that also stores a snapshot and drops the commits it covers, so the stream
+   * document stays small (and far from MongoDB's 16 MB document limit) however long the agent
+   * lives. Only a relayed prefix is dropped, so the kept commits stay contiguous and nothing
+   * unrelayed is lost. Their claims are marked committed first, so a command repeated later is
+   * still a duplicate. The update replaces the commit list, so it also requires the
+   * `dispatchSeq` it read: a dispatch marked meanwhile makes it a conflict, decided again.
+   */
+  private async appendWithSnapshot(commit: NewCommit, fence: Fence, snapshot: Snapshot): Promise<AppendResult> {
+    const stream = await this.streams.findOne({ _id: commit.agentId });
+    if (!stream || stream.version !== commit.version - 1) return this.refusal(commit, fence);
+    const firstKept = stream.commits.findIndex((c) => c.version > snapshot.version || !c.dispatchedAt);
+    const dropped = firstKept === -1 ? stream.commits : stream.commits.slice(0, firstKept);
+    const kept = [...stream.commits.slice(dropped.length), commitDoc(commit)];
+    for (const c of dropped) {
+      await this.commands.updateOne({ _id: c.commandId }, { $set: { committed: true, version: c.version } });
+    }
+    const pendingSince = kept
+      .filter((c) => !c.dispatchedAt)
+      .map((c) => c.committedAt)
+      .sort()[0];
+    const { matchedCount } = await this.streams.updateOne(
+      {
+        _id: commit.agentId,
+        version: commit.version - 1,
+        token: { $lte: fence.token },
+        dispatchSeq: stream.dispatchSeq,
+      },
+      {
+        $set: { version: commit.version, token: fence.token, commits: kept, snapshot, pendingSince },
+        $inc: { dispatchSeq: 1 },
+      },
+    );
+    return matchedCount === 1 ? { status: 'appended', commit: { ...commit } } : this.refusal(commit, fence);
+  }
+
+  /**
    * Why a stream update did not match: the command is in the stream already (an older holder
    * of the lease committed it after this claim took its claim over: point the claim back at
    * it), a newer token appended (fenced), or the stream is at another version (conflict).
@@ -187,7 +263,7 @@ export class MongoAgentStreams implements AgentStreams {
     const earlier = stream?.commits.find((c) => c.commandId === commit.commandId);
     if (earlier) {
       await this.commands.updateOne({ _id: commit.commandId }, { $set: { version: earlier.version } });
-      return { status: 'duplicate', commit: toCommit(commit.agentId, earlier) };
+      return { status: 'duplicate', commit: refOf(commit.agentId, earlier) };
     }
     return (stream?.token ?? 0) > fence.token ? { status: 'fenced' } : { status: 'conflict' };
   }
@@ -232,11 +308,15 @@ export class MongoAgentStreams implements AgentStreams {
     return { status: 'conflict' };
   }
 
-  /** The commit a claim points at, if it landed (a claim is void otherwise). */
-  private async committedBy(claim: CommandDoc): Promise<Commit | undefined> {
+  /**
+   * The commit a claim points at, if it landed (a claim is void otherwise): found in its
+   * stream, or marked committed when a snapshot dropped it.
+   */
+  private async committedBy(claim: CommandDoc): Promise<CommitRef | undefined> {
+    if (claim.committed) return { agentId: claim.agentId, version: claim.version, commandId: claim._id };
     const stream = await this.streams.findOne({ _id: claim.agentId });
     const found = commitAt(stream, claim.version);
-    return found?.commandId === claim._id ? toCommit(claim.agentId, found) : undefined;
+    return found?.commandId === claim._id ? refOf(claim.agentId, found) : undefined;
   }
 }
 

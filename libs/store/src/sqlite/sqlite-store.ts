@@ -25,6 +25,12 @@ const SCHEMA = `
     PRIMARY KEY (agent_id, version)
   );
   CREATE INDEX IF NOT EXISTS commits_pending ON commits (dispatched_at, committed_at);
+  CREATE TABLE IF NOT EXISTS snapshots (
+    agent_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    taken_at TEXT NOT NULL
+  );
   CREATE TABLE IF NOT EXISTS leases (
     key TEXT PRIMARY KEY,
     owner TEXT NOT NULL,

@@ -3,7 +3,7 @@ import {
   agentView,
   decide,
   evolve,
-  fold,
+  foldHead,
   type AgentState,
   type DomainMessage,
   type RecoveryPolicy,
@@ -11,7 +11,7 @@ import {
 import type { Bus } from '@drover/messaging';
 import type { DroverMetrics } from '@drover/platform';
 import type { Clock, Logger } from '@drover/runtime';
-import type { Commit, Store } from '@drover/store';
+import type { Commit, CommitRef, Snapshot, Store, StreamHead } from '@drover/store';
 import { AgentLock, LeaseLostError, type AgentLockOptions, type HeldLease } from '../infrastructure/agent-lock';
 import { relayCommit } from '../relay-outbox/outbox-relay';
 import { outboxFor, stopMessage } from './outbox-for';
@@ -31,6 +31,12 @@ const OUTCOMES = ['accepted', 'duplicate', 'noop', 'rejected'] as const;
 
 /** Appends that lost a race are decided again on the fresh stream, a bounded number of times. */
 const MAX_CONFLICT_RETRIES = 5;
+
+/**
+ * Commits after the latest snapshot at which the next append stores a new one: loading an agent
+ * then reads at most this many commits, however many it has had.
+ */
+export const SNAPSHOT_EVERY = 50;
 
 /**
  * The engine's one job (docs/design.md, section 3): for one validated message, under the agent's
@@ -89,15 +95,16 @@ export class ProcessMessageHandler {
    */
   private async decideAndAppend(message: DomainMessage, held: HeldLease): Promise<CommandReply | undefined> {
     const { store, bus, clock, policy } = this.deps;
-    const commits = await store.streams.load(message.agentId);
+    const head = await store.streams.loadHead(message.agentId);
+    const { commits } = head;
     // Two copies of one command can be in flight at once (a producer that re-published around a
     // broker outage): the second finds the first's commit in the stream it loads under the lock,
     // instead of being decided against the state it made (a start rejected as `agent_active`).
     const earlier = commits.find((commit) => commit.commandId === message.messageId);
-    if (earlier) return duplicateOf(message, earlier, commits);
+    if (earlier) return duplicateOf(message, earlier, head);
     await this.relayLeftBehind(commits, held);
     const now = clock.now();
-    const state = fold(message.agentId, commits);
+    const state = foldHead(message.agentId, head);
     const decision = decide(state, message, { now, policy });
     const base = { commandId: message.messageId, agentId: message.agentId };
 
@@ -122,6 +129,8 @@ export class ProcessMessageHandler {
         committedAt: at,
       },
       held.lease,
+      // Every commit up to `state` has been relayed just above, so the store may drop them.
+      commits.length >= SNAPSHOT_EVERY ? snapshotOf(state, at) : undefined,
     );
     if (result.status === 'fenced') throw new LeaseLostError(message.agentId, 'the store refused the append');
     if (result.status === 'conflict') return undefined;
@@ -161,17 +170,24 @@ export class ProcessMessageHandler {
     await this.deps.bus.publish(stop.exchange, stop.routingKey, stop.body, { messageId: stop.messageId });
   }
 
-  private async duplicateReply(message: DomainMessage, commit: Commit): Promise<CommandReply> {
-    return duplicateOf(message, commit, await this.deps.store.streams.load(message.agentId));
+  private async duplicateReply(message: DomainMessage, commit: CommitRef): Promise<CommandReply> {
+    return duplicateOf(message, commit, await this.deps.store.streams.loadHead(message.agentId));
   }
 }
 
-/** The answer to a command committed before: the agent as that commit left it. */
-function duplicateOf(message: DomainMessage, commit: Commit, commits: Commit[]): CommandReply {
-  const state = fold(
-    message.agentId,
-    commits.filter((c) => c.version <= commit.version),
-  );
+function snapshotOf(state: AgentState, at: string): Snapshot {
+  return { version: state.version, state: { ...state }, takenAt: at };
+}
+
+/**
+ * The answer to a command committed before: the agent as that commit left it, or, for a commit
+ * older than the latest snapshot (whose events may be gone), the agent as the snapshot has it.
+ */
+function duplicateOf(message: DomainMessage, commit: CommitRef, head: StreamHead): CommandReply {
+  const state = foldHead(message.agentId, {
+    ...head,
+    commits: head.commits.filter((c) => c.version <= commit.version),
+  });
   return {
     ok: true,
     commandId: message.messageId,

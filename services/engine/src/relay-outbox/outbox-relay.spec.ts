@@ -196,7 +196,8 @@ function bound(bus: Bus): Bus {
 function boundStreams(store: Store): Store['streams'] {
   return {
     load: (agentId, from) => store.streams.load(agentId, from),
-    append: (commit, fence) => store.streams.append(commit, fence),
+    loadHead: (agentId) => store.streams.loadHead(agentId),
+    append: (commit, fence, snapshot) => store.streams.append(commit, fence, snapshot),
     findByCommandId: (id) => store.streams.findByCommandId(id),
   };
 }

@@ -8,7 +8,7 @@ import {
   redactProxyUrl,
   type ActivityView,
 } from '@drover/contracts';
-import { agentView, fold, OPTIONAL_VIEW_FIELDS } from '@drover/domain';
+import { agentView, foldHead, OPTIONAL_VIEW_FIELDS } from '@drover/domain';
 import { parseOrDeadLetter, Queues, type Outcome } from '@drover/messaging';
 import { BusContext } from '@drover/messaging/nest';
 import { STORE, type Store } from '@drover/store';
@@ -42,7 +42,7 @@ export class AgentViewsProjector {
     const agents = this.store.documents.collection(Collections.agents);
     const current = await agents.get(agentId);
     if (current && Number(current.version) >= version) return;
-    const view = agentView(fold(agentId, await this.store.streams.load(agentId)));
+    const view = agentView(foldHead(agentId, await this.store.streams.loadHead(agentId)));
     const unset = OPTIONAL_VIEW_FIELDS.filter((field) => view[field] === undefined);
     await replaceIfNewer(agents, agentId, { field: 'version', value: view.version }, { ...view }, [...unset]);
   }
