@@ -122,7 +122,8 @@ function productionMode(store: StoreUnderTest): void {
     monitored = `${gateway.url}/live`;
 
     // The start bootstrap published before any engine ran is processed once.
-    const declared = await until('declared-1', (v) => v.status === 'running');
+    // Five services have just started: on a loaded machine their start-up alone can take 20 s.
+    const declared = await until('declared-1', (v) => v.status === 'running', 60_000);
     expect(declared.version).toBe(2);
     // The management UI's figures lag by a few seconds.
     for (const queue of [

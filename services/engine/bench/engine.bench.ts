@@ -15,6 +15,7 @@ import type { Store } from '@drover/store';
 import { createTestVhost } from '@drover/testing/rabbitmq-vhost';
 import { MongoClient } from 'mongodb';
 import { Engine } from '../src/engine';
+import { streamLoad } from './stream-load';
 
 /**
  * `npm run bench`: Drover's engine against a raw amqplib relay, in one run on one broker.
@@ -25,9 +26,12 @@ import { Engine } from '../src/engine';
  *     commit's outbox message arriving (`session.start` dispatch, `agent.stop-requested` event).
  * Throughput runs with a bounded window of messages in flight; latency is measured again at
  * half the measured engine throughput.
+ * (c) stream load: loading and folding an agent with `BENCH_HISTORY` commits against one with 4
+ *     (snapshots keep the first close to the second).
  */
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 1_000);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 64);
+const HISTORY = Number(process.env.BENCH_HISTORY ?? 10_000);
 
 interface Run {
   perSecond: number;
@@ -72,6 +76,7 @@ async function main(): Promise<void> {
       const half = await engineRun(vhost.url, `${prefix}half`, Math.min(AGENTS, 500), full.perSecond / 2);
       await engine.stop();
       await bus.close();
+      const load = await streamLoad(store, HISTORY);
       await store.close();
       await candidate.drop?.(store);
 
@@ -80,6 +85,10 @@ async function main(): Promise<void> {
         `bench (${candidate.kind}): engine ${full.perSecond.toFixed(0)} cmd/s, raw relay ${raw.perSecond.toFixed(0)} msg/s, ` +
           `ratio ${ratio.toFixed(2)}, p50 ${percentile(half.latenciesMs, 50).toFixed(1)} ms, ` +
           `p99 ${percentile(half.latenciesMs, 99).toFixed(1)} ms`,
+      );
+      console.log(
+        `stream load (${candidate.kind}): an agent with ${load.history} commits loads in ${load.longMs.toFixed(2)} ms, ` +
+          `one with 4 in ${load.shortMs.toFixed(2)} ms: ratio ${(load.longMs / load.shortMs).toFixed(2)} (goal: about 1)`,
       );
     }
   } finally {

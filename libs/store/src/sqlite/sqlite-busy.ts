@@ -5,13 +5,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * SQLite waits synchronously, so this is how long the event loop can stall: heartbeats, lease
  * renewals and health answers of the process all wait with it.
  */
-export const ATTEMPT_BUSY_TIMEOUT_MS = 50;
+export const ATTEMPT_BUSY_TIMEOUT_MS = 25;
 
 /** How long a statement keeps trying before the store is reported unavailable. */
 export const BUSY_PATIENCE_MS = 5_000;
 
 const FIRST_PAUSE_MS = 10;
-const MAX_PAUSE_MS = 250;
+const MAX_PAUSE_MS = 100;
 
 /** SQLITE_BUSY and its extended codes (BUSY_RECOVERY, BUSY_SNAPSHOT, BUSY_TIMEOUT). */
 export function isBusy(error: unknown): boolean {

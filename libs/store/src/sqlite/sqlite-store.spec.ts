@@ -136,7 +136,7 @@ describe('sqlite store writes while another process holds the write lock', () =>
       store.locks.acquire('agent:a', 'engine-1', 10_000),
       store.streams.load('a'),
     ]);
-    // One attempt waits at most 50 ms inside SQLite; the rest of the 1.5 s passes between attempts,
+    // One attempt waits at most 25 ms inside SQLite; the rest of the 1.5 s passes between attempts,
     // where heartbeats, lease renewals and health answers run. The bound leaves room for a busy CI.
     expect(await longestStall(writes)).toBeLessThan(500);
     expect(await things.get('a')).toEqual({ _id: 'a', n: 1 });
