@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { AgentCommand } from './commands.schema';
-import { FilterSchema } from './filter.schema';
+import { FilterSchema, UpdateSchema } from './filter.schema';
 import { redactConfig, redactCredentials, redactProxyUrl, urlSecrets } from './redact';
 
 describe('command envelope', () => {
@@ -49,6 +49,20 @@ describe('filter language', () => {
     expect(FilterSchema.safeParse(ok).success).toBe(true);
     expect(FilterSchema.safeParse({ field: "a'); drop table x; --", op: 'eq', value: 1 }).success).toBe(false);
     expect(FilterSchema.safeParse({ field: 'a', op: 'in', value: 'not-a-list' }).success).toBe(false);
+  });
+
+  it('refuses prototype segments in filters and in every part of an update, naming the path', () => {
+    expect(FilterSchema.safeParse({ field: 'constructor.name', op: 'eq', value: 'Object' }).success).toBe(false);
+    for (const update of [
+      { set: { '__proto__.isAdmin': true } },
+      { inc: { 'a.prototype.n': 1 } },
+      { unset: ['constructor'] },
+    ]) {
+      const parsed = UpdateSchema.safeParse(update);
+      expect(parsed.success).toBe(false);
+      expect(parsed.success ? '' : JSON.stringify(parsed.error.issues)).toMatch(/__proto__, constructor or prototype/);
+    }
+    expect(UpdateSchema.safeParse({ set: { 'profile.name': 'x' }, inc: { visits: 1 } }).success).toBe(true);
   });
 });
 

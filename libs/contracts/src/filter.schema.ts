@@ -16,11 +16,29 @@ export type Filter =
   | { field: string; op: 'in' | 'nin'; value: Scalar[] }
   | { field: string; op: 'exists'; value: boolean };
 
+const IDENTIFIERS = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+/** Segments that reach an object's prototype in JavaScript: `set: {"__proto__.x": 1}` would pollute it. */
+const PROTOTYPE_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * True for a dot path of identifiers without a prototype segment: the only field text a store
+ * adapter ever splices into SQL or uses as a key. Both adapters check it again themselves.
+ */
+export function isFieldPath(path: unknown): path is string {
+  return (
+    typeof path === 'string' &&
+    path.length <= 200 &&
+    IDENTIFIERS.test(path) &&
+    !path.split('.').some((segment) => PROTOTYPE_SEGMENTS.has(segment))
+  );
+}
+
 export const FieldPath = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'field paths are dot-separated identifiers');
+  .regex(IDENTIFIERS, 'field paths are dot-separated identifiers')
+  .refine(isFieldPath, 'field paths may not contain __proto__, constructor or prototype');
 const ScalarSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
 export const FilterSchema: z.ZodType<Filter> = z.lazy(() =>
@@ -40,9 +58,9 @@ export type Sort = z.infer<typeof SortSchema>;
 /** Store-neutral update: fields to set, remove or increment (dot paths allowed). */
 export const UpdateSchema = z
   .object({
-    set: z.record(z.unknown()).optional(),
+    set: z.record(FieldPath, z.unknown()).optional(),
     unset: z.array(FieldPath).optional(),
-    inc: z.record(z.number()).optional(),
+    inc: z.record(FieldPath, z.number()).optional(),
   })
   .strict()
   .refine((u) => u.set || u.unset || u.inc, 'an update needs set, unset or inc');

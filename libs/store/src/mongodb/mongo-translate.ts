@@ -1,4 +1,4 @@
-import type { Filter, Sort, Update } from '@drover/contracts';
+import { isFieldPath, type Filter, type Sort, type Update } from '@drover/contracts';
 import type { Document } from 'mongodb';
 
 /**
@@ -8,11 +8,9 @@ import type { Document } from 'mongodb';
  * to be a dot path of identifiers, so `$where`, `$expr` or `a.$[x]` cannot be smuggled in.
  */
 
-const FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
-
-/** Throws unless `field` is a dot path of identifiers (the only form ever used as a MongoDB key). */
+/** Throws unless `field` is a dot path of identifiers without a prototype segment (`isFieldPath`). */
 export function assertMongoFieldPath(field: string): string {
-  if (typeof field !== 'string' || !FIELD_PATH.test(field)) throw new Error(`invalid field path "${String(field)}"`);
+  if (!isFieldPath(field)) throw new Error(`invalid field path "${String(field)}"`);
   return field;
 }
 

@@ -1,4 +1,4 @@
-import type { Filter, Scalar, Sort } from '@drover/contracts';
+import { isFieldPath, type Filter, type Scalar, type Sort } from '@drover/contracts';
 
 /** A bound value as better-sqlite3 accepts it. */
 export type SqlParam = string | number | null;
@@ -9,13 +9,15 @@ export interface SqlFragment {
   params: SqlParam[];
 }
 
-const FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 const COMPARISONS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 type ComparisonOp = keyof typeof COMPARISONS;
 
-/** Throws unless `field` is a dot path of identifiers (the only text ever spliced into SQL). */
+/**
+ * Throws unless `field` is a dot path of identifiers without a prototype segment (`isFieldPath`):
+ * the only text ever spliced into SQL, and the only keys `applyUpdate` walks.
+ */
 export function assertFieldPath(field: string): void {
-  if (!FIELD_PATH.test(field)) throw new Error(`invalid field path "${field}"`);
+  if (!isFieldPath(field)) throw new Error(`invalid field path "${String(field)}"`);
 }
 
 /** `json_extract(doc, '$.a.b')`: the same text in queries and indexes so SQLite can use them. */

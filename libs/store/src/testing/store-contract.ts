@@ -466,5 +466,19 @@ function describeFilters(store: () => Store): void {
     it('rejects invalid field paths', async () => {
       await assert.rejects(people.find({ field: "x') OR 1=1 --", op: 'eq', value: 1 }));
     });
+
+    it('refuses field paths through __proto__, constructor or prototype, and pollutes nothing', async () => {
+      const id = unique('proto');
+      await people.insert({ _id: id, name: 'p' });
+      const byId = { field: '_id', op: 'eq', value: id } as const;
+      for (const path of ['__proto__.isAdmin', 'constructor.prototype.isAdmin', 'a.prototype']) {
+        await assert.rejects(people.update(byId, { set: { [path]: true } }), /invalid field path/);
+        await assert.rejects(people.update(byId, { inc: { [path]: 1 } }), /invalid field path/);
+        await assert.rejects(people.update(byId, { unset: [path] }), /invalid field path/);
+        await assert.rejects(people.find({ field: path, op: 'eq', value: true }), /invalid field path/);
+      }
+      expect(({} as Record<string, unknown>).isAdmin).toBe(undefined);
+      expect(await people.get(id)).toEqual({ _id: id, name: 'p' });
+    });
   });
 }
