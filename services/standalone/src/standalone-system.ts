@@ -40,7 +40,10 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
   const redis = openRedis(env, logger);
   const child = (component: string) => logger.child({ component });
 
-  const persistence = new PersistenceAgent({ bus, store, clock, logger: child('persistence-agent') });
+  const persistence = new PersistenceAgent(
+    { bus, store, clock, logger: child('persistence-agent') },
+    { retention: profile.retention },
+  );
   const engine = new Engine(
     { bus, store, clock, logger: child('engine') },
     { policy: profile.recovery, leaseMs: profile.engine.leaseMs, metrics },
