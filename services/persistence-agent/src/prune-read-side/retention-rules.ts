@@ -10,7 +10,7 @@ import type { FindOptions } from '@drover/store';
 export interface PrunedLog {
   name: 'activities' | 'commands';
   collection: string;
-  /** An ISO-8601 UTC timestamp every entry carries; entries older than the cutoff are expired. */
+  /** An ISO-8601 UTC timestamp; entries dated before the cutoff are expired, undated ones never. */
   time: string;
   /** Orders one agent's entries; the largest is the newest. */
   order: string;
@@ -20,6 +20,8 @@ export const PRUNED_LOGS: readonly PrunedLog[] = [
   // An activity's `_id` is `<at>|<messageId>`: the order pages use, newest first.
   { name: 'activities', collection: Collections.activities, time: 'at', order: '_id' },
   // A command's `_id` is its message id, which orders nothing; `receivedAt` is when the log saw it.
+  // An entry whose `received` record never arrived (only the engine's outcome did) has none: it
+  // sorts as the oldest, so the count per agent removes it first, and age never does.
   { name: 'commands', collection: Collections.commands, time: 'receivedAt', order: 'receivedAt' },
 ];
 
