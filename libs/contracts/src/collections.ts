@@ -26,9 +26,16 @@ export interface SessionAgentRecord {
   receivedAt?: string;
 }
 
-/** Indexes of the read side; bootstrap creates them, the persistence agent re-asserts them. */
+/**
+ * Indexes of the read side; bootstrap creates them, the persistence agent re-asserts them.
+ * `agentId` then an order serves an agent's newest-first activity pages and retention's count per
+ * agent; the time fields serve retention's age limit (README, "Retention"). Earlier versions
+ * declared `agentId` alone on both logs; a store that has it keeps it, unused but harmless.
+ */
 export const READ_SIDE_INDEXES: readonly { collection: string; fields: string[]; unique?: boolean }[] = [
   { collection: Collections.agents, fields: ['status'] },
-  { collection: Collections.activities, fields: ['agentId'] },
-  { collection: Collections.commands, fields: ['agentId'] },
+  { collection: Collections.activities, fields: ['agentId', '_id'] },
+  { collection: Collections.activities, fields: ['at'] },
+  { collection: Collections.commands, fields: ['agentId', 'receivedAt'] },
+  { collection: Collections.commands, fields: ['receivedAt'] },
 ];

@@ -2,10 +2,12 @@ import 'reflect-metadata';
 import { ConfigError, createLogger, loadConfig, systemClock } from '@drover/runtime';
 import { openBus, openStore } from '@drover/platform';
 import { applyProfile, ProfileError } from './apply-profile';
+import { boundDeadLetters } from './bound-dead-letters';
 
 /**
  * `npm run start:bootstrap [-- --profile <name>]`: one shot. Connecting the bus asserts the
- * topology; then the profile is applied; exit 0. Exit 2 for a bad setting or profile.
+ * topology; then the dead-letter queues are bounded and the profile is applied; exit 0.
+ * Exit 2 for a bad setting or profile.
  */
 async function main(): Promise<number> {
   const flag = process.argv.indexOf('--profile');
@@ -24,6 +26,7 @@ async function main(): Promise<number> {
   const bus = await openBus(config.env, logger, { shared: true });
   const store = await openStore(config.env);
   try {
+    await boundDeadLetters(config.env, config.profile.retention.deadLetters, logger);
     const commands = await applyProfile({ bus, store, clock: systemClock, logger, profile: config.profile });
     process.stdout.write(`bootstrap: profile ${config.profile.name} applied, ${commands.length} agent(s) registered\n`);
     return 0;

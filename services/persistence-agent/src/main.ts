@@ -4,11 +4,11 @@ import { systemClock } from '@drover/runtime';
 import { PersistenceAgent } from './persistence-agent';
 
 /** `npm run start:persistence-agent`: the read side's writer; replicas compete for its queues. */
-runService('persistence-agent', async ({ env }, logger) => {
+runService('persistence-agent', async ({ env, profile }, logger) => {
   const metrics = new DroverMetrics('persistence-agent');
   const bus = new InstrumentedBus(await openBus(env, logger, { shared: true }), metrics);
   const store = await openStore(env);
-  const agent = new PersistenceAgent({ bus, store, clock: systemClock, logger });
+  const agent = new PersistenceAgent({ bus, store, clock: systemClock, logger }, { retention: profile.retention });
   await agent.start();
   const checks = { bus: () => bus.ping(), store: () => store.ping() };
   const ops = await startOpsServer({ port: env.PORT, host: env.HOST, checks, metrics, logger });

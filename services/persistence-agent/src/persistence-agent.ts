@@ -5,6 +5,7 @@ import { listenOnBus } from '@drover/messaging/nest';
 import type { Clock, Logger } from '@drover/runtime';
 import { isStoreUnavailable, type Store } from '@drover/store';
 import { PersistenceModule } from './persistence.module';
+import { ReadSidePruner, type PrunerOptions } from './prune-read-side/read-side-pruner';
 
 /**
  * The persistence agent (docs/design.md, section 1): the only writer of the read side, and the
@@ -12,8 +13,21 @@ import { PersistenceModule } from './persistence.module';
  */
 export class PersistenceAgent {
   private app?: INestMicroservice;
+  private readonly pruner?: ReadSidePruner;
 
-  constructor(private readonly deps: { bus: Bus; store: Store; clock: Clock; logger: Logger }) {}
+  /** `retention`: the profile's; without it the read side is never pruned (tests). */
+  constructor(
+    private readonly deps: { bus: Bus; store: Store; clock: Clock; logger: Logger },
+    options: { retention?: PrunerOptions } = {},
+  ) {
+    if (options.retention) {
+      const { store, clock, logger } = deps;
+      this.pruner = new ReadSidePruner(
+        { store, clock, logger: logger.child({ component: 'retention' }) },
+        options.retention,
+      );
+    }
+  }
 
   async start(): Promise<void> {
     const { bus, store, logger } = this.deps;
@@ -31,10 +45,12 @@ export class PersistenceAgent {
       ],
       { isUnavailable: isStoreUnavailable },
     );
+    this.pruner?.start();
     logger.info('persistence agent consuming');
   }
 
   async stop(): Promise<void> {
+    await this.pruner?.stop();
     await this.app?.close();
     this.app = undefined;
   }

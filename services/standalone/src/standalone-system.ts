@@ -35,12 +35,18 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
   const clock = systemClock;
   const store = await openStore({ ...env, DROVER_DATA_DIR: resolve(env.DROVER_DATA_DIR) });
   const metrics = new DroverMetrics('standalone');
-  const memoryBus = new InMemoryBus(DROVER_TOPOLOGY, { logger: logger.child({ component: 'bus' }) });
+  const memoryBus = new InMemoryBus(DROVER_TOPOLOGY, {
+    logger: logger.child({ component: 'bus' }),
+    deadLetterBounds: profile.retention.deadLetters,
+  });
   const bus = new InstrumentedBus(memoryBus, metrics);
   const redis = openRedis(env, logger);
   const child = (component: string) => logger.child({ component });
 
-  const persistence = new PersistenceAgent({ bus, store, clock, logger: child('persistence-agent') });
+  const persistence = new PersistenceAgent(
+    { bus, store, clock, logger: child('persistence-agent') },
+    { retention: profile.retention },
+  );
   const engine = new Engine(
     { bus, store, clock, logger: child('engine') },
     { policy: profile.recovery, leaseMs: profile.engine.leaseMs, metrics },

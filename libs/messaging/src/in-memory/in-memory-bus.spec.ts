@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { Exchanges } from '@drover/contracts';
 import { UnroutableError, type Delivery } from '../bus.port';
-import { DEATH_REASON_HEADER, retryLater } from '../outcomes';
+import { DEATH_REASON_HEADER, deadLetter, retryLater } from '../outcomes';
 import { busContract, until } from '../testing/bus-contract';
 import { DROVER_TOPOLOGY, Queues, sessionAgentQueue } from '../topology';
 import { bindingMatches, InMemoryBus } from './in-memory-bus';
@@ -118,6 +118,38 @@ describe('InMemoryBus', () => {
     await until(() => dead.length >= 1, 'the dead letter');
     expect(attempts).toEqual([1, 2, 3]);
     expect(dead[0]?.headers[DEATH_REASON_HEADER]).toBe('delivery limit 3 reached: again');
+    await bus.close();
+  });
+
+  it('bounds dead-letter queues by length (oldest dropped) and by age, and no other queue', async () => {
+    let now = 1_000_000;
+    const bus = new InMemoryBus(DROVER_TOPOLOGY, {
+      retryDelaysMs: [1],
+      deadLetterBounds: { maxLength: 3, maxAgeMs: 60_000 },
+      now: () => now,
+    });
+    await bus.declareQueue({ name: 'poison', bindings: [{ exchange: Exchanges.dispatch, pattern: 'poison' }] });
+    let deadLettered = 0;
+    await bus.subscribe('poison', async () => deadLetter('unreadable'), { onSettled: () => (deadLettered += 1) });
+    for (let i = 1; i <= 5; i += 1) {
+      await bus.publish(Exchanges.dispatch, 'poison', { i }, { messageId: `p-${i}` });
+      await until(() => deadLettered === i, `dead letter ${i}`);
+      now += 10_000;
+    }
+    expect(await bus.queueStats('poison.dead')).toEqual({ messages: 3, consumers: 0 });
+    // p-3, p-4 and p-5 entered 30, 20 and 10 s ago: 35 s later p-3 alone is over 60 s old.
+    now += 35_000;
+    expect((await bus.queueStats('poison.dead')).messages).toBe(2);
+    const kept: string[] = [];
+    await bus.subscribe('poison.dead', async (delivery) => void kept.push(delivery.messageId));
+    await until(() => kept.length >= 2, 'what is left');
+    expect(kept).toEqual(['p-4', 'p-5']);
+    // An ordinary queue keeps everything, however old.
+    await bus.declareQueue({ name: 'plain', bindings: [{ exchange: Exchanges.dispatch, pattern: 'plain' }] });
+    for (let i = 0; i < 5; i += 1) await bus.publish(Exchanges.dispatch, 'plain', { i });
+    now += 3_600_000;
+    expect((await bus.queueStats('plain')).messages).toBe(5);
+    expect(await bus.queueStats(Queues.sessionAgentsDead)).toEqual({ messages: 0, consumers: 0 });
     await bus.close();
   });
 

@@ -21,7 +21,16 @@ import {
   waitAtMost,
 } from '../delivery-policy';
 import { InMemoryDispatcher, Timers } from './in-memory-dispatcher';
-import { newQueueState, storedMessage, type Consumer, type QueueState, type StoredMessage } from './in-memory-queue';
+import {
+  newQueueState,
+  pushReady,
+  storedMessage,
+  trimToBounds,
+  type Consumer,
+  type QueueBounds,
+  type QueueState,
+  type StoredMessage,
+} from './in-memory-queue';
 import { addBindings, bindingMatches } from './in-memory-routing';
 
 export { bindingMatches } from './in-memory-routing';
@@ -34,6 +43,13 @@ export interface InMemoryBusOptions {
   logger?: Logger;
   /** Delivery limit of queues that do not set one. Default `DEFAULT_DELIVERY_LIMIT`. */
   defaultDeliveryLimit?: number;
+  /**
+   * Bounds of every dead-letter queue: the profile's `retention.deadLetters`, the same bounds
+   * bootstrap gives the broker's `*.dead` queues. Default: unbounded.
+   */
+  deadLetterBounds?: QueueBounds;
+  /** Epoch milliseconds, for the age of dead letters; `Date.now` by default (tests replace it). */
+  now?: () => number;
 }
 
 /** How long `close` waits for running handlers. */
@@ -53,23 +69,28 @@ export class InMemoryBus implements Bus {
   private readonly dispatcher: InMemoryDispatcher;
   private readonly defaultDeliveryLimit: number;
   private readonly logger: Logger | undefined;
+  private readonly deadLetterBounds: QueueBounds;
+  private readonly now: () => number;
   private closed = false;
 
   constructor(topology: Topology, options: InMemoryBusOptions = {}) {
     this.defaultDeliveryLimit = options.defaultDeliveryLimit ?? DEFAULT_DELIVERY_LIMIT;
     this.logger = options.logger;
+    this.deadLetterBounds = options.deadLetterBounds ?? {};
+    this.now = options.now ?? Date.now;
     this.dispatcher = new InMemoryDispatcher({
       queues: this.queues,
       timers: this.timers,
       retryDelaysMs: options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS,
       isClosed: () => this.closed,
+      now: this.now,
       ...(options.logger ? { logger: options.logger } : {}),
     });
     for (const exchange of topology.exchanges) this.exchanges.set(exchange.name, exchange.type);
     for (const queue of topology.queues) this.declare(queue);
     // Dead letters are moved straight to their queue here, so a shared one needs no binding.
     for (const shared of topology.sharedDeadLetterQueues ?? []) {
-      if (!this.queues.has(shared.name)) this.createQueue({ name: shared.name, bindings: [], deadLetterQueue: false });
+      if (!this.queues.has(shared.name)) this.createDeadLetterQueue(shared.name);
     }
   }
 
@@ -138,6 +159,7 @@ export class InMemoryBus implements Bus {
   async queueStats(name: string): Promise<QueueStats> {
     this.assertOpen();
     const state = this.requireQueue(name);
+    trimToBounds(state, this.now());
     return { messages: state.ready.length + state.unacked + state.delayed, consumers: state.consumers.length };
   }
 
@@ -181,14 +203,19 @@ export class InMemoryBus implements Bus {
     const state = existing ?? this.createQueue(spec);
     if (existing) addBindings(existing.bindings, spec.bindings);
     if (state.deadLetterQueue !== undefined && !this.queues.has(state.deadLetterQueue)) {
-      this.createQueue({ name: state.deadLetterQueue, bindings: [], deadLetterQueue: false });
+      this.createDeadLetterQueue(state.deadLetterQueue);
     }
   }
 
-  private createQueue(spec: QueueSpec): QueueState {
-    const state = newQueueState(spec, this.defaultDeliveryLimit);
+  private createQueue(spec: QueueSpec, bounds?: QueueBounds): QueueState {
+    const state = newQueueState(spec, this.defaultDeliveryLimit, bounds);
     this.queues.set(spec.name, state);
     return state;
+  }
+
+  /** A dead-letter queue has no dead-letter queue of its own: what its bounds drop is gone. */
+  private createDeadLetterQueue(name: string): void {
+    this.createQueue({ name, bindings: [], deadLetterQueue: false }, this.deadLetterBounds);
   }
 
   /** The queues a message published to `exchange` with `routingKey` lands in (each at most once). */
@@ -203,7 +230,7 @@ export class InMemoryBus implements Bus {
 
   private enqueue(targets: QueueState[], message: StoredMessage): void {
     for (const state of targets) {
-      state.ready.push({ ...message });
+      pushReady(state, { ...message }, this.now());
       this.dispatcher.schedule(state);
     }
   }

@@ -2,7 +2,15 @@ import type { Logger } from '@drover/runtime';
 import type { Outcome, Settlement } from '../bus.port';
 import { invoke, retryDelay } from '../delivery-policy';
 import { DEATH_QUEUE_HEADER, DEATH_REASON_HEADER } from '../outcomes';
-import { nextFreeConsumer, toDelivery, type Consumer, type QueueState, type StoredMessage } from './in-memory-queue';
+import {
+  nextFreeConsumer,
+  pushReady,
+  toDelivery,
+  trimToBounds,
+  type Consumer,
+  type QueueState,
+  type StoredMessage,
+} from './in-memory-queue';
 
 /** Timers a bus owns, all cleared when it closes. */
 export class Timers {
@@ -42,6 +50,8 @@ export class InMemoryDispatcher {
       timers: Timers;
       retryDelaysMs: readonly number[];
       isClosed: () => boolean;
+      /** Epoch milliseconds: the age of messages in bounded queues. */
+      now: () => number;
       logger?: Logger;
     },
   ) {}
@@ -74,6 +84,7 @@ export class InMemoryDispatcher {
   /** Hands ready messages to consumers with free prefetch capacity, round-robin. */
   private dispatch(state: QueueState): void {
     if (!this.isLive(state)) return;
+    trimToBounds(state, this.deps.now());
     while (state.ready.length > 0) {
       const consumer = nextFreeConsumer(state);
       const message = consumer ? state.ready.shift() : undefined;
@@ -166,7 +177,7 @@ export class InMemoryDispatcher {
       [DEATH_QUEUE_HEADER]: state.name,
     };
     const { reply: _reply, ...rest } = message;
-    target.ready.push({ ...rest, headers: JSON.stringify(headers), attempt: 1 });
+    pushReady(target, { ...rest, headers: JSON.stringify(headers), attempt: 1 }, this.deps.now());
     this.schedule(target);
   }
 }

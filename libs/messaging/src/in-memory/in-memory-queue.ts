@@ -12,6 +12,17 @@ export interface StoredMessage {
   headers: string;
   attempt: number;
   reply?: (body: unknown) => Promise<void>;
+  /** When it entered a queue with a `maxAgeMs` (epoch ms): its age there counts from then. */
+  enqueuedAt?: number;
+}
+
+/**
+ * Limits of a queue, as RabbitMQ's `max-length` (oldest dropped first) and `message-ttl` set
+ * them; the bus gives them to its dead-letter queues (README, "Retention"). `null`: no limit.
+ */
+export interface QueueBounds {
+  maxLength?: number | null;
+  maxAgeMs?: number | null;
 }
 
 /** One `subscribe` call: its handler, its prefetch and the deliveries it is working on. */
@@ -32,6 +43,7 @@ export interface QueueState {
   deadLetterQueue: string | undefined;
   /** Added to each dead letter (a shared dead-letter queue's record of whose it was). */
   deadLetterHeaders: Record<string, string>;
+  bounds: QueueBounds;
   ready: StoredMessage[];
   unacked: number;
   delayed: number;
@@ -41,7 +53,7 @@ export interface QueueState {
 }
 
 /** An empty queue as declared by `spec`; its dead-letter queue defaults to `<name>.dead`. `expiresMs` needs nothing here: the queue dies with the process. */
-export function newQueueState(spec: QueueSpec, defaultDeliveryLimit: number): QueueState {
+export function newQueueState(spec: QueueSpec, defaultDeliveryLimit: number, bounds: QueueBounds = {}): QueueState {
   const state: QueueState = {
     name: spec.name,
     bindings: [],
@@ -51,6 +63,7 @@ export function newQueueState(spec: QueueSpec, defaultDeliveryLimit: number): Qu
       spec.sharedDeadLetter?.queue ??
       (spec.deadLetterQueue === false ? undefined : (spec.deadLetterQueue ?? `${spec.name}.dead`)),
     deadLetterHeaders: spec.sharedDeadLetter?.headers ?? {},
+    bounds,
     ready: [],
     unacked: 0,
     delayed: 0,
@@ -77,6 +90,29 @@ export function storedMessage(
     headers: toJson(options.headers ?? {}),
     attempt: 1,
   };
+}
+
+/** Appends a ready message, then drops what the queue's bounds no longer allow. */
+export function pushReady(state: QueueState, message: StoredMessage, now: number): void {
+  state.ready.push(state.bounds.maxAgeMs ? { ...message, enqueuedAt: now } : message);
+  trimToBounds(state, now);
+}
+
+/**
+ * Drops ready messages older than `maxAgeMs`, then the oldest beyond `maxLength`, as the broker
+ * does; messages in flight or waiting for a retry are not counted. Returns how many it dropped.
+ */
+export function trimToBounds(state: QueueState, now: number): number {
+  const { maxAgeMs, maxLength } = state.bounds;
+  let dropped = 0;
+  while (maxAgeMs && state.ready.length > 0 && now - (state.ready[0]?.enqueuedAt ?? now) >= maxAgeMs) {
+    state.ready.shift();
+    dropped += 1;
+  }
+  if (maxLength && state.ready.length > maxLength) {
+    dropped += state.ready.splice(0, state.ready.length - maxLength).length;
+  }
+  return dropped;
 }
 
 /** What a handler receives: fresh copies of body and headers. */

@@ -29,6 +29,11 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^amqps?:\/\//, 'RABBITMQ_URL must be an amqp:// or amqps:// URL')
     .optional(),
+  /** The broker's management API, where bootstrap sets the dead-letter policy; unset: beside RABBITMQ_URL. */
+  RABBITMQ_MANAGEMENT_URL: z
+    .string()
+    .regex(/^https?:\/\//, 'RABBITMQ_MANAGEMENT_URL must be an http:// or https:// URL')
+    .optional(),
   MONGO_URL: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, 'MONGO_URL must be a mongodb:// or mongodb+srv:// URL')

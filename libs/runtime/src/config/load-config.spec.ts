@@ -52,6 +52,23 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ DROVER_PROFILES_DIR: dir, DROVER_PROFILE: 'nope' }), /DROVER_PROFILE=nope/);
   });
 
+  it('keeps 7 days and 10,000 entries per agent by default, and takes null for no limit', () => {
+    const week = 7 * 24 * 3_600_000;
+    const { profile } = loadConfig({ DROVER_PROFILES_DIR: repoProfiles });
+    expect(profile.retention.activities).toEqual({ maxAgeMs: week, maxPerAgent: 10_000 });
+    expect(profile.retention.commands).toEqual({ maxAgeMs: week, maxPerAgent: 10_000 });
+    expect(profile.retention.deadLetters).toEqual({ maxAgeMs: week, maxLength: 10_000 });
+    const dir = profilesWith({
+      name: 'p',
+      retention: { commands: { maxAgeMs: null }, deadLetters: { maxLength: null } },
+    });
+    const custom = loadConfig({ DROVER_PROFILES_DIR: dir, DROVER_PROFILE: 'p' }).profile.retention;
+    expect(custom.commands).toEqual({ maxAgeMs: null, maxPerAgent: 10_000 });
+    expect(custom.deadLetters).toEqual({ maxAgeMs: week, maxLength: null });
+    const typo = profilesWith({ name: 'p', retention: { activities: { maxAge: 1_000 } } });
+    assert.throws(() => loadConfig({ DROVER_PROFILES_DIR: typo, DROVER_PROFILE: 'p' }), /retention\.activities/);
+  });
+
   it('reads NAME_FILE in place of NAME', () => {
     const dir = mkdtempSync(join(tmpdir(), 'drover-secret-'));
     writeFileSync(join(dir, 'port'), '9191\n');

@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import { StartAgentPayload, AgentId } from '@drover/contracts';
 
+const SEVEN_DAYS_MS = 7 * 24 * 60 * 60 * 1_000;
+
+/** How long one log of the read side keeps an entry, and how many it keeps per agent. */
+const logRetention = z
+  .object({
+    maxAgeMs: z.number().int().min(1_000).nullable().default(SEVEN_DAYS_MS),
+    maxPerAgent: z.number().int().min(1).nullable().default(10_000),
+  })
+  .strict()
+  .default({});
+
 /**
  * A run-profile: the settings of one way of running Drover (`run-profiles/<name>/profile.json`).
  * Environment variables override the matching profile values (see `env.schema.ts`).
@@ -58,8 +69,35 @@ export const ProfileSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * How much history the read side and the broker keep (README, "Retention"). The persistence
+     * agent prunes activities and the command log by age and by count per agent; bootstrap bounds
+     * the broker's dead-letter queues with a policy (the standalone's in-memory bus, itself).
+     * `null` turns a limit off.
+     */
+    retention: z
+      .object({
+        activities: logRetention,
+        commands: logRetention,
+        deadLetters: z
+          .object({
+            maxAgeMs: z.number().int().min(1_000).nullable().default(SEVEN_DAYS_MS),
+            maxLength: z.number().int().min(1).nullable().default(10_000),
+          })
+          .strict()
+          .default({}),
+        /** The pause between the end of one sweep and the start of the next. */
+        sweepIntervalMs: z.number().int().min(1_000).default(60_000),
+        /** Most documents one delete removes (and one read returns). */
+        batchSize: z.number().int().min(1).max(5_000).default(200),
+        /** Most batches (a bounded read, and a delete when it found something) one sweep runs. */
+        batchesPerSweep: z.number().int().min(1).default(500),
+      })
+      .strict()
+      .default({}),
     /** Agents the profile declares; bootstrap registers them as `agent.start` commands. */
     agents: z.array(z.object({ agentId: AgentId }).merge(StartAgentPayload).strict()).default([]),
   })
   .strict();
 export type Profile = z.infer<typeof ProfileSchema>;
+export type Retention = Profile['retention'];

@@ -20,9 +20,14 @@ export function assertFieldPath(field: string): void {
   if (!isFieldPath(field)) throw new Error(`invalid field path "${String(field)}"`);
 }
 
-/** `json_extract(doc, '$.a.b')`: the same text in queries and indexes so SQLite can use them. */
+/**
+ * `json_extract(doc, '$.a.b')`: the same text in queries and indexes so SQLite can use them.
+ * `_id` is the `id` column, which holds every document's `_id` (always a string): orders, ranges
+ * and indexes over `_id` then use the primary key `(collection, id)` or an index ending in `id`.
+ */
 export function jsonExtract(field: string): string {
   assertFieldPath(field);
+  if (field === '_id') return 'id';
   return `json_extract(doc, '$.${field}')`;
 }
 
@@ -98,6 +103,7 @@ function equals(field: string, value: Scalar): SqlFragment {
 /** Ordering comparisons only match values of the same type, as in MongoDB. */
 function compare(field: string, op: ComparisonOp, value: Scalar): SqlFragment {
   if (value === null) return op === 'gte' || op === 'lte' ? equals(field, null) : FALSE;
+  if (field === '_id') return typeof value === 'string' ? { sql: `id ${COMPARISONS[op]} ?`, params: [value] } : FALSE;
   const bound = typeof value === 'boolean' ? Number(value) : value;
   return {
     sql: `${jsonType(field)} IN (${typesOf(value)}) AND ${jsonExtract(field)} ${COMPARISONS[op]} ?`,
@@ -114,8 +120,11 @@ function typesOf(value: string | number | boolean): string {
 /**
  * `ORDER BY` over the sort fields, then `id` so pages are stable. With a filter the tie-break is
  * written `+id`, so the planner picks an index for the filter rather than the primary key for order.
+ * A sort that already orders by `_id` (unique) needs no tie-break, and one would keep an index
+ * ending in `id` from serving the whole order.
  */
 export function sortToSql(sort: Sort | undefined, filtered: boolean): string {
   const keys = (sort ?? []).map((key) => `${jsonExtract(key.field)} ${key.direction === 'desc' ? 'DESC' : 'ASC'}`);
+  if ((sort ?? []).some((key) => key.field === '_id')) return `ORDER BY ${keys.join(', ')}`;
   return `ORDER BY ${[...keys, filtered ? '+id ASC' : 'id ASC'].join(', ')}`;
 }

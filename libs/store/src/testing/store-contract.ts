@@ -382,6 +382,62 @@ function describeDocuments(store: () => Store): void {
       expect(await people.delete({ field: 'name', op: 'eq', value: 'zed' })).toBe(0);
     });
 
+    it('sorts by _id, alone or after an indexed field', async () => {
+      const people = await seeded(store());
+      await people.ensureIndex(['active', '_id']);
+      const desc = await people.find(undefined, { sort: [{ field: '_id', direction: 'desc' }] });
+      expect(desc.map((d) => d._id)).toEqual(['d', 'c', 'b', 'a']);
+      const active = await people.find(
+        { field: 'active', op: 'eq', value: true },
+        { sort: [{ field: '_id', direction: 'desc' }], skip: 1 },
+      );
+      expect(active.map((d) => d._id)).toEqual(['a']);
+    });
+
+    it('deletes by a list of _id exactly those that exist', async () => {
+      const people = await seeded(store());
+      expect(await people.delete({ field: '_id', op: 'in', value: ['a', 'c', 'zed'] })).toBe(2);
+      expect(await idsOf(people)).toEqual(['b', 'd']);
+      expect(await people.delete({ field: '_id', op: 'in', value: ['a', 'c'] })).toBe(0);
+    });
+
+    // What retention does to an agent's activity log while someone pages it (README, "Retention").
+    it('keeps keyed pages exact while older entries are deleted in batches between them', async () => {
+      const log = store().documents.collection(uniqueCollection());
+      await log.ensureIndex(['agentId', '_id']);
+      const idOf = (i: number) => `2026-01-01T00:00:${String(i).padStart(2, '0')}.000Z|m-${i}`;
+      for (let i = 0; i < 30; i += 1) {
+        await log.insert({ _id: idOf(i), agentId: 'x', n: i });
+        await log.insert({ _id: `${idOf(i)}-other`, agentId: 'y', n: i });
+      }
+      const newestFirst = { sort: [{ field: '_id', direction: 'desc' as const }] };
+      const pageAfter = async (cursor: string | undefined, limit: number) => {
+        const filters: Filter[] = [{ field: 'agentId', op: 'eq', value: 'x' }];
+        if (cursor) filters.push({ field: '_id', op: 'lt', value: cursor });
+        return (await log.find({ and: filters }, { ...newestFirst, limit })).map((doc) => doc.n);
+      };
+      /** Keeps the agent's newest `keep`, deleting the rest two at a time, as retention does. */
+      const keepNewest = async (keep: number) => {
+        for (;;) {
+          const excess = await log.find(
+            { field: 'agentId', op: 'eq', value: 'x' },
+            { ...newestFirst, skip: keep, limit: 2 },
+          );
+          if (excess.length === 0) return;
+          await log.delete({ field: '_id', op: 'in', value: excess.map((doc) => doc._id) });
+        }
+      };
+      const first = await pageAfter(undefined, 10);
+      expect(first).toEqual([29, 28, 27, 26, 25, 24, 23, 22, 21, 20]);
+      await keepNewest(15);
+      expect(await pageAfter(idOf(20), 10)).toEqual([19, 18, 17, 16, 15]);
+      // The cursor's own entry may be gone by the next read: the page goes on after it.
+      await keepNewest(8);
+      expect(await pageAfter(idOf(20), 10)).toEqual([]);
+      expect(await pageAfter(idOf(25), 10)).toEqual([24, 23, 22]);
+      expect(await log.count({ field: 'agentId', op: 'eq', value: 'y' })).toBe(30);
+    });
+
     it('enforces unique indexes idempotently', async () => {
       const people = await seeded(store());
       await people.ensureIndex(['name'], { unique: true });
@@ -416,6 +472,9 @@ function describeFilters(store: () => Store): void {
     ['gte ISO string', { field: 'born', op: 'gte', value: '1994-01-01T00:00:00.000Z' }, ['a', 'b']],
     ['lt ISO string', { field: 'born', op: 'lt', value: '1994-01-01T00:00:00.000Z' }, ['c']],
     ['lte ISO string', { field: 'born', op: 'lte', value: '1994-01-01T00:00:00.000Z' }, ['a', 'c']],
+    ['gt _id', { field: '_id', op: 'gt', value: 'b' }, ['c', 'd']],
+    ['lte _id', { field: '_id', op: 'lte', value: 'b' }, ['a', 'b']],
+    ['lt _id with a number matches nothing (ids are strings)', { field: '_id', op: 'lt', value: 100 }, []],
     ['in', { field: 'name', op: 'in', value: ['ann', 'dan', 'zed'] }, ['a', 'd']],
     ['in with null', { field: 'active', op: 'in', value: [false, null] }, ['b', 'd']],
     ['in empty', { field: 'name', op: 'in', value: [] }, []],
