@@ -26,9 +26,27 @@ export interface SessionAgentRecord {
   receivedAt?: string;
 }
 
-/** Indexes of the read side; bootstrap creates them, the persistence agent re-asserts them. */
+/**
+ * Indexes of the read side; bootstrap creates them, the persistence agent re-asserts them. Each
+ * serves queries the services run in steady state (the read-side plan test checks every one of
+ * them against this list): equality fields first, then the sort or range field, then `_id`, which
+ * every sorted query ends with (the stores break ties by it), so no query sorts its matches.
+ */
 export const READ_SIDE_INDEXES: readonly { collection: string; fields: string[]; unique?: boolean }[] = [
-  { collection: Collections.agents, fields: ['status'] },
-  { collection: Collections.activities, fields: ['agentId'] },
+  // Gateway: agents by status, paged by id; fleet gauges and the scheduler: counts by status.
+  { collection: Collections.agents, fields: ['status', '_id'] },
+  // Gateway: every agent, paged by id (SQLite ranges and sorts `_id` inside the document).
+  { collection: Collections.agents, fields: ['_id'] },
+  // Scheduler: due back-offs, slow starts, the longest queued, the longest running.
+  { collection: Collections.agents, fields: ['status', 'retryAt'] },
+  { collection: Collections.agents, fields: ['status', 'updatedAt'] },
+  { collection: Collections.agents, fields: ['status', 'queuedAt', '_id'] },
+  { collection: Collections.agents, fields: ['status', 'startedAt', '_id'] },
+  // Scheduler: the agents of a session agent that is gone; scheduled agents by status.
+  { collection: Collections.agents, fields: ['instanceId', 'status'] },
+  { collection: Collections.agents, fields: ['status', 'schedule.start'] },
+  { collection: Collections.agents, fields: ['status', 'schedule.stop'] },
+  // Gateway: an agent's activities, newest first, paged by id.
+  { collection: Collections.activities, fields: ['agentId', '_id'] },
   { collection: Collections.commands, fields: ['agentId'] },
 ];
