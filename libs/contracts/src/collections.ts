@@ -42,10 +42,10 @@ export const READ_SIDE_INDEXES: readonly { collection: string; fields: string[];
   { collection: Collections.agents, fields: ['status', 'updatedAt'] },
   { collection: Collections.agents, fields: ['status', 'queuedAt', '_id'] },
   { collection: Collections.agents, fields: ['status', 'startedAt', '_id'] },
-  // Scheduler: the agents of a session agent that is gone; scheduled agents by status.
-  { collection: Collections.agents, fields: ['instanceId', 'status'] },
-  { collection: Collections.agents, fields: ['status', 'schedule.start'] },
-  { collection: Collections.agents, fields: ['status', 'schedule.stop'] },
+  // Scheduler: the agents of a session agent that is gone; agents with a schedule.
+  { collection: Collections.agents, fields: ['instanceId'] },
+  { collection: Collections.agents, fields: ['schedule.start'] },
+  { collection: Collections.agents, fields: ['schedule.stop'] },
   // Gateway: an agent's activities, newest first, paged by id.
   { collection: Collections.activities, fields: ['agentId', '_id'] },
   { collection: Collections.commands, fields: ['agentId'] },

@@ -76,7 +76,7 @@ describe('scheduler read side: each query finds exactly what may need a command'
     expect(ids(await readSide.byIds(['due', 'missing', 'plain'])).sort()).toEqual(['due', 'plain']);
   });
 
-  it('finds sleeping agents with a start schedule and awake agents with a stop schedule', async () => {
-    expect(ids(await readSide.scheduled()).sort()).toEqual(['sleeper', 'worker']);
+  it('finds the agents with a schedule, once each', async () => {
+    expect(ids(await readSide.scheduled()).sort()).toEqual(['sleeper', 'stop-only', 'worker']);
   });
 });
