@@ -27,14 +27,30 @@ export interface SessionAgentRecord {
 }
 
 /**
- * Indexes of the read side; bootstrap creates them, the persistence agent re-asserts them.
- * `agentId` then an order serves an agent's newest-first activity pages and retention's count per
- * agent; the time fields serve retention's age limit (README, "Retention"). Earlier versions
- * declared `agentId` alone on both logs; a store that has it keeps it, unused but harmless.
+ * Indexes of the read side; bootstrap creates them, the persistence agent re-asserts them. Each
+ * serves queries the services run in steady state (the read-side plan test checks every one of
+ * them against this list): equality fields first, then the sort or range field, then `_id`, which
+ * every sorted query ends with (the stores break ties by it), so no query sorts its matches.
+ * Earlier versions declared `status` alone on agents and `agentId` alone on both logs; a store
+ * that has them keeps them, unused but harmless.
  */
 export const READ_SIDE_INDEXES: readonly { collection: string; fields: string[]; unique?: boolean }[] = [
-  { collection: Collections.agents, fields: ['status'] },
+  // Gateway: agents by status, paged by id; fleet gauges and the scheduler: counts by status.
+  { collection: Collections.agents, fields: ['status', '_id'] },
+  // Gateway: every agent, paged by id (SQLite ranges and sorts `_id` inside the document).
+  { collection: Collections.agents, fields: ['_id'] },
+  // Scheduler: due back-offs, slow starts, the longest queued, the longest running.
+  { collection: Collections.agents, fields: ['status', 'retryAt'] },
+  { collection: Collections.agents, fields: ['status', 'updatedAt'] },
+  { collection: Collections.agents, fields: ['status', 'queuedAt', '_id'] },
+  { collection: Collections.agents, fields: ['status', 'startedAt', '_id'] },
+  // Scheduler: the agents of a session agent that is gone; agents with a schedule.
+  { collection: Collections.agents, fields: ['instanceId'] },
+  { collection: Collections.agents, fields: ['schedule.start'] },
+  { collection: Collections.agents, fields: ['schedule.stop'] },
+  // Gateway: an agent's activities, newest first, paged by id; retention's count per agent.
   { collection: Collections.activities, fields: ['agentId', '_id'] },
+  // Retention: activities and command-log entries by age; the command log's count per agent.
   { collection: Collections.activities, fields: ['at'] },
   { collection: Collections.commands, fields: ['agentId', 'receivedAt'] },
   { collection: Collections.commands, fields: ['receivedAt'] },

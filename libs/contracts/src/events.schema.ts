@@ -75,6 +75,12 @@ export const PublishedAgentEvent = z
     commandId: z.string(),
     occurredAt: IsoDateTime,
     data: z.record(z.unknown()),
+    /**
+     * How many events the commit holds (they share its `version`). The read side applies a
+     * commit of one event to the stored view; a commit of several, or an event without this
+     * field (published by an older engine), makes it rebuild the view from the stream.
+     */
+    eventsInCommit: z.number().int().positive().optional(),
   })
   .strict();
 export type PublishedAgentEvent = z.infer<typeof PublishedAgentEvent>;

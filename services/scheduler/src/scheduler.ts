@@ -1,16 +1,16 @@
 import { performance } from 'node:perf_hooks';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { Exchanges, type AgentCommand } from '@drover/contracts';
+import { Exchanges, type AgentCommand, type SessionAgentRecord } from '@drover/contracts';
 import type { Bus } from '@drover/messaging';
 import type { DroverMetrics } from '@drover/platform';
 import type { Clock, Logger } from '@drover/runtime';
 import type { Lease, Store } from '@drover/store';
-import { dequeueAgents } from './dequeue-agents/dequeue-agents';
+import { dequeueAgents, freeSlots } from './dequeue-agents/dequeue-agents';
 import { observeFleet } from './observe-fleet/observe-fleet';
-import { expireSessionAgents } from './expire-session-agents/expire-session-agents';
 import { HeartbeatWatch } from './expire-session-agents/heartbeat-watch';
-import { readSnapshot } from './infrastructure/read-side';
+import { LostSessions } from './expire-session-agents/lost-sessions';
+import { SchedulerReadSide } from './infrastructure/read-side';
 import { recoverAgents } from './recover-agents/recover-agents';
 import { rotateAgents } from './rotate-agents/rotate-agents';
 import { runSchedules } from './run-schedules/run-schedules';
@@ -31,6 +31,8 @@ export interface SchedulerOptions {
   sessionHeartbeatMs?: number;
   /** The clock session-agent silence is measured on (tests); `performance.now` by default. */
   monotonic?: () => number;
+  /** How often every placed agent is checked against its host's record (default 60 s). */
+  placementSweepMs?: number;
 }
 
 export const LEADER_LEASE_KEY = 'scheduler:leader';
@@ -58,12 +60,17 @@ export class Scheduler {
   private readonly recentlyPublished = new Map<string, number>();
   /** Session-agent silence on this scheduler's own clock. */
   private readonly heartbeats: HeartbeatWatch;
+  private readonly readSide: SchedulerReadSide;
+  private readonly lostSessions: LostSessions;
 
   constructor(
     private readonly deps: { bus: Bus; store: Store; clock: Clock; logger: Logger; metrics?: DroverMetrics },
     private readonly options: SchedulerOptions,
   ) {
-    this.heartbeats = new HeartbeatWatch(options.sessionHeartbeatMs ?? 2_000, options.monotonic);
+    const monotonic = options.monotonic ?? (() => performance.now());
+    this.heartbeats = new HeartbeatWatch(options.sessionHeartbeatMs ?? 2_000, monotonic);
+    this.readSide = new SchedulerReadSide(deps.store);
+    this.lostSessions = new LostSessions(this.readSide, monotonic, options.placementSweepMs);
   }
 
   get isLeader(): boolean {
@@ -96,7 +103,7 @@ export class Scheduler {
       // their absence proves nothing about the session agents.
       await this.deps.bus.ping();
       const now = this.deps.clock.now();
-      const snapshot = await readSnapshot(this.deps.store);
+      const sessionAgents = await this.readSide.sessionAgents();
       // A tick that hung (the MongoDB driver holds an operation while its server is away) means
       // the store was unavailable to the persistence agent too: the heartbeats it could not
       // record meanwhile prove nothing.
@@ -105,18 +112,11 @@ export class Scheduler {
         this.heartbeats.distrust();
         this.deps.logger.warn({ ms: Math.round(tickMs) }, 'scheduler tick stalled: heartbeats re-measured');
       }
-      this.heartbeats.observe(snapshot.sessionAgents);
+      this.heartbeats.observe(sessionAgents);
       // A new leader looks back two ticks, so an occurrence missed during failover still fires
       // (same ids as the old leader's) but older ones are not replayed.
       const since = this.lastTickAt ?? new Date(now.getTime() - 2 * this.options.tickMs);
-      const candidates = [
-        ...expireSessionAgents(snapshot, now, this.heartbeats),
-        ...recoverAgents(snapshot, now),
-        ...timeOutStarts(snapshot, now, this.options.startTimeoutMs),
-        ...dequeueAgents(snapshot, now),
-        ...runSchedules(snapshot, now, since),
-        ...(this.options.rotation?.enabled ? rotateAgents(snapshot, now, this.options.rotation.sliceMs) : []),
-      ];
+      const candidates = await this.dueCommands(sessionAgents, now, since);
       const due = this.notRecentlyPublished(candidates, now.getTime());
       for (const command of due) {
         await this.deps.bus.publish(Exchanges.commands, command.type, command, { messageId: command.messageId });
@@ -140,7 +140,41 @@ export class Scheduler {
   }
 
   /**
-   * A tick (leader lease, bus ping, snapshot read) slower than this is taken for an outage of
+   * What is due now, each rule reading only the agents that may need it (`SchedulerReadSide`):
+   * an idle fleet costs the session-agent records and a few index lookups that find nothing.
+   */
+  private async dueCommands(sessionAgents: SessionAgentRecord[], now: Date, since: Date): Promise<AgentCommand[]> {
+    const { readSide } = this;
+    const { startTimeoutMs, rotation } = this.options;
+    const hosts = { sessionAgents };
+    const commands = [
+      ...(await this.lostSessions.find(sessionAgents, now, this.heartbeats)),
+      ...recoverAgents({ ...hosts, agents: await readSide.dueRecoveries(now) }, now),
+      ...timeOutStarts(
+        { ...hosts, agents: await readSide.startingSince(new Date(now.getTime() - startTimeoutMs)) },
+        now,
+        startTimeoutMs,
+      ),
+    ];
+    const free = freeSlots(hosts, now);
+    // Whether anyone waits is one index lookup; how many, only then.
+    const firstQueued = await readSide.longestQueued(Math.max(1, free));
+    if (firstQueued.length > 0 && free > 0) {
+      const starting = await readSide.countByStatus('starting');
+      commands.push(...dequeueAgents({ ...hosts, agents: firstQueued }, now, starting));
+    }
+    if (rotation?.enabled && firstQueued.length > 0) {
+      const counts = { waiting: await readSide.countByStatus('queued'), yielding: await readSide.countYielding() };
+      const wanted = counts.waiting - free - counts.yielding;
+      const longest = await readSide.longestRunning(new Date(now.getTime() - rotation.sliceMs), wanted);
+      commands.push(...rotateAgents({ ...hosts, agents: longest }, now, rotation.sliceMs, counts));
+    }
+    commands.push(...runSchedules({ ...hosts, agents: await readSide.scheduled() }, now, since));
+    return commands;
+  }
+
+  /**
+   * A tick (leader lease, bus ping, session-agent records read) slower than this is taken for an outage of
    * the store or of this process: two seconds, or a heartbeat interval if longer, so that an
    * ordinary slow tick on a busy machine does not keep resetting the heartbeat watch (which would
    * keep a dead session agent from ever expiring).
@@ -179,6 +213,7 @@ export class Scheduler {
     if (!lease) {
       this.lastTickAt = undefined;
       this.heartbeats.distrust();
+      this.lostSessions.forget();
     }
     this.deps.metrics?.schedulerLeader.set(lease ? 1 : 0);
     return lease !== undefined;

@@ -23,7 +23,8 @@ describe('toMongoFilter', () => {
     [{ field: 'nick', op: 'exists', value: true }, { nick: { $exists: true } }],
     [{ field: 'nick', op: 'exists', value: false }, { nick: { $exists: false } }],
     [{ field: 'address.city', op: 'eq', value: 'oslo' }, { 'address.city': { $eq: 'oslo' } }],
-    [{ field: '_id', op: 'eq', value: 'a' }, { _id: { $eq: 'a' } }],
+    [{ field: '_id', op: 'eq', value: 'a' }, { _id: 'a' }],
+    [{ field: '_id', op: 'eq', value: 7 }, { _id: { $eq: 7 } }],
   ];
   for (const [filter, expected] of comparisons) {
     const title = 'field' in filter ? `${filter.op} on ${filter.field}` : 'combination';

@@ -4,7 +4,8 @@ import type { Document } from 'mongodb';
 /**
  * Pure translations of the store-neutral Filter / Sort / Update language to MongoDB syntax.
  * Every comparison is written with an explicit operator (`{ f: { $eq: v } }`, never `{ f: v }`),
- * so a value is always a value and can never be read as an operator; every field path is checked
+ * so a value is always a value and can never be read as an operator (the one exception, `_id`
+ * equal to a string, cannot be read as one either); every field path is checked
  * to be a dot path of identifiers, so `$where`, `$expr` or `a.$[x]` cannot be smuggled in.
  */
 
@@ -48,6 +49,9 @@ export function toMongoFilter(filter: Filter | undefined): Document {
     case 'lt':
     case 'lte':
       if (!isScalar(filter.value)) throw new Error(`"${filter.op}" needs a scalar value`);
+      // A string cannot be read as an operator, so `_id` equality is written plainly: the one form
+      // FerretDB 1.24 serves from its `_id` index (with `$eq` it scans); MongoDB 7 treats both alike.
+      if (filter.op === 'eq' && field === '_id' && typeof filter.value === 'string') return { _id: filter.value };
       return { [field]: { [COMPARISONS[filter.op]]: filter.value } };
     default:
       throw new Error(`unknown filter operator "${String((filter as { op: unknown }).op)}"`);

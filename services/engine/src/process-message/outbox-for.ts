@@ -15,7 +15,16 @@ export function outboxFor(after: AgentState, events: AgentEvent[], commandId: st
       exchange: Exchanges.events,
       routingKey: event.type,
       messageId,
-      body: { messageId, type: event.type, agentId, version, commandId, occurredAt: at, data: event.data },
+      body: {
+        messageId,
+        type: event.type,
+        agentId,
+        version,
+        commandId,
+        occurredAt: at,
+        data: event.data,
+        eventsInCommit: events.length,
+      },
     };
   });
 

@@ -7,19 +7,23 @@ import {
   redactConfig,
   redactProxyUrl,
   type ActivityView,
+  type AgentStatus,
+  type AgentView,
 } from '@drover/contracts';
 import { agentView, foldHead, OPTIONAL_VIEW_FIELDS } from '@drover/domain';
 import { parseOrDeadLetter, Queues, type Outcome } from '@drover/messaging';
 import { BusContext } from '@drover/messaging/nest';
 import { STORE, type Store } from '@drover/store';
 import { insertOnce, mergeDocument, replaceIfNewer } from '../infrastructure/documents';
+import { nextView } from './next-view';
 
 const FAILURES = new Set(['agent.failed', 'agent.interrupted']);
 
 /**
- * Keeps the read side in step with the engine's domain events: the agent view (rebuilt from the
- * stream, so a lost or reordered event never leaves it wrong), the agent's activity log, and the
- * command log. Outcomes of commands that committed nothing arrive as `command.*` events.
+ * Keeps the read side in step with the engine's domain events: the agent view (each event applied
+ * to it, rebuilt from the stream when one is missed, so a lost or reordered event never leaves it
+ * wrong), the agent's activity log, and the command log. Outcomes of commands that committed
+ * nothing arrive as `command.*` events.
  */
 @Controller()
 export class AgentViewsProjector {
@@ -32,19 +36,29 @@ export class AgentViewsProjector {
     if (outcome.success) return this.recordOutcome(outcome.data);
     const event = parseOrDeadLetter(delivery, PublishedAgentEvent, 'event');
     if (!event.ok) return event.outcome;
-    await this.refreshView(event.value.agentId, event.value.version);
+    const status = await this.refreshView(event.value);
     await this.appendActivity(event.value);
-    await this.recordAccepted(event.value);
+    await this.recordAccepted(event.value, status);
   }
 
-  /** Rebuilds the view when this event is newer than it; an older one changes nothing. */
-  private async refreshView(agentId: string, version: number): Promise<void> {
+  /**
+   * Brings the view up to this event (`nextView`): applies it when it is the next commit, rebuilds
+   * the view from the stream when one was missed, and changes nothing for an older one. Returns
+   * the agent's status afterwards, for the command log.
+   */
+  private async refreshView(event: PublishedAgentEvent): Promise<AgentStatus | undefined> {
     const agents = this.store.documents.collection(Collections.agents);
-    const current = await agents.get(agentId);
-    if (current && Number(current.version) >= version) return;
-    const view = agentView(foldHead(agentId, await this.store.streams.loadHead(agentId)));
+    const stored = (await agents.get(event.agentId)) as AgentView | undefined;
+    const step = nextView(stored, event);
+    if (step.kind === 'older') return stored?.status;
+    const view =
+      step.kind === 'applied'
+        ? step.view
+        : agentView(foldHead(event.agentId, await this.store.streams.loadHead(event.agentId)));
     const unset = OPTIONAL_VIEW_FIELDS.filter((field) => view[field] === undefined);
-    await replaceIfNewer(agents, agentId, { field: 'version', value: view.version }, { ...view }, [...unset]);
+    // Only over an older view: a concurrent consumer that wrote this version or a newer one wins.
+    await replaceIfNewer(agents, event.agentId, { field: 'version', value: view.version }, { ...view }, [...unset]);
+    return view.status;
   }
 
   private async appendActivity(event: PublishedAgentEvent): Promise<void> {
@@ -65,8 +79,7 @@ export class AgentViewsProjector {
     await insertOnce(this.store.documents.collection(Collections.activities), { _id: id, id, ...rest });
   }
 
-  private async recordAccepted(event: PublishedAgentEvent): Promise<void> {
-    const status = (await this.store.documents.collection(Collections.agents).get(event.agentId))?.status;
+  private async recordAccepted(event: PublishedAgentEvent, status: AgentStatus | undefined): Promise<void> {
     await mergeDocument(
       this.store.documents.collection(Collections.commands),
       event.commandId,

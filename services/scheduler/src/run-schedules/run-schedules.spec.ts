@@ -4,7 +4,7 @@ import { Collections, type AgentCommand, type AgentView } from '@drover/contract
 import type { Bus } from '@drover/messaging';
 import { silentLogger } from '@drover/runtime';
 import { openSqliteStore } from '@drover/store/sqlite';
-import { readSnapshot } from '../infrastructure/read-side';
+import { SchedulerReadSide } from '../infrastructure/read-side';
 import { Scheduler } from '../scheduler';
 import { runSchedules } from './run-schedules';
 
@@ -89,8 +89,8 @@ describe('scheduler: schedules in the tick', () => {
     await agents.insert({ _id: 'sleepy', ...agent('sleepy', 'stopped') });
     await agents.insert({ _id: 'plain', ...plain });
     await agents.insert({ _id: 'busy', ...agent('busy', 'running', { instanceId: 'sa-1' }) });
-    const snapshot = await readSnapshot(store);
-    expect(snapshot.agents.map((a) => a.agentId)).toEqual(['busy', 'sleepy']);
+    const scheduled = await new SchedulerReadSide(store).scheduled();
+    expect(scheduled.map((a) => a.agentId).sort()).toEqual(['busy', 'sleepy']);
     const published: string[] = [];
     const bus = {
       publish: async (_x: string, _k: string, body: AgentCommand) => void published.push(body.messageId),

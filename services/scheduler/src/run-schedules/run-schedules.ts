@@ -13,12 +13,19 @@ const AWAKE = new Set<string>(['queued', 'starting', 'running', 'interrupted']);
  */
 export function runSchedules(snapshot: SchedulerSnapshot, now: Date, lastTickAt: Date): AgentCommand[] {
   const commands: AgentCommand[] = [];
+  // Agents mostly share a few schedules: each pattern is evaluated once per tick.
+  const occurrences = new Map<string, Date | undefined>();
+  const due = (schedule: AgentSchedule, field: 'start' | 'stop') => {
+    const key = JSON.stringify([field, schedule[field], schedule.timezone]);
+    if (!occurrences.has(key)) occurrences.set(key, dueOccurrence(schedule, field, now, lastTickAt));
+    return occurrences.get(key);
+  };
   for (const agent of snapshot.agents) {
     const { schedule } = agent;
     if (!schedule) continue;
-    const woken = SLEEPING.has(agent.status) && dueOccurrence(schedule, 'start', now, lastTickAt);
+    const woken = SLEEPING.has(agent.status) && due(schedule, 'start');
     if (woken) commands.push(wakeCommand(agent, woken, now));
-    const stopped = AWAKE.has(agent.status) && dueOccurrence(schedule, 'stop', now, lastTickAt);
+    const stopped = AWAKE.has(agent.status) && due(schedule, 'stop');
     if (stopped) commands.push(scheduledStopCommand(agent, stopped, now));
   }
   return commands;
