@@ -108,9 +108,12 @@ export class Scheduler {
       // the store was unavailable to the persistence agent too: the heartbeats it could not
       // record meanwhile prove nothing.
       const tickMs = monotonic() - tickStarted;
-      if (tickMs > this.stalledTickMs()) {
-        this.heartbeats.distrust();
-        this.deps.logger.warn({ ms: Math.round(tickMs) }, 'scheduler tick stalled: heartbeats re-measured');
+      const forgotten = this.heartbeats.forgetIfStalled(sessionAgents, tickMs, this.stalledTickMs());
+      if (forgotten.length > 0) {
+        this.deps.logger.warn(
+          { ms: Math.round(tickMs), sessionAgents: forgotten },
+          'scheduler tick stalled past their margin: their heartbeats re-measured',
+        );
       }
       this.heartbeats.observe(sessionAgents);
       // A new leader looks back two ticks, so an occurrence missed during failover still fires
@@ -174,10 +177,10 @@ export class Scheduler {
   }
 
   /**
-   * A tick (leader lease, bus ping, session-agent records read) slower than this is taken for an outage of
-   * the store or of this process: two seconds, or a heartbeat interval if longer, so that an
-   * ordinary slow tick on a busy machine does not keep resetting the heartbeat watch (which would
-   * keep a dead session agent from ever expiring).
+   * A tick (leader lease, bus ping, session-agent records read) slower than this, and than a
+   * host's expiry margin, is taken for an outage of the store or of this process: two seconds, or
+   * a heartbeat interval if longer, so that an ordinary slow tick on a busy machine does not keep
+   * resetting the heartbeat watch (which would keep a dead session agent from ever expiring).
    */
   private stalledTickMs(): number {
     return Math.max(2_000, this.options.sessionHeartbeatMs ?? 2_000);

@@ -15,7 +15,7 @@ describe('the scheduler expires session agents on its own clock, after its own o
     await store.close();
   });
 
-  async function setUp() {
+  async function setUp(leaseMs = 4_000) {
     store = openSqliteStore({ filename: ':memory:' });
     await store.documents.collection(Collections.agents).insert({
       _id: 'a-1',
@@ -31,10 +31,10 @@ describe('the scheduler expires session agents on its own clock, after its own o
       _id: 'sa-1',
       capacity: 4,
       agentIds: ['a-1'],
-      leaseMs: 4_000,
+      leaseMs,
       alive: true,
       lastSeenAt: lastSeen,
-      expiresAt: new Date(Date.parse(lastSeen) + 4_000).toISOString(),
+      expiresAt: new Date(Date.parse(lastSeen) + leaseMs).toISOString(),
     });
     const published: AgentCommand[] = [];
     const broker = { up: true };
@@ -97,6 +97,34 @@ describe('the scheduler expires session agents on its own clock, after its own o
     await scheduler.tick();
     expect(interrupts()).toEqual([]);
     clock.at = 10_000 + LAPSE_MS + 1;
+    await scheduler.tick();
+    expect(interrupts()).toEqual(['a-1']);
+    await scheduler.stop();
+  });
+
+  it('keeps the watch of a host whose margin a slow tick did not use up', async () => {
+    // lease 40 s: margin 10 s, expiry after 50 s of silence. A 5 s tick leaves the margin intact.
+    const { scheduler, clock, stall, interrupts } = await setUp(40_000);
+    await scheduler.tick();
+    clock.at = 40_000;
+    stall.ms = 5_000;
+    await scheduler.tick();
+    clock.at = 50_001;
+    await scheduler.tick();
+    expect(interrupts()).toEqual(['a-1']);
+    await scheduler.stop();
+  });
+
+  it('restarts the watch of a host whose margin a hung tick used up', async () => {
+    const { scheduler, clock, stall, interrupts } = await setUp(40_000);
+    await scheduler.tick();
+    clock.at = 30_000;
+    stall.ms = 11_000; // longer than the 10 s margin: the tick ends at 41 s
+    await scheduler.tick();
+    clock.at = 41_000 + 50_000;
+    await scheduler.tick();
+    expect(interrupts()).toEqual([]);
+    clock.at = 41_000 + 50_001;
     await scheduler.tick();
     expect(interrupts()).toEqual(['a-1']);
     await scheduler.stop();

@@ -35,6 +35,20 @@ export class HeartbeatWatch {
     this.sightings.clear();
   }
 
+  /**
+   * A tick that hung longer than a host's safety margin (and than `floorMs`) may have eaten that
+   * margin: heartbeats the persistence agent could not record meanwhile are missing. That host's
+   * watch starts again; hosts with a longer margin keep theirs, so an ordinary slow tick does not
+   * keep a dead host with a long lease from ever expiring. Returns the hosts whose watch restarted.
+   */
+  forgetIfStalled(hosts: readonly SessionAgentRecord[], tickMs: number, floorMs: number): string[] {
+    const forgotten: string[] = [];
+    for (const host of hosts) {
+      if (tickMs > Math.max(floorMs, this.marginMs(host)) && this.sightings.delete(host._id)) forgotten.push(host._id);
+    }
+    return forgotten;
+  }
+
   /** Takes in the records one tick read. */
   observe(hosts: readonly SessionAgentRecord[]): void {
     const now = this.monotonic();
