@@ -157,8 +157,11 @@ async function measureRound(
   existing: number,
   count: number,
 ): Promise<{ level: number; acceptedPerSecond: number; added: number }> {
+  const cpu = cpuMeter(system.processes());
   const round = await post(system.api, watch, target, { count, ms: ROUND_MS });
+  const roundCpu = cpu.read();
   const settled = await watch.settle(SETTLE_MS);
+  const totalCpu = cpu.read();
   const latencies = round.answered.flatMap((a) => (a.runningAt === undefined ? [] : [a.runningAt - a.answeredAt]));
   const lastRunning = Math.max(...round.answered.map((a) => a.runningAt ?? 0));
   const runningPerSecond = latencies.length ? latencies.length / ((lastRunning - round.startedAt) / 1000) : 0;
@@ -169,11 +172,13 @@ async function measureRound(
   const notRunning = round.answered.length - latencies.length;
   out(
     `${system.label}: at ${existing} existing agents: ${round.perSecond.toFixed(0)} starts accepted/s ` +
-      `(${round.answered.length} in ${(round.ms / 1000).toFixed(1)} s${describeRefusals(round)}, ` +
+      `(${round.answered.length - round.pending} in ${(round.ms / 1000).toFixed(1)} s${describeRefusals(round)}, ` +
       `POST p95 ${ms(pct(round.postMs, 95))}); 202 -> running ${runningPerSecond.toFixed(0)}/s, ` +
       `p50 ${ms(pct(latencies, 50))}, p95 ${ms(pct(latencies, 95))}` +
       `${notRunning ? `, ${notRunning} not running after ${SETTLE_MS / 1000} s` : ''}` +
-      ` (first check p95 ${ms(pct(firstChecks, 95))}; no goal: compare the levels)`,
+      ` (first check p95 ${ms(pct(firstChecks, 95))}; no goal: compare the levels); ` +
+      `system CPU ${ms((totalCpu.processSeconds * 1000) / Math.max(1, round.answered.length))} per start ` +
+      `until all ran; machine busy ${roundCpu.machineCores.toFixed(2)} of ${cpus().length} cores during the round`,
   );
   log(`${system.label}: round settled: ${describeSettle(settled)}`);
   return { level: existing, acceptedPerSecond: round.perSecond, added: round.answered.length };
@@ -325,6 +330,8 @@ interface System {
   api: string;
   /** The processes that count as the control plane (not the session agents, which do the agents' work). */
   controlPlane: ServiceProcess[];
+  /** Every process of the system that is still running (gateway and session agents included). */
+  processes(): ServiceProcess[];
   storeUsage(): Promise<StoreUsage>;
   startSessionAgent(id: string): Promise<ServiceProcess>;
   killSessionAgent(id: string): Promise<void>;
@@ -389,6 +396,7 @@ async function startSystem(
         label: 'embedded (sqlite)',
         api: `${standalone.url}/api`,
         controlPlane: [standalone],
+        processes: () => [standalone],
         storeUsage: async () => sqliteUsage(join(dataDir, SQLITE_FILE_NAME)),
         startSessionAgent: () => Promise.reject(new Error('the embedded layout has one session agent')),
         killSessionAgent: () => Promise.reject(new Error('the embedded layout has one session agent')),
@@ -420,6 +428,7 @@ async function startSystem(
       label: `multi-process (rabbitmq, ${MONGO_URL ? 'mongodb' : 'sqlite'})`,
       api: `${gateway.url}/api`,
       controlPlane,
+      processes: () => processes.filter((p) => p.child.exitCode === null && p.child.signalCode === null),
       storeUsage: async () =>
         MONGO_URL ? mongoUsage(MONGO_URL, mongoDb) : sqliteUsage(join(dataDir, SQLITE_FILE_NAME)),
       startSessionAgent,
@@ -478,8 +487,9 @@ interface Answered {
 }
 
 interface PostRun {
+  /** Every 202, `pending` ones included (their command is on its way: the agent will exist). */
   answered: Answered[];
-  /** 202s answered per second, from the first request sent to the last answer. */
+  /** 202s with the engine's answer (`starting` or `queued`) per second, from the first request sent to the last answer. */
   perSecond: number;
   startedAt: number;
   ms: number;
@@ -549,7 +559,7 @@ async function post(
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, client));
   run.ms = lastAnswer - run.startedAt;
-  run.perSecond = run.ms > 0 ? run.answered.length / (run.ms / 1000) : 0;
+  run.perSecond = run.ms > 0 ? (run.answered.length - run.pending) / (run.ms / 1000) : 0;
   return run;
 }
 
@@ -736,27 +746,41 @@ interface CpuFigure {
 }
 
 async function measureCpu(processes: ServiceProcess[], windowMs: number): Promise<CpuFigure> {
+  const meter = cpuMeter(processes);
+  await sleep(windowMs);
+  const { seconds, perProcessSeconds, machineCores } = meter.read();
+  const perProcess = processes.map((p, i) => ({ name: p.name, fraction: perProcessSeconds[i]! / seconds }));
+  return { fraction: perProcess.reduce((sum, p) => sum + p.fraction, 0), perProcess, machineCores };
+}
+
+/** CPU seconds the processes used since the meter was made, and how busy the whole machine was. */
+function cpuMeter(processes: ServiceProcess[]) {
   const tick = clockTicksPerSecond();
-  const before = processes.map((p) => processTicks(p.child.pid!));
+  const ticks = () => processes.map((p) => processTicks(p.child.pid!));
+  const before = ticks();
   const machineBefore = machineTicks();
   const started = performance.now();
-  await sleep(windowMs);
-  const seconds = (performance.now() - started) / 1000;
-  const after = processes.map((p) => processTicks(p.child.pid!));
-  const machineAfter = machineTicks();
-  const perProcess = processes.map((p, i) => ({
-    name: p.name,
-    fraction: (after[i]! - before[i]!) / tick / seconds,
-  }));
   return {
-    fraction: perProcess.reduce((sum, p) => sum + p.fraction, 0),
-    perProcess,
-    machineCores: (machineAfter.busy - machineBefore.busy) / tick / seconds,
+    read() {
+      const seconds = (performance.now() - started) / 1000;
+      const perProcessSeconds = ticks().map((t, i) => (t - before[i]!) / tick);
+      return {
+        seconds,
+        perProcessSeconds,
+        processSeconds: perProcessSeconds.reduce((sum, s) => sum + s, 0),
+        machineCores: (machineTicks().busy - machineBefore.busy) / tick / seconds,
+      };
+    },
   };
 }
 
 function processTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 0; // gone (a killed session agent)
+  }
   // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
