@@ -385,9 +385,11 @@ async function startSystem(
   cleanup.push(() => profileDir.remove());
   const processes: ServiceProcess[] = [];
   const stop = async () => {
+    running.delete(stop);
     for (const service of processes.reverse()) await service.stop('SIGKILL');
     for (const step of cleanup.reverse()) await step();
   };
+  running.add(stop);
   try {
     if (layout === 'embedded') {
       const standalone = await startService('standalone', { ...common, ...gatewayEnv, ...sessionEnv });
@@ -840,6 +842,15 @@ function out(line: string): void {
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
+}
+
+/** The stop of every system still up, so an interrupted bench leaves no process or scratch data behind. */
+const running = new Set<() => Promise<void>>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`bench:fleet: ${signal}, stopping what it started`);
+    void Promise.allSettled([...running].map((stop) => stop())).then(() => process.exit(130));
+  });
 }
 
 main().catch((error: Error) => {
