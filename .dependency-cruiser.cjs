@@ -17,8 +17,9 @@ const LIB_ENTRY_POINTS = [
   '^libs/messaging/src/(in-memory|rabbitmq|nest)/index\\.ts$',
   '^libs/behaviors/src/catalog\\.ts$',
   '^libs/browser/src/proxy\\.ts$',
-  // Scratch vhosts without jest (the benchmarks): the root entry point loads @jest/globals.
-  '^libs/testing/src/rabbitmq-vhost\\.ts$',
+  // Scratch vhosts, run-profiles and service processes without jest (the benchmarks): the root
+  // entry point loads @jest/globals.
+  '^libs/testing/src/(rabbitmq-vhost|run-profile|service-process)\\.ts$',
   // Test helpers, imported by path from specs and jest.config.js.
   '^libs/[^/]+/src/testing/',
   '^libs/[^/]+/src/[^/]+/testing/',

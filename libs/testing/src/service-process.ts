@@ -1,9 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** The repository root, from `libs/testing/src`. */
-export const REPO_ROOT = resolve(__dirname, '../../..');
+/**
+ * The repository root, from `libs/testing/src`, or from its compiled copy in `dist/libs/testing/src`
+ * (the benchmarks run from `dist/`).
+ */
+export const REPO_ROOT = existsSync(resolve(__dirname, '../../../package.json'))
+  ? resolve(__dirname, '../../..')
+  : resolve(__dirname, '../../../..');
 
 export interface ServiceProcess {
   name: string;
