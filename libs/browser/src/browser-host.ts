@@ -5,7 +5,7 @@ import { closeInstance, launchInstance, type BrowserInstance } from './browser-i
 import { resolveChromePath } from './chromium';
 import { toCookieData } from './cookies';
 import type { ProxyFailure } from './local-proxy';
-import { processTree, rssMb } from './process-tree';
+import { processTree, pssMb } from './process-tree';
 import { openProxyEndpoint } from './session-proxy';
 
 export type { CookieData, Page } from 'puppeteer';
@@ -17,9 +17,13 @@ export interface BrowserHostOptions {
   logger: Logger;
   /** Recycle the browser once this many contexts were created on it (default 200). */
   maxContextsPerBrowser?: number;
-  /** Recycle when the browser's process-tree RSS passes this many MB (default 1500). */
+  /**
+   * Recycle when the browser's memory passes this many MB (default 1500): the PSS of its process
+   * tree, in which pages its processes share count once (their summed RSS would count them once
+   * per process and recycle a browser of ten busy contexts).
+   */
   maxBrowserRssMb?: number;
-  /** How often the RSS is checked (default 10 000 ms). */
+  /** How often the memory is checked (default 10 000 ms). */
   checkEveryMs?: number;
   /** How often every session's cookie snapshot is refreshed (default 15 000 ms). */
   snapshotEveryMs?: number;
@@ -316,19 +320,20 @@ export class BrowserHost {
     this.logger.info({ reason, browserPid: next.pid, sessions: this.sessions.size }, 'browser rebuilt');
   }
 
-  /** Periodic: process-tree RSS over the limit -> recycle. */
+  /** Periodic: the browser's memory (its process tree's PSS) over the limit -> recycle. */
   private checkMemory(): void {
     const instance = this.instance;
     if (this.checking || this.shuttingDown || !instance?.pid || !instance.browser.connected) return;
-    const mb = rssMb(processTree(instance.pid));
+    const mb = pssMb(processTree(instance.pid));
     if (mb <= this.maxRssMb) return;
     this.checking = true;
     this.logger.warn(
-      { browserPid: instance.pid, rssMb: Math.round(mb), limitMb: this.maxRssMb },
+      { browserPid: instance.pid, pssMb: Math.round(mb), limitMb: this.maxRssMb },
       'browser over its memory limit',
     );
     this.exclusive(async () => {
-      if (this.instance === instance && !this.shuttingDown) await this.rebuild('recycle', `rss ${Math.round(mb)} MB`);
+      if (this.instance === instance && !this.shuttingDown)
+        await this.rebuild('recycle', `memory (PSS) ${Math.round(mb)} MB`);
     })
       .catch((error: unknown) => this.logger.error({ err: error }, 'memory recycle failed'))
       .finally(() => {

@@ -4,4 +4,4 @@ export * from './local-proxy';
 // Re-exported from the one redaction policy, so callers keep importing them from here.
 export { redactCredentials, redactProxyUrl, urlSecrets } from '@drover/contracts';
 export * from './cookies';
-export { processTree, rssMb } from './process-tree';
+export { processTree, pssMb } from './process-tree';

@@ -62,13 +62,18 @@ export function isAlive(pid: number): boolean {
   return info !== undefined && info.state !== 'Z' && info.state !== 'X';
 }
 
-/** Sum of VmRSS over the given pids, in MB (pids that vanished count 0). */
-export function rssMb(pids: readonly number[]): number {
+/**
+ * Proportional set size of the given pids, in MB (pids that vanished count 0): each page shared
+ * by several processes is split among them, so the sum counts it once. Chromium's processes share
+ * much (its binary, fonts, the renderers' common pages): their summed RSS counts that once per
+ * process and overstates a browser's memory about threefold with tens of contexts.
+ */
+export function pssMb(pids: readonly number[]): number {
   let kb = 0;
   for (const pid of pids) {
     try {
-      const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      kb += match ? Number(match[1]) : 0;
+      const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      kb += Number(match?.[1] ?? 0);
     } catch {
       // gone
     }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { processTree, rssMb } from '@drover/browser';
+import { processTree, pssMb } from '@drover/browser';
 
 /** Memory of one process tree, in MB. */
 export interface TreeMemory {
@@ -7,8 +7,8 @@ export interface TreeMemory {
   pssMb: number;
   /** PSS of the root process alone (node). */
   rootPssMb: number;
-  /** Summed resident set size of the browser processes, as `BrowserHost` compares it with `BROWSER_MAX_RSS_MB`. */
-  browserRssMb: number;
+  /** PSS of the browser processes, as `BrowserHost` compares it with `BROWSER_MAX_RSS_MB`. */
+  browserPssMb: number;
   processes: number;
 }
 
@@ -23,7 +23,7 @@ export function treeMemory(rootPid: number): TreeMemory {
   return {
     pssMb: pssMb(all),
     rootPssMb: pssMb([rootPid]),
-    browserRssMb: rssMb(browsers),
+    browserPssMb: pssMb(browsers),
     processes: all.length,
   };
 }
@@ -35,19 +35,6 @@ export function treePids(rootPid: number): number[] {
     if (pid !== rootPid && leadsGroup(pid)) for (const member of processTree(pid)) pids.add(member);
   }
   return [rootPid, ...[...pids].filter((pid) => pid !== rootPid)];
-}
-
-export function pssMb(pids: readonly number[]): number {
-  let kb = 0;
-  for (const pid of pids) {
-    try {
-      const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-      kb += Number(match?.[1] ?? 0);
-    } catch {
-      // the process exited meanwhile
-    }
-  }
-  return kb / 1024;
 }
 
 function leadsGroup(pid: number): boolean {

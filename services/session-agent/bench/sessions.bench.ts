@@ -159,7 +159,7 @@ async function runPhase(mode: FleetMode, agents: number, minutes: number[], prox
       phase.samples.push(sample);
       log(
         `${label(mode)}: at ${at} min: ${agentsText(sample.running)} running, PSS ${mb(sample.memory.pssMb)} ` +
-          `(node ${mb(sample.memory.rootPssMb)}; Chromium RSS ${mb(sample.memory.browserRssMb)} in ` +
+          `(node ${mb(sample.memory.rootPssMb)}; Chromium ${mb(sample.memory.browserPssMb)} in ` +
           `${sample.memory.processes - 1} processes), ${describeCounts(status.counts)}`,
       );
     }
@@ -382,7 +382,7 @@ function agentsPerGb(sample: Sample): number {
 function perAgent(sample: Sample): string {
   return (
     `${perAgentMb(sample).toFixed(1)} MB (${mb(sample.memory.pssMb)} for ${agentsText(sample.running)}; ` +
-    `node ${mb(sample.memory.rootPssMb)}, Chromium RSS ${mb(sample.memory.browserRssMb)})`
+    `node ${mb(sample.memory.rootPssMb)}, Chromium ${mb(sample.memory.browserPssMb)})`
   );
 }
 
