@@ -17,13 +17,41 @@ function parse(row: DocRow): Doc {
   return JSON.parse(row.doc) as Doc;
 }
 
+/** How many prepared statements one store keeps: the services run a few dozen shapes of query. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Prepared statements by SQL text. Preparing parses and plans the SQL, which costs more than
+ * running a query by key; the SQL of a filter depends only on its shape (values are bound), so
+ * the services' steady-state queries are prepared once. The oldest entry goes when it is full.
+ */
+class StatementCache {
+  private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
+
+  constructor(private readonly db: Database.Database) {}
+
+  get<P extends unknown[], R = unknown>(sql: string): Database.Statement<P, R> {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.delete(this.statements.keys().next().value!);
+      this.statements.set(sql, statement);
+    }
+    return statement as unknown as Database.Statement<P, R>;
+  }
+}
+
 /** Document collections over the `documents` table, queried with `json_extract`. */
 export class SqliteDocuments implements Documents {
-  constructor(private readonly db: Database.Database) {}
+  private readonly statements: StatementCache;
+
+  constructor(private readonly db: Database.Database) {
+    this.statements = new StatementCache(db);
+  }
 
   collection(name: string): Collection {
     if (!COLLECTION_NAME.test(name)) throw new Error(`invalid collection name "${name}"`);
-    return new SqliteCollection(this.db, name);
+    return new SqliteCollection(this.db, this.statements, name);
   }
 }
 
@@ -37,6 +65,7 @@ class SqliteCollection implements Collection {
 
   constructor(
     private readonly db: Database.Database,
+    private readonly statements: StatementCache,
     private readonly name: string,
   ) {
     this.scope = `collection = '${name}'`;
@@ -48,7 +77,7 @@ class SqliteCollection implements Collection {
     const where = filterToSql(filter);
     const params: SqlParam[] = [...where.params, options.limit ?? -1, options.skip ?? 0];
     const sql = `SELECT id, doc FROM documents WHERE ${this.scope} AND (${where.sql}) ${sortToSql(options.sort, filter !== undefined)} LIMIT ? OFFSET ?`;
-    const rows = await whenUnlocked(() => this.db.prepare<SqlParam[], DocRow>(sql).all(...params));
+    const rows = await whenUnlocked(() => this.statements.get<SqlParam[], DocRow>(sql).all(...params));
     return rows.map(parse);
   }
 
@@ -59,7 +88,7 @@ class SqliteCollection implements Collection {
 
   async get(id: string): Promise<Doc | undefined> {
     const row = await whenUnlocked(() =>
-      this.db.prepare<[string], DocRow>(`SELECT id, doc FROM documents WHERE ${this.scope} AND id = ?`).get(id),
+      this.statements.get<[string], DocRow>(`SELECT id, doc FROM documents WHERE ${this.scope} AND id = ?`).get(id),
     );
     return row ? parse(row) : undefined;
   }
@@ -83,13 +112,13 @@ class SqliteCollection implements Collection {
   async delete(filter: Filter): Promise<number> {
     const where = filterToSql(filter);
     const sql = `DELETE FROM documents WHERE ${this.scope} AND (${where.sql})`;
-    return whenUnlocked(() => this.db.prepare<SqlParam[]>(sql).run(...where.params).changes);
+    return whenUnlocked(() => this.statements.get<SqlParam[]>(sql).run(...where.params).changes);
   }
 
   async count(filter?: Filter): Promise<number> {
     const where = filterToSql(filter);
     const sql = `SELECT COUNT(*) AS n FROM documents WHERE ${this.scope} AND (${where.sql})`;
-    return whenUnlocked(() => this.db.prepare<SqlParam[], { n: number }>(sql).get(...where.params)?.n ?? 0);
+    return whenUnlocked(() => this.statements.get<SqlParam[], { n: number }>(sql).get(...where.params)?.n ?? 0);
   }
 
   async ensureIndex(fields: string[], options: { unique?: boolean } = {}): Promise<void> {
@@ -104,7 +133,7 @@ class SqliteCollection implements Collection {
   /** Runs an insert-like statement, mapping key and unique-index violations to DuplicateKeyError. */
   private async write(doc: Doc, sql: string): Promise<void> {
     try {
-      const statement = this.db.prepare<[string, string, string]>(sql);
+      const statement = this.statements.get<[string, string, string]>(sql);
       await whenUnlocked(() => statement.run(this.name, doc._id, JSON.stringify(doc)));
     } catch (error) {
       if (isConstraintError(error)) throw new DuplicateKeyError(this.name, doc._id);
@@ -114,10 +143,10 @@ class SqliteCollection implements Collection {
 
   private updateInTx(filter: Filter, update: Update): number {
     const where = filterToSql(filter);
-    const rows = this.db
-      .prepare<SqlParam[], DocRow>(`SELECT id, doc FROM documents WHERE ${this.scope} AND (${where.sql})`)
+    const rows = this.statements
+      .get<SqlParam[], DocRow>(`SELECT id, doc FROM documents WHERE ${this.scope} AND (${where.sql})`)
       .all(...where.params);
-    const save = this.db.prepare<[string, string]>(`UPDATE documents SET doc = ? WHERE ${this.scope} AND id = ?`);
+    const save = this.statements.get<[string, string]>(`UPDATE documents SET doc = ? WHERE ${this.scope} AND id = ?`);
     let changed = 0;
     for (const row of rows) {
       const next = JSON.stringify(applyUpdate(parse(row), update));
