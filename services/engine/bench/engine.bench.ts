@@ -15,7 +15,7 @@ import type { Store } from '@drover/store';
 import { createTestVhost } from '@drover/testing/rabbitmq-vhost';
 import { MongoClient } from 'mongodb';
 import { Engine } from '../src/engine';
-import { streamLoad } from './stream-load';
+import { SHORT_HISTORY, streamLoad } from './stream-load';
 
 /**
  * `npm run bench`: Drover's engine against a raw amqplib relay, in one run on one broker.
@@ -26,7 +26,7 @@ import { streamLoad } from './stream-load';
  *     commit's outbox message arriving (`session.start` dispatch, `agent.stop-requested` event).
  * Throughput runs with a bounded window of messages in flight; latency is measured again at
  * half the measured engine throughput.
- * (c) stream load: loading and folding an agent with `BENCH_HISTORY` commits against one with 4
+ * (c) stream load: loading and folding an agent with `BENCH_HISTORY` commits against one with 100
  *     (snapshots keep the first close to the second).
  */
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 1_000);
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
       );
       console.log(
         `stream load (${candidate.kind}): an agent with ${load.history} commits loads in ${load.longMs.toFixed(2)} ms, ` +
-          `one with 4 in ${load.shortMs.toFixed(2)} ms: ratio ${(load.longMs / load.shortMs).toFixed(2)} (goal: about 1)`,
+          `one with ${SHORT_HISTORY} in ${load.shortMs.toFixed(2)} ms: ratio ${(load.longMs / load.shortMs).toFixed(2)} (goal: about 1)`,
       );
     }
   } finally {

@@ -8,6 +8,9 @@ import { silentLogger, systemClock } from '@drover/runtime';
 import type { Store } from '@drover/store';
 import { Engine } from '../src/engine';
 
+/** The baseline agent's commits: a multiple of 50, as the long one's default. */
+export const SHORT_HISTORY = 100;
+
 export interface StreamLoadFigures {
   /** Commits of the long-lived agent. */
   history: number;
@@ -17,8 +20,10 @@ export interface StreamLoadFigures {
 
 /**
  * How long the engine takes to load and fold an agent with `history` commits (runs of start,
- * started, stop, stopped, committed by a real engine) against one with 4 commits: the median of
- * `samples` loads each. With snapshots the two should be about the same.
+ * started, stop, stopped, committed by a real engine) against one with 100: the median of
+ * `samples` loads each. A snapshot is taken every 50 commits, so both load a snapshot and the
+ * same number of commits after it: the two should be about the same, where without snapshots
+ * the first would read 100 times as many commits.
  */
 export async function streamLoad(store: Store, history: number, samples = 200): Promise<StreamLoadFigures> {
   const bus = new InMemoryBus(DROVER_TOPOLOGY, { retryDelaysMs: [5] });
@@ -30,7 +35,7 @@ export async function streamLoad(store: Store, history: number, samples = 200): 
   try {
     const tag = Date.now().toString(36);
     const [short, long] = [`short-${tag}`, `long-${tag}`];
-    await cycle(bus, store, short, 1);
+    await cycle(bus, store, short, SHORT_HISTORY / 4);
     await cycle(bus, store, long, Math.ceil(history / 4));
     return {
       history,
