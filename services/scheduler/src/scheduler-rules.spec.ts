@@ -75,13 +75,31 @@ describe('scheduler: lost sessions', () => {
   it("after the scheduler's own outage (distrust), every host gets a full lease plus margin again", () => {
     clock = 0;
     const sa1 = host('sa-1', { agentIds: ['a'] });
-    const snapshot = { agents: [agent('a', { instanceId: 'sa-1' })], sessionAgents: [sa1] };
-    const watch = watching(sa1);
+    const sa2 = host('sa-2', { lastSeenAt: ago(0) });
+    const snapshot = { agents: [agent('a', { instanceId: 'sa-1' })], sessionAgents: [sa1, sa2] };
+    const watch = watching(sa1, sa2);
     clock = 20_000; // the broker was down: no heartbeat recorded all that time
     watch.distrust();
-    watch.observe([sa1]);
+    watch.observe([sa1, sa2]);
     expect(expireSessionAgents(snapshot, now, watch)).toEqual([]);
+    // sa-2's next heartbeat is recorded: the read side is current again.
+    clock = 21_000;
+    watch.observe([sa1, { ...sa2, lastSeenAt: ago(-1_000) }]);
     clock = 20_000 + LAPSE_MS + 1;
+    expect(expireSessionAgents(snapshot, now, watch).map((c) => c.agentId)).toEqual(['a']);
+  });
+
+  it('after its own outage, while no record changes, waits twice the lease plus margin', () => {
+    clock = 0;
+    const sa1 = host('sa-1', { agentIds: ['a'] });
+    const snapshot = { agents: [agent('a', { instanceId: 'sa-1' })], sessionAgents: [sa1] };
+    const watch = watching(sa1);
+    clock = 20_000;
+    watch.distrust();
+    watch.observe([sa1]);
+    clock = 20_000 + 2 * LAPSE_MS;
+    expect(expireSessionAgents(snapshot, now, watch)).toEqual([]);
+    clock = 20_000 + 2 * LAPSE_MS + 1;
     expect(expireSessionAgents(snapshot, now, watch).map((c) => c.agentId)).toEqual(['a']);
   });
 

@@ -36,17 +36,35 @@ describe('the scheduler expires session agents on its own clock, after its own o
       lastSeenAt: lastSeen,
       expiresAt: new Date(Date.parse(lastSeen) + leaseMs).toISOString(),
     });
+    // Another session agent, alive: its record changes on every tick, so the read side is current.
+    await store.documents.collection(Collections.sessionAgents).insert({
+      _id: 'sa-2',
+      capacity: 4,
+      agentIds: [],
+      leaseMs: 4_000,
+      alive: true,
+      lastSeenAt: lastSeen,
+      expiresAt: new Date(Date.parse(lastSeen) + 4_000).toISOString(),
+    });
     const published: AgentCommand[] = [];
     const broker = { up: true };
     const clock = { at: 0 };
     /** Set `ms` to make the next tick hang that long (as on a store whose server is away). */
     const stall = { ms: 0 };
+    /** Whether sa-2's heartbeats keep reaching the store. */
+    const liveHostBeats = { on: true };
     const bus = {
       publish: async (_x: string, _k: string, body: AgentCommand) => void published.push(body),
       ping: async () => {
         clock.at += stall.ms;
         stall.ms = 0;
         if (!broker.up) throw new Error('connection closed');
+        if (liveHostBeats.on) {
+          const lastSeenAt = new Date(Date.parse(lastSeen) + clock.at + 1).toISOString();
+          await store.documents
+            .collection(Collections.sessionAgents)
+            .update({ field: '_id', op: 'eq', value: 'sa-2' }, { set: { lastSeenAt } });
+        }
       },
     };
     const scheduler = new Scheduler(
@@ -54,7 +72,7 @@ describe('the scheduler expires session agents on its own clock, after its own o
       { tickMs: 250, startTimeoutMs: 60_000, sessionHeartbeatMs: 500, monotonic: () => clock.at },
     );
     const interrupts = () => published.filter((c) => c.type === 'agent.interrupt').map((c) => c.agentId);
-    return { scheduler, broker, clock, stall, interrupts };
+    return { scheduler, broker, clock, stall, interrupts, liveHostBeats };
   }
 
   it('interrupts only after the lease plus the margin of silence', async () => {
@@ -97,6 +115,25 @@ describe('the scheduler expires session agents on its own clock, after its own o
     await scheduler.tick();
     expect(interrupts()).toEqual([]);
     clock.at = 10_000 + LAPSE_MS + 1;
+    await scheduler.tick();
+    expect(interrupts()).toEqual(['a-1']);
+    await scheduler.stop();
+  });
+
+  it('after its own outage, waits twice the lease plus margin while no record changes (the read side may lag)', async () => {
+    const { scheduler, broker, clock, interrupts, liveHostBeats } = await setUp();
+    liveHostBeats.on = false; // the persistence agent is still working through its backlog
+    await scheduler.tick();
+    broker.up = false;
+    clock.at = 3_000;
+    await scheduler.tick();
+    broker.up = true;
+    clock.at = 8_000;
+    await scheduler.tick();
+    clock.at = 8_000 + 2 * LAPSE_MS;
+    await scheduler.tick();
+    expect(interrupts()).toEqual([]);
+    clock.at = 8_000 + 2 * LAPSE_MS + 1;
     await scheduler.tick();
     expect(interrupts()).toEqual(['a-1']);
     await scheduler.stop();

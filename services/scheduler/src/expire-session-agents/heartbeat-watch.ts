@@ -20,10 +20,18 @@ export function expiryMarginMs(leaseMs: number, heartbeatMs: number): number {
  * the scheduler loses its bus, its store or its leadership (`distrust`), so after a
  * (re)connection every host gets a full lease plus the margin before it can be expired: an
  * outage of the broker, which stops every heartbeat at once, does not look like dead hosts.
+ *
+ * After such an outage the records themselves can lag: the persistence agent works through the
+ * heartbeats and everything else that queued up meanwhile, on a store that may still be slow.
+ * Until the watch sees some host's record change again (the read side has caught up: one queue
+ * carries every host's heartbeats, in order), a silent host expires only after twice its lease
+ * plus the margin, so a single dead host is still expired, a little later.
  */
 export class HeartbeatWatch {
   /** Per host: the `lastSeenAt` of its newest record read, and when (monotonic ms) it was first read. */
   private readonly sightings = new Map<string, { lastSeenAt: string; at: number }>();
+  /** False from a distrust until a record is seen changing again: the read side may lag meanwhile. */
+  private caughtUp = true;
 
   constructor(
     private readonly heartbeatMs: number,
@@ -33,6 +41,7 @@ export class HeartbeatWatch {
   /** The bus or store failed, or leadership was lost: what was seen so far proves nothing. */
   distrust(): void {
     this.sightings.clear();
+    this.caughtUp = false;
   }
 
   /**
@@ -46,6 +55,7 @@ export class HeartbeatWatch {
     for (const host of hosts) {
       if (tickMs > Math.max(floorMs, this.marginMs(host)) && this.sightings.delete(host._id)) forgotten.push(host._id);
     }
+    if (forgotten.length > 0) this.caughtUp = false;
     return forgotten;
   }
 
@@ -56,7 +66,9 @@ export class HeartbeatWatch {
     for (const host of hosts) {
       present.add(host._id);
       const seen = this.sightings.get(host._id);
-      if (seen?.lastSeenAt !== host.lastSeenAt) this.sightings.set(host._id, { lastSeenAt: host.lastSeenAt, at: now });
+      if (seen?.lastSeenAt === host.lastSeenAt) continue;
+      if (seen) this.caughtUp = true;
+      this.sightings.set(host._id, { lastSeenAt: host.lastSeenAt, at: now });
     }
     for (const id of this.sightings.keys()) if (!present.has(id)) this.sightings.delete(id);
   }
@@ -71,8 +83,12 @@ export class HeartbeatWatch {
     return expiryMarginMs(host.leaseMs, this.heartbeatMs);
   }
 
-  /** The host's lease plus the margin has passed on this scheduler's clock without a new heartbeat. */
+  /**
+   * The host's lease plus the margin has passed on this scheduler's clock without a new heartbeat,
+   * and the read side is known to be current (else twice that has passed).
+   */
   lapsed(host: SessionAgentRecord): boolean {
-    return this.silentForMs(host) > host.leaseMs + this.marginMs(host);
+    const limit = host.leaseMs + this.marginMs(host);
+    return this.silentForMs(host) > (this.caughtUp ? limit : 2 * limit);
   }
 }
