@@ -36,7 +36,7 @@ const MAX_CONFLICT_RETRIES = 5;
  * Commits after the latest snapshot at which the next append stores a new one: loading an agent
  * then reads at most this many commits, however many it has had.
  */
-export const SNAPSHOT_EVERY = 50;
+const SNAPSHOT_EVERY = 50;
 
 /**
  * The engine's one job (docs/design.md, section 3): for one validated message, under the agent's
