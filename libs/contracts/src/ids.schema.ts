@@ -5,7 +5,10 @@ export const AgentId = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[A-Za-z0-9._-]+$/, 'agent ids use only letters, digits, ".", "_" and "-"');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    'agent ids start with a letter or digit and use only letters, digits, ".", "_" and "-"',
+  );
 export type AgentId = z.infer<typeof AgentId>;
 
 export const MessageId = z.string().min(1).max(128);

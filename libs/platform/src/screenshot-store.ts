@@ -7,8 +7,14 @@ export interface ScreenshotInfo {
   bytes: number;
 }
 
-const AGENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** As the contracts' agent ids: never `.` or `..`, which would name a directory above the agent's. */
+const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const FILE = /^(\d{8}T\d{9}Z)(?:-[a-z0-9-]{1,40})?\.png$/;
+
+/** True for a name `save` gives a screenshot, the only names `get` serves. */
+export function isScreenshotName(name: string): boolean {
+  return FILE.test(name);
+}
 
 /**
  * Screenshots per agent under `<root>/agents/<agentId>/`, named by time so they sort, pruned to
@@ -61,6 +67,17 @@ export class ScreenshotStore {
     const [newest] = await this.list(agentId);
     if (!newest) return undefined;
     return { name: newest.name, png: await readFile(join(this.dir(agentId), newest.name)) };
+  }
+
+  /** One screenshot by the name `list` gives; undefined when there is none by that name. */
+  async get(agentId: string, name: string): Promise<Buffer | undefined> {
+    if (!isScreenshotName(name)) throw new Error(`invalid screenshot name ${name}`);
+    try {
+      return await readFile(join(this.dir(agentId), name));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
   }
 
   private async prune(agentId: string): Promise<void> {
