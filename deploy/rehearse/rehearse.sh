@@ -99,6 +99,9 @@ echo "   note: every service's file set is identical (hardlinked copies here); o
 # One data dir shared by every service, as the compose volume is: writable by the service user.
 DATA="$WORK/data"
 mkdir -p "$DATA/files"
+# The secrets key ring a compose deployment mounts as a secret file, readable by the service user only.
+"$NODE" "$REPO/scripts/secrets-key.mjs" >"$DATA/secrets.key"
+chmod 600 "$DATA/secrets.key"
 chown -R "$RUN_UID:$RUN_GID" "$DATA"
 
 assemble() { # <service> → $WORK/app-<service>, what the runtime target holds under /app
@@ -118,7 +121,8 @@ run_env() { # <port> : the container's environment, nothing inherited from this 
   local chrome="${CHROME_PATH:-/usr/lib/chromium/chromium-headless-shell}"
   echo PATH=/usr/local/bin:/usr/bin:/bin HOME=/tmp NODE_ENV=production LOG_LEVEL="${LOG_LEVEL:-warn}" \
     HOST=127.0.0.1 PORT="$1" RABBITMQ_URL="$RABBITMQ_URL" DROVER_DATA_DIR="$DATA" \
-    PERSISTENT_DATA_PATH="$DATA/files" CHROME_PATH="$chrome" SHUTDOWN_TIMEOUT_MS=25000
+    PERSISTENT_DATA_PATH="$DATA/files" CHROME_PATH="$chrome" SHUTDOWN_TIMEOUT_MS=25000 \
+    DROVER_SECRETS_KEY_FILE="$DATA/secrets.key"
 }
 
 rehearse_bootstrap() {

@@ -1,20 +1,15 @@
-import type { z } from 'zod';
 import { describeIssues, fieldIssues, type FieldIssue } from '@drover/contracts';
-import { HttpMonitorConfig } from './http-monitor/http-monitor.schema';
-import { PageMonitorConfig } from './page-monitor/page-monitor.schema';
-import { ScriptedConfig } from './scripted/scripted.schema';
-import { SocialFeedConfig } from './social-feed/social-feed.schema';
+import { BEHAVIOR_CONFIG_SCHEMAS } from './behavior-schemas';
 
-/**
- * Config schemas by behaviour name, without the implementations, so the engine can validate a
- * start command without loading browser code.
- */
-export const BEHAVIOR_CONFIG_SCHEMAS: Readonly<Record<string, z.ZodTypeAny>> = {
-  'http-monitor': HttpMonitorConfig,
-  'page-monitor': PageMonitorConfig,
-  scripted: ScriptedConfig,
-  'social-feed': SocialFeedConfig,
-};
+export { BEHAVIOR_CONFIG_SCHEMAS } from './behavior-schemas';
+export { isSecretField, secretPaths, type FieldPath } from './secret-fields';
+export {
+  openStartSecrets,
+  sealStartPayload,
+  SECRET_MASK,
+  startSecretsContext,
+  type StartSecrets,
+} from './sealed-start';
 
 /** An invalid config field; its path runs from the command payload, e.g. `config.intervalMs`. */
 export type ConfigIssue = FieldIssue;

@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
-import { AgentId, BehaviorName, IsoDateTime, MessageId, ProxyUrl } from './ids.schema';
+import { AgentId, BehaviorName, IsoDateTime, MessageId, ProxyUrl, SealedSecrets } from './ids.schema';
 
 const commandEnvelope = <T extends string, P extends z.ZodTypeAny>(type: T, payload: P) =>
   z
@@ -90,6 +90,11 @@ export const StartAgentPayload = z
     proxy: ProxyUrl.optional(),
     /** Optional cron schedule; see `AgentSchedule`. */
     schedule: AgentSchedule.optional(),
+    /**
+     * Set by Drover where the command enters (gateway, engine): the proxy's credentials and the
+     * config's secret fields, sealed; `proxy` and `config` then hold `***` in their place.
+     */
+    secrets: SealedSecrets.optional(),
   })
   .strict();
 

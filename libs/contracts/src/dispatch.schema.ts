@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AgentId, BehaviorName, IsoDateTime, MessageId } from './ids.schema';
+import { AgentId, BehaviorName, IsoDateTime, MessageId, SealedSecrets } from './ids.schema';
 
 /** Work for any session agent with a free slot (routing key `pending`). */
 export const StartSession = z
@@ -11,6 +11,8 @@ export const StartSession = z
     behavior: BehaviorName,
     config: z.record(z.unknown()),
     proxy: z.string().optional(),
+    /** Opened by the session agent that runs the session, in memory only. */
+    secrets: SealedSecrets.optional(),
     occurredAt: IsoDateTime,
   })
   .strict();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AgentSchedule } from './commands.schema';
-import { AgentId, BehaviorName, IsoDateTime } from './ids.schema';
+import { AgentId, BehaviorName, IsoDateTime, SealedSecrets } from './ids.schema';
 
 export const AGENT_STATUSES = [
   'idle',
@@ -29,6 +29,8 @@ export const AgentStartRequested = event(
       attempt: z.number().int().nonnegative(),
       /** The schedule of this run, if any (a start without one removes the previous one). */
       schedule: AgentSchedule.optional(),
+      /** The start's sealed secrets (see `StartAgentPayload`). */
+      secrets: SealedSecrets.optional(),
     })
     .strict(),
 );

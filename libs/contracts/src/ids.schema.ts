@@ -24,3 +24,12 @@ export const ProxyUrl = z
   .string()
   .url()
   .refine((value) => /^(https?|socks5?):\/\//.test(value), 'proxy must be http, https or socks5');
+
+/**
+ * The secret values of an agent's start (proxy credentials, the config fields its behaviour marks
+ * secret), sealed together where the command entered Drover; only session agents open it.
+ */
+export const SealedSecrets = z
+  .string()
+  .max(1_000_000)
+  .regex(/^sealed\.v1\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/, 'a sealed value');

@@ -5,7 +5,15 @@
 
 const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|authorization|cookie|credential/i;
 
-/** Deep copy of a behaviour config with every secret-looking value replaced by `***`. */
+/** Query parameters whose values are credentials more often than not. */
+const SECRET_PARAM =
+  /^(token|access_token|id_token|auth|key|api[-_]?key|sig|signature|secret|pass(word)?|pwd|session|code)$/i;
+const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * Deep copy of a behaviour config with every secret-looking value replaced by `***`, and every
+ * URL shown without its credentials (see `redactUrl`).
+ */
 export function redactConfig(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactConfig);
   if (value && typeof value === 'object') {
@@ -13,7 +21,35 @@ export function redactConfig(value: unknown): unknown {
       Object.entries(value).map(([key, inner]) => [key, SECRET_KEY.test(key) ? '***' : redactConfig(inner)]),
     );
   }
+  if (typeof value === 'string' && URL_LIKE.test(value)) return redactUrl(value);
   return value;
+}
+
+/**
+ * A URL as it may be shown: user name and password replaced, and the values of secret-looking
+ * query parameters (`token`, `key`, `sig`, `password`...) too. Text that is not a URL is returned
+ * with any `user:pass@` hidden. Never throws.
+ */
+export function redactUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return redactCredentials(text);
+  }
+  let changed = false;
+  if (url.username || url.password) {
+    url.username = '***';
+    url.password = '***';
+    changed = true;
+  }
+  for (const name of [...url.searchParams.keys()]) {
+    if (SECRET_PARAM.test(name)) {
+      url.searchParams.set(name, '***');
+      changed = true;
+    }
+  }
+  return changed ? url.toString() : text;
 }
 
 /** `scheme://user:pass@host` -> `scheme://***:***@host`; also hides any bare `user:pass@` left in free text. */

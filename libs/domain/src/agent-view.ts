@@ -1,9 +1,12 @@
 import { redactConfig, redactProxyUrl, type AgentView } from '@drover/contracts';
 import type { AgentState } from './agent.state';
 
-/** The read model of an agent: its state with proxy passwords and secret config values masked. */
+/**
+ * The read model of an agent: its state without the sealed secrets, and with anything secret
+ * left in clear (a start from before secrets were sealed) masked.
+ */
 export function agentView(state: AgentState): AgentView {
-  const { config, proxy, ...rest } = state;
+  const { config, proxy, secrets: _sealed, ...rest } = state;
   return {
     ...rest,
     ...(config ? { config: redactConfig(config) as Record<string, unknown> } : {}),

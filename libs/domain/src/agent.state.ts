@@ -9,6 +9,8 @@ export interface AgentState {
   behavior?: string;
   config?: Record<string, unknown>;
   proxy?: string;
+  /** The sealed secrets of the current run's start; never in a view. */
+  secrets?: string;
   /** Cron schedule of the current run record, set (or removed) by every start. */
   schedule?: AgentSchedule;
   /** Start attempts of the current run: 1 on start, +1 on every automatic restart. */

@@ -6,14 +6,23 @@ export function evolve(state: AgentState, event: AgentEvent, at: string): AgentS
   const next: AgentState = { ...state, updatedAt: at, createdAt: state.createdAt ?? at };
   switch (event.type) {
     case 'agent.start-requested': {
-      const { behavior, config, proxy, attempt, schedule } = event.data;
+      const { behavior, config, proxy, attempt, schedule, secrets } = event.data;
       const fresh: AgentState = { ...next, status: 'starting', behavior, config, attempts: attempt };
       // A start replaces the schedule, or removes it when it carries none.
       delete fresh.schedule;
       if (schedule) fresh.schedule = schedule;
-      return without(fresh, 'proxy', 'instanceId', 'startedAt', 'stoppedAt', 'queuedAt', 'retryAt', 'lastError', {
-        proxy,
-      });
+      return without(
+        fresh,
+        'proxy',
+        'secrets',
+        'instanceId',
+        'startedAt',
+        'stoppedAt',
+        'queuedAt',
+        'retryAt',
+        'lastError',
+        { proxy, secrets },
+      );
     }
     case 'agent.queued':
       return withoutRequeue(without({ ...next, status: 'queued', queuedAt: at }, 'instanceId'));
@@ -84,7 +93,8 @@ export function foldHead(agentId: string, head: FoldableHead): AgentState {
   return fold(agentId, head.commits, head.snapshot?.state as AgentState | undefined);
 }
 
-type OptionalKey = 'proxy' | 'instanceId' | 'startedAt' | 'stoppedAt' | 'queuedAt' | 'retryAt' | 'lastError';
+type OptionalKey =
+  'proxy' | 'secrets' | 'instanceId' | 'startedAt' | 'stoppedAt' | 'queuedAt' | 'retryAt' | 'lastError';
 
 /** Drops optional fields (no `undefined` values in views), then sets the given ones if defined. */
 function without(

@@ -1,7 +1,7 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { DROVER_TOPOLOGY, type Bus } from '@drover/messaging';
-import type { Env, Logger } from '@drover/runtime';
+import { ConfigError, SecretBox, type Env, type Logger } from '@drover/runtime';
 import type { Store } from '@drover/store';
 
 /**
@@ -41,4 +41,38 @@ export function openRedis(env: Env, logger: Logger): Redis | undefined {
   const redis = new Redis(env.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
   redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis unavailable'));
   return redis;
+}
+
+/** File name of the key ring the embedded mode writes in its data directory. */
+export const SECRETS_KEY_FILE_NAME = 'secrets.key';
+
+/**
+ * The secrets key ring of a service that seals or opens secrets (gateway, engine, session
+ * agent), from `DROVER_SECRETS_KEY_FILE` (or `DROVER_SECRETS_KEY`). A service in its own process
+ * refuses to start without one: a key made up on the spot would open nothing the others sealed.
+ */
+export function openSecretBox(env: Env): SecretBox {
+  if (!env.DROVER_SECRETS_KEY) {
+    throw new ConfigError(
+      'DROVER_SECRETS_KEY_FILE is not set: the gateway, the engine and the session agents share one ' +
+        'secrets key ring (README, "Secrets"); create one with `npm run --silent secrets-key > secrets.key`',
+    );
+  }
+  try {
+    return SecretBox.parse(env.DROVER_SECRETS_KEY, 'DROVER_SECRETS_KEY_FILE');
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
+/**
+ * The embedded mode's key ring: the one the environment names, else `secrets.key` in the data
+ * directory, written (mode 0600) on first start.
+ */
+export function openOrCreateSecretBox(env: Env, logger: Logger): SecretBox {
+  if (env.DROVER_SECRETS_KEY) return openSecretBox(env);
+  const path = join(resolve(env.DROVER_DATA_DIR), SECRETS_KEY_FILE_NAME);
+  const { box, created } = SecretBox.loadOrCreate(path);
+  if (created) logger.info({ path }, 'secrets key ring created');
+  return box;
 }

@@ -47,3 +47,25 @@ export async function closeConnections(vhost: string): Promise<number> {
   }
   return connections.length;
 }
+
+/**
+ * Every message of every queue of the vhost, as the management UI's "Get messages" shows them
+ * (body and properties as text), taken with requeue so the queues are left as they were.
+ */
+export async function managementMessages(vhost: string): Promise<{ queue: string; text: string }[]> {
+  const response = await management('GET', `/queues/${encodeURIComponent(vhost)}`);
+  const queues = (await response.json()) as { name: string; messages?: number }[];
+  const found: { queue: string; text: string }[] = [];
+  for (const queue of queues) {
+    if (!queue.messages) continue;
+    const got = await management('POST', `/queues/${encodeURIComponent(vhost)}/${encodeURIComponent(queue.name)}/get`, {
+      count: queue.messages,
+      ackmode: 'ack_requeue_true',
+      encoding: 'auto',
+      truncate: 1_000_000,
+    });
+    for (const message of (await got.json()) as unknown[])
+      found.push({ queue: queue.name, text: JSON.stringify(message) });
+  }
+  return found;
+}

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -22,15 +24,36 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
+let testKeyFile: string | undefined;
+
+/**
+ * The secrets key ring every service a test process starts shares (`DROVER_SECRETS_KEY_FILE`,
+ * unless the test sets its own): one file per test process, readable by its owner only.
+ */
+export function testSecretsKeyFile(): string {
+  if (!testKeyFile) {
+    testKeyFile = join(tmpdir(), `drover-test-secrets-${process.pid}.key`);
+    writeFileSync(testKeyFile, `test:${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  }
+  return testKeyFile;
+}
+
 /**
  * Starts a built service (`dist/services/<name>/src/main.js`) with only the given environment
- * and waits until it logs the URL it listens on.
+ * (and the test key ring) and waits until it logs the URL it listens on.
  */
 export async function startService(name: string, env: Record<string, string>): Promise<ServiceProcess> {
   const main = resolve(REPO_ROOT, 'dist/services', name, 'src/main.js');
   const child = spawn(process.execPath, [main], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      DROVER_SECRETS_KEY_FILE: testSecretsKeyFile(),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

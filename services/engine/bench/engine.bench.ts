@@ -8,7 +8,7 @@ import { Exchanges } from '@drover/contracts';
 import { DEFAULT_RECOVERY_POLICY } from '@drover/domain';
 import { DROVER_TOPOLOGY } from '@drover/messaging';
 import { RabbitMqBus } from '@drover/messaging/rabbitmq';
-import { createLogger, silentLogger, systemClock } from '@drover/runtime';
+import { createLogger, SecretBox, silentLogger, systemClock } from '@drover/runtime';
 import { openMongoStore } from '@drover/store/mongodb';
 import { openSqliteStore } from '@drover/store/sqlite';
 import type { Store } from '@drover/store';
@@ -65,7 +65,13 @@ async function main(): Promise<void> {
       const store = await candidate.open();
       const bus = await RabbitMqBus.connect(vhost.url, DROVER_TOPOLOGY, { prefetch: WINDOW });
       const engine = new Engine(
-        { bus, store, clock: systemClock, logger: process.env.BENCH_LOG ? createLogger('bench') : silentLogger() },
+        {
+          bus,
+          store,
+          clock: systemClock,
+          logger: process.env.BENCH_LOG ? createLogger('bench') : silentLogger(),
+          secrets: SecretBox.fresh(),
+        },
         { policy: DEFAULT_RECOVERY_POLICY, prefetch: WINDOW },
       );
       await engine.start();

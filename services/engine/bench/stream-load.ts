@@ -4,7 +4,7 @@ import { Exchanges, type CommandReply } from '@drover/contracts';
 import { DEFAULT_RECOVERY_POLICY, foldHead } from '@drover/domain';
 import { DROVER_TOPOLOGY } from '@drover/messaging';
 import { InMemoryBus } from '@drover/messaging/in-memory';
-import { silentLogger, systemClock } from '@drover/runtime';
+import { SecretBox, silentLogger, systemClock } from '@drover/runtime';
 import type { Store } from '@drover/store';
 import { Engine } from '../src/engine';
 
@@ -28,7 +28,7 @@ export interface StreamLoadFigures {
 export async function streamLoad(store: Store, history: number, samples = 200): Promise<StreamLoadFigures> {
   const bus = new InMemoryBus(DROVER_TOPOLOGY, { retryDelaysMs: [5] });
   const engine = new Engine(
-    { bus, store, clock: systemClock, logger: silentLogger() },
+    { bus, store, clock: systemClock, logger: silentLogger(), secrets: SecretBox.fresh() },
     { policy: DEFAULT_RECOVERY_POLICY },
   );
   await engine.start();

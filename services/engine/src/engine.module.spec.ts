@@ -7,7 +7,7 @@ import type { DomainMessage } from '@drover/domain';
 import { DROVER_TOPOLOGY, Queues } from '@drover/messaging';
 import { InMemoryBus } from '@drover/messaging/in-memory';
 import { BusExceptionFilter, BusServer } from '@drover/messaging/nest';
-import { silentLogger, systemClock } from '@drover/runtime';
+import { SecretBox, silentLogger, systemClock } from '@drover/runtime';
 import { SettlementWatch } from '@drover/testing';
 import { EngineModule } from './engine.module';
 import type { ProcessMessageHandler } from './process-message/process-message.handler';
@@ -40,7 +40,9 @@ describe('EngineModule on the bus', () => {
     bus = new InMemoryBus(DROVER_TOPOLOGY, { retryDelaysMs: [5] });
     watch = new SettlementWatch(bus);
     const moduleRef = await Test.createTestingModule({
-      imports: [EngineModule.forRoot({ handler, bus, clock: systemClock, logger: silentLogger() })],
+      imports: [
+        EngineModule.forRoot({ handler, bus, clock: systemClock, logger: silentLogger(), secrets: SecretBox.fresh() }),
+      ],
     }).compile();
     app = moduleRef.createNestMicroservice({
       strategy: new BusServer(watch.bus, { queues: [{ name: Queues.engineCommands }, { name: Queues.engineReports }] }),

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { BUS, type Bus } from '@drover/messaging';
-import { CLOCK, LOGGER, type Clock, type Logger } from '@drover/runtime';
+import { CLOCK, LOGGER, SecretBox, type Clock, type Logger } from '@drover/runtime';
 import { CommandsConsumer } from './consume-commands/commands.consumer';
 import { ReportsConsumer } from './consume-reports/reports.consumer';
 import { ProcessMessageHandler } from './process-message/process-message.handler';
@@ -8,7 +8,13 @@ import { ProcessMessageHandler } from './process-message/process-message.handler
 /** The engine's two inputs; Nest builds the consumers from what they depend on. */
 @Module({})
 export class EngineModule {
-  static forRoot(deps: { handler: ProcessMessageHandler; bus: Bus; clock: Clock; logger: Logger }): DynamicModule {
+  static forRoot(deps: {
+    handler: ProcessMessageHandler;
+    bus: Bus;
+    clock: Clock;
+    logger: Logger;
+    secrets: SecretBox;
+  }): DynamicModule {
     return {
       module: EngineModule,
       controllers: [CommandsConsumer, ReportsConsumer],
@@ -17,6 +23,7 @@ export class EngineModule {
         { provide: BUS, useValue: deps.bus },
         { provide: CLOCK, useValue: deps.clock },
         { provide: LOGGER, useValue: deps.logger },
+        { provide: SecretBox, useValue: deps.secrets },
       ],
     };
   }

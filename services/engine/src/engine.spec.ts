@@ -5,7 +5,7 @@ import { Exchanges, type CommandReply } from '@drover/contracts';
 import { DEFAULT_RECOVERY_POLICY } from '@drover/domain';
 import { DEATH_REASON_HEADER, DROVER_TOPOLOGY, Queues, type Delivery } from '@drover/messaging';
 import { InMemoryBus } from '@drover/messaging/in-memory';
-import { silentLogger, systemClock } from '@drover/runtime';
+import { SecretBox, silentLogger, systemClock } from '@drover/runtime';
 import type { Store } from '@drover/store';
 import { openSqliteStore } from '@drover/store/sqlite';
 import { Engine } from './engine';
@@ -94,7 +94,7 @@ describe('engine', () => {
   beforeAll(async () => {
     bus = new InMemoryBus(DROVER_TOPOLOGY, { retryDelaysMs: [5] });
     store = openSqliteStore({ filename: ':memory:' });
-    const deps = { bus, store, clock: systemClock, logger: silentLogger() };
+    const deps = { bus, store, clock: systemClock, logger: silentLogger(), secrets: SecretBox.fresh() };
     // Two replicas on one store and bus, as in production.
     engines = [
       new Engine(deps, { policy: DEFAULT_RECOVERY_POLICY }),

@@ -5,7 +5,7 @@ import type { INestMicroservice } from '@nestjs/common';
 import { Queues, type Bus } from '@drover/messaging';
 import { listenOnBus } from '@drover/messaging/nest';
 import type { DroverMetrics } from '@drover/platform';
-import type { Clock, Logger } from '@drover/runtime';
+import type { Clock, Logger, SecretBox } from '@drover/runtime';
 import { isStoreUnavailable, type Store } from '@drover/store';
 import { EngineModule } from './engine.module';
 import { ProcessMessageHandler } from './process-message/process-message.handler';
@@ -29,12 +29,22 @@ export class Engine {
   private app?: INestMicroservice;
 
   constructor(
-    private readonly deps: { bus: Bus; store: Store; clock: Clock; logger: Logger },
+    private readonly deps: {
+      bus: Bus;
+      store: Store;
+      clock: Clock;
+      logger: Logger;
+      /** Seals the secrets of a start published in clear. */
+      secrets: SecretBox;
+    },
     private readonly options: EngineOptions,
   ) {
     const leaseMs = options.leaseMs ?? 10_000;
     this.handler = new ProcessMessageHandler({
-      ...deps,
+      bus: deps.bus,
+      store: deps.store,
+      clock: deps.clock,
+      logger: deps.logger,
       policy: options.policy,
       ...(options.metrics ? { metrics: options.metrics } : {}),
       // Waiting up to one and a half leases lets a message outwait a holder that stalled and lost
@@ -48,13 +58,13 @@ export class Engine {
   }
 
   async start(): Promise<void> {
-    const { bus, logger, clock } = this.deps;
+    const { bus, logger, clock, secrets } = this.deps;
     // Relay whatever a crash left behind before taking new work.
     await this.sweeper.sweep(0);
     const prefetch = this.options.prefetch ?? 16;
     this.app = await listenOnBus(
       bus,
-      EngineModule.forRoot({ handler: this.handler, bus, clock, logger }),
+      EngineModule.forRoot({ handler: this.handler, bus, clock, logger, secrets }),
       [
         { name: Queues.engineCommands, prefetch },
         { name: Queues.engineReports, prefetch },

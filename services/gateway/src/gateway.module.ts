@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Bus } from '@drover/messaging';
 import { ScreenshotStore, type DroverMetrics } from '@drover/platform';
-import type { Logger } from '@drover/runtime';
+import type { Logger, SecretBox } from '@drover/runtime';
 import { AgentsController } from './agents/agents.controller';
 import { CommandsController } from './commands/commands.controller';
 import { HealthController } from './health/health.controller';
@@ -28,17 +28,22 @@ export interface GatewayDeps {
   metrics?: DroverMetrics;
   /** Where session agents keep screenshots (a volume shared with them). */
   screenshots?: ScreenshotStore;
+  /**
+   * Seals the secrets of every start before it leaves the gateway. Omitted (tests): starts leave
+   * in clear and the engine seals them.
+   */
+  secrets?: SecretBox;
 }
 
 /** The REST shim: validates HTTP calls and turns them into bus requests. No store access. */
 @Module({})
 export class GatewayModule {
-  static forRoot({ bus, config, screenshots }: GatewayDeps): DynamicModule {
+  static forRoot({ bus, config, screenshots, secrets }: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
       controllers: [AgentsController, CommandsController, HealthController, ScreenshotsController],
       providers: [
-        { provide: BusClients, useValue: new BusClients(bus, config) },
+        { provide: BusClients, useValue: new BusClients(bus, config, secrets) },
         { provide: ScreenshotStore, useValue: screenshots ?? new ScreenshotStore('./.drover/data', 50) },
       ],
     };

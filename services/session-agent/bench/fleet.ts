@@ -15,7 +15,7 @@ import {
 import { DROVER_TOPOLOGY, Queues, type Delivery } from '@drover/messaging';
 import { InMemoryBus } from '@drover/messaging/in-memory';
 import { DroverMetrics } from '@drover/platform';
-import { EnvSchema, ProfileSchema, silentLogger, systemClock, type Logger } from '@drover/runtime';
+import { EnvSchema, type Logger, ProfileSchema, SecretBox, silentLogger, systemClock } from '@drover/runtime';
 import { createSessionAgent, type SessionAgent } from '../src/session-agent';
 import type { Counts, FleetAgent, FleetMessage, FleetSpec, ParentMessage } from './fleet-protocol';
 
@@ -137,6 +137,7 @@ async function startFleet(agents: readonly FleetAgent[], capacity: number, insta
     });
     const agent = await createSessionAgent({
       config: { env, profile },
+      secrets: SecretBox.fresh(),
       bus,
       clock: systemClock,
       logger,

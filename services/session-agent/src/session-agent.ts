@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { BehaviorRegistry, builtInBehaviors } from '@drover/behaviors';
 import type { Bus } from '@drover/messaging';
 import type { DroverMetrics } from '@drover/platform';
-import type { Clock, DroverConfig, Logger } from '@drover/runtime';
+import type { Clock, DroverConfig, Logger, SecretBox } from '@drover/runtime';
 import { startBrowserStack } from './browser/browser-stack';
 import { SessionHost } from './session-host';
 
@@ -25,8 +25,10 @@ export async function createSessionAgent(deps: {
   clock: Clock;
   logger: Logger;
   metrics: DroverMetrics;
+  /** Opens the sealed secrets of the sessions it runs, and seals their cookies. */
+  secrets: SecretBox;
 }): Promise<SessionAgent> {
-  const { config, bus, clock, logger, metrics } = deps;
+  const { config, bus, clock, logger, metrics, secrets } = deps;
   const { env, profile } = config;
   // A fresh id per boot unless configured: a restarted process's old sessions are then
   // recognised as lost by their lease.
@@ -39,6 +41,7 @@ export async function createSessionAgent(deps: {
     logger,
     note: (agentId, activity) => late.host?.noteActivity(agentId, activity),
     metrics,
+    secrets,
   });
   const host = new SessionHost({
     bus,
@@ -52,6 +55,7 @@ export async function createSessionAgent(deps: {
     metrics,
     ...(browser.lender ? { browsers: browser.lender } : {}),
     storage: browser.storage,
+    secrets,
   });
   late.host = host;
   return {

@@ -6,9 +6,10 @@ import {
   type StopSession,
 } from '@drover/contracts';
 import { abortableSleep, type AgentStorage, type BehaviorRegistry } from '@drover/behaviors';
+import { openStartSecrets } from '@drover/behaviors/catalog';
 import type { Bus } from '@drover/messaging';
 import type { DroverMetrics } from '@drover/platform';
-import type { Clock, Logger } from '@drover/runtime';
+import type { Clock, Logger, SecretBox } from '@drover/runtime';
 import type { BrowserLender } from './browser/browser-lender';
 import { DispatchTransport } from './dispatch/dispatch-transport';
 import type { SessionWork } from './dispatch/session-work.port';
@@ -39,6 +40,8 @@ export interface SessionHostOptions {
   storage?: (session: SessionRef) => AgentStorage;
   /** The clock leases are measured on (tests); `performance.now` by default. */
   monotonic?: MonotonicClock;
+  /** Opens the sealed secrets of a start; a start carrying some fails without it. */
+  secrets?: SecretBox;
 }
 
 /**
@@ -138,7 +141,15 @@ export class SessionHost implements SessionWork {
         error: `behaviour ${work.behavior} is not available here`,
       });
     }
-    const config = behavior.configSchema.safeParse(work.config);
+    let opened: { config: Record<string, unknown>; proxy?: string };
+    try {
+      // In memory only: the opened values go to the behaviour and the browser's proxy, nowhere else.
+      opened = openStartSecrets(this.options.secrets, agentId, work);
+    } catch (error) {
+      const reason = `cannot open the start's sealed secrets: ${(error as Error).message}`;
+      return this.reporter.report('session.failed', agentId, attempt, { error: reason });
+    }
+    const config = behavior.configSchema.safeParse(opened.config);
     if (!config.success) {
       const error = `invalid config: ${describeZodError(config.error)}`;
       return this.reporter.report('session.failed', agentId, attempt, { error });
@@ -151,7 +162,7 @@ export class SessionHost implements SessionWork {
     this.slots.take(session);
     const logger = this.options.logger.child({ agentId, attempt });
     if (behavior.requires.includes('browser')) {
-      const failure = await this.lendBrowser(session, ref, work.proxy);
+      const failure = await this.lendBrowser(session, ref, opened.proxy);
       if (failure) {
         this.slots.free(session);
         return this.reporter.report('session.failed', agentId, attempt, { error: failure });
@@ -169,7 +180,7 @@ export class SessionHost implements SessionWork {
       .run({
         agentId,
         config: config.data,
-        ...(work.proxy ? { proxy: work.proxy } : {}),
+        ...(opened.proxy ? { proxy: opened.proxy } : {}),
         signal: controller.signal,
         logger,
         capabilities: {

@@ -5,7 +5,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { INestApplication } from '@nestjs/common';
 import { DROVER_TOPOLOGY, Queues, type Bus } from '@drover/messaging';
 import { InMemoryBus } from '@drover/messaging/in-memory';
-import { DroverMetrics, InstrumentedBus, openRedis, openStore, ScreenshotStore } from '@drover/platform';
+import {
+  DroverMetrics,
+  InstrumentedBus,
+  openOrCreateSecretBox,
+  openRedis,
+  openStore,
+  ScreenshotStore,
+} from '@drover/platform';
 import { systemClock, type DroverConfig, type Logger } from '@drover/runtime';
 // The standalone service is the one place allowed to compose other services.
 import { applyProfile } from '../../bootstrap/src/apply-profile';
@@ -42,16 +49,24 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
   const bus = new InstrumentedBus(memoryBus, metrics);
   const redis = openRedis(env, logger);
   const child = (component: string) => logger.child({ component });
+  const secrets = openOrCreateSecretBox(env, logger);
 
   const persistence = new PersistenceAgent(
     { bus, store, clock, logger: child('persistence-agent') },
     { retention: profile.retention },
   );
   const engine = new Engine(
-    { bus, store, clock, logger: child('engine') },
+    { bus, store, clock, logger: child('engine'), secrets },
     { policy: profile.recovery, leaseMs: profile.engine.leaseMs, metrics },
   );
-  const sessions = await createSessionAgent({ config, bus, clock, logger: child('session-agent'), metrics });
+  const sessions = await createSessionAgent({
+    config,
+    bus,
+    clock,
+    logger: child('session-agent'),
+    metrics,
+    secrets,
+  });
   const scheduler = new Scheduler(
     { bus, store, clock, logger: child('scheduler'), metrics },
     {
@@ -74,6 +89,7 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
     metrics,
     screenshots: new ScreenshotStore(resolve(env.PERSISTENT_DATA_PATH), env.SCREENSHOT_LIMIT),
     security: securityFromEnv(env, redis),
+    secrets,
   });
   await gateway.listen(env.PORT, env.HOST);
   const address = (gateway.getHttpServer() as Server).address() as AddressInfo;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secretWhen } from '../secret-fields';
 
 const Selector = z.string().min(1).max(500);
 const HttpUrl = z
@@ -13,8 +14,9 @@ export const TypeStep = z
   .object({
     action: z.literal('type'),
     selector: Selector,
-    text: z.string().max(10_000),
-    /** The text is a password or token: it never appears in activities or logs. */
+    /** Sealed like any secret field when `secret` is true. */
+    text: secretWhen(z.string().max(10_000), (step) => step.secret === true),
+    /** The text is a password or token: sealed, and it never appears in activities or logs. */
     secret: z.boolean().optional(),
   })
   .strict();

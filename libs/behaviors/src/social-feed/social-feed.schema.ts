@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secret } from '../secret-fields';
 
 /** CSS selectors the behaviour looks for; each can be overridden for a differently built site. */
 export const SocialFeedSelectors = z
@@ -36,8 +37,8 @@ export const SocialFeedConfig = z
       .url()
       .refine((url) => /^https?:\/\//i.test(url), 'only http and https sites are supported'),
     username: z.string().min(1).max(200),
-    /** Secret: never reported nor logged (the `password` key is redacted in config views). */
-    password: z.string().min(1).max(500),
+    /** Secret: sealed where the command enters Drover; only the session agent running it opens it. */
+    password: secret(z.string().min(1).max(500)),
     feedPath: path('/feed'),
     loginPath: path('/login'),
     selectors: SocialFeedSelectors.default({}),

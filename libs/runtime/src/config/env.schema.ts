@@ -46,6 +46,11 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// or rediss:// URL')
     .optional(),
+  /**
+   * The secrets key ring (README, "Secrets"), normally from a file: `DROVER_SECRETS_KEY_FILE`.
+   * Lines of `<key id>:<base64 32-byte key>`; the first seals, all open.
+   */
+  DROVER_SECRETS_KEY: z.string().min(1).optional(),
   /** Comma-separated gateway API keys; unset means the API is open (development). */
   DROVER_API_KEYS: z
     .string()

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store } from '../store.port';
@@ -47,8 +47,24 @@ const SCHEMA = `
 
 function filenameOf(options: SqliteStoreOptions): string {
   if ('filename' in options) return options.filename;
-  mkdirSync(options.dataDir, { recursive: true });
-  return join(options.dataDir, SQLITE_FILE_NAME);
+  // The store holds sealed secrets and every agent's history: only its owner reads it.
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const filename = join(options.dataDir, SQLITE_FILE_NAME);
+  keepPrivate(filename);
+  return filename;
+}
+
+/**
+ * Creates the store file readable by its owner only, or narrows an older one (SQLite creates its
+ * files 0644 under the usual umask). SQLite gives the `-wal` and `-shm` files the mode of the
+ * database file, so they follow.
+ */
+function keepPrivate(filename: string): void {
+  if (!existsSync(filename)) closeSync(openSync(filename, 'a', 0o600));
+  chmodSync(filename, 0o600);
+  for (const companion of [`${filename}-wal`, `${filename}-shm`]) {
+    if (existsSync(companion)) chmodSync(companion, 0o600);
+  }
 }
 
 function configure(db: Database.Database, filename: string): void {

@@ -1,14 +1,21 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern } from '@nestjs/microservices';
 import { AgentCommand, Exchanges, type CommandOutcome, type CommandReply } from '@drover/contracts';
-import { validateBehaviorConfig } from '@drover/behaviors/catalog';
+import { openStartSecrets, sealStartPayload, validateBehaviorConfig } from '@drover/behaviors/catalog';
 import { BUS, deadLetter, parseOrDeadLetter, Queues, type Bus, type Delivery, type Outcome } from '@drover/messaging';
 import { BusContext } from '@drover/messaging/nest';
-import { CLOCK, LOGGER, type Clock, type Logger } from '@drover/runtime';
+import { CLOCK, LOGGER, SealedValueError, SecretBox, type Clock, type Logger } from '@drover/runtime';
 import { ProcessMessageHandler } from '../process-message/process-message.handler';
 
 /**
- * Entry point for `engine.commands`. A malformed command is dead-lettered at once with the
+ * Carried by the sealed copy of a start that must be refused (its sealed secrets do not open
+ * here): the copy is dead-lettered with this reason, and the original, in clear, is gone.
+ */
+const REFUSED_HEADER = 'x-drover-refused';
+
+/**
+ * Entry point for `engine.commands`. A start published with secrets in clear is first replaced
+ * by a sealed copy (see `sealInClear`). A malformed command is dead-lettered at once with the
  * reason (and answered, when someone waits for it); a valid one is processed and answered.
  */
 @Controller()
@@ -18,6 +25,7 @@ export class CommandsConsumer {
     @Inject(BUS) private readonly bus: Bus,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SecretBox) private readonly secrets: SecretBox,
   ) {}
 
   @EventPattern(Queues.engineCommands)
@@ -27,6 +35,9 @@ export class CommandsConsumer {
 
   /** Validates, processes and answers one command. */
   private async consume(delivery: Delivery): Promise<Outcome | void> {
+    const refused = delivery.headers[REFUSED_HEADER];
+    if (typeof refused === 'string') return this.refuse(delivery, refused);
+    if (await this.sealInClear(delivery)) return;
     const parsed = parseOrDeadLetter(delivery, AgentCommand, 'command', this.logger);
     if (!parsed.ok) {
       await delivery.reply?.({
@@ -49,7 +60,12 @@ export class CommandsConsumer {
       return deadLetter(reason);
     }
     if (command.type === 'agent.start') {
-      const check = validateBehaviorConfig(command.payload.behavior, command.payload.config ?? {});
+      // The config as the session will run it: its secret fields hold `***` until opened.
+      const { config } = openStartSecrets(this.secrets, command.agentId, {
+        ...command.payload,
+        config: command.payload.config ?? {},
+      });
+      const check = validateBehaviorConfig(command.payload.behavior, config);
       if (!check.ok)
         return this.answer(delivery, {
           ok: false,
@@ -59,6 +75,55 @@ export class CommandsConsumer {
         });
     }
     return this.answer(delivery, await this.handler.handle(command));
+  }
+
+  /**
+   * A start whose secrets came in clear (published straight to `drover.commands`) is replaced
+   * by a copy with them sealed, published with the same message id, and acknowledged: from here
+   * on, retries, the command log and dead letters only ever hold the sealed copy. Redelivered
+   * after a crash between the two, it is sealed again, and the engine drops the second copy by
+   * its message id. Valid or not, the body is read as far as it goes, so a start that will be
+   * refused leaves no secret in the dead-letter queue either.
+   */
+  private async sealInClear(delivery: Delivery): Promise<boolean> {
+    const body = delivery.body as { type?: unknown; agentId?: unknown; payload?: unknown; messageId?: unknown };
+    if (!isRecord(body) || body.type !== 'agent.start' || !isRecord(body.payload)) return false;
+    const agentId = typeof body.agentId === 'string' ? body.agentId : '';
+    let refusal: string | undefined;
+    let result;
+    try {
+      result = sealStartPayload(this.secrets, agentId, body.payload);
+    } catch (error) {
+      if (!(error instanceof SealedValueError)) throw error;
+      refusal = `invalid command: payload.secrets: ${error.message}`;
+      const { secrets: _unopened, ...rest } = body.payload;
+      result = sealStartPayload(this.secrets, agentId, rest);
+    }
+    if (!result.sealed && !refusal) return false;
+    const payload = refusal ? { ...result.payload, secrets: undefined } : result.payload;
+    const messageId = delivery.messageId || (typeof body.messageId === 'string' ? body.messageId : '');
+    await this.bus.publish(
+      Exchanges.commands,
+      delivery.routingKey,
+      { ...body, payload },
+      {
+        ...(messageId ? { messageId } : {}),
+        ...(refusal ? { headers: { [REFUSED_HEADER]: refusal } } : {}),
+      },
+    );
+    this.logger.info({ messageId, agentId }, 'start published with secrets in clear: replaced by a sealed copy');
+    return true;
+  }
+
+  private async refuse(delivery: Delivery, reason: string): Promise<Outcome> {
+    const body = delivery.body as { agentId?: unknown };
+    await delivery.reply?.({
+      ok: false,
+      commandId: delivery.messageId,
+      agentId: typeof body?.agentId === 'string' ? body.agentId : '',
+      error: { code: 'invalid_request', message: reason },
+    });
+    return deadLetter(reason);
   }
 
   /** Replies to a waiting caller and records commands that committed nothing on the read side. */
@@ -78,4 +143,8 @@ export class CommandsConsumer {
     }
     await delivery.reply?.(reply);
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

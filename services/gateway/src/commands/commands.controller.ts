@@ -26,7 +26,7 @@ export class CommandsController {
         throw ApiError.invalid(issues);
       }
     }
-    const result = await this.clients.send(command);
+    const result = await this.clients.send(command, 'payload.secrets');
     return answerCommand(
       result,
       res,

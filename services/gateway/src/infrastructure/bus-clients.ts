@@ -7,7 +7,9 @@ import {
   type PersistenceReply,
   type ReadQuery,
 } from '@drover/contracts';
+import { sealStartPayload } from '@drover/behaviors/catalog';
 import { RequestTimeoutError, type Bus } from '@drover/messaging';
+import { SealedValueError, type SecretBox } from '@drover/runtime';
 import { ApiError } from './api-error';
 
 export interface GatewayConfig {
@@ -23,13 +25,26 @@ export class BusClients {
   constructor(
     private readonly bus: Bus,
     private readonly config: GatewayConfig,
+    private readonly secrets?: SecretBox,
   ) {}
 
   static newCommandId(): string {
     return `gw-${randomUUID()}`;
   }
 
-  async send(command: AgentCommand): Promise<CommandResult> {
+  /**
+   * Sends a command and waits for the engine's answer. A start's secrets leave sealed; sealed
+   * secrets it already carries must open for its agent (`secretsField` names them in the 400).
+   */
+  async send(command: AgentCommand, secretsField = 'secrets'): Promise<CommandResult> {
+    if (command.type === 'agent.start' && this.secrets) {
+      try {
+        command = { ...command, payload: sealStartPayload(this.secrets, command.agentId, command.payload).payload };
+      } catch (error) {
+        if (!(error instanceof SealedValueError)) throw error;
+        throw ApiError.invalid([{ field: secretsField, message: error.message }]);
+      }
+    }
     try {
       return await this.bus.request<CommandReply>(Exchanges.commands, command.type, command, {
         timeoutMs: this.config.commandTimeoutMs,

@@ -5,7 +5,7 @@ import type { BrowserHost, BrowserSession } from '@drover/browser';
 import { DROVER_TOPOLOGY, Queues } from '@drover/messaging';
 import { InMemoryBus } from '@drover/messaging/in-memory';
 import type { ScreenshotStore } from '@drover/platform';
-import { silentLogger } from '@drover/runtime';
+import { SecretBox, silentLogger } from '@drover/runtime';
 import { BrowserLender } from './browser-lender';
 import { COOKIE_COLLECTION, CookieStore } from './cookie-store';
 
@@ -34,6 +34,9 @@ class FakeHost {
   }
 }
 
+/** The key ring every session-agent host shares. */
+const hostsSecrets = SecretBox.fresh();
+
 /**
  * The persistence agent's side of the cookie collection: upserts and findOne on a map, each
  * upsert applied after `delayFor(value)` ms, so an older save can be made to arrive last.
@@ -48,12 +51,15 @@ async function fakePersistence(bus: InMemoryBus, delayFor: (value: string | unde
         op: string;
         collection: string;
         id?: string;
-        document?: { cookies: CookieData[] };
+        document?: { sealed: string };
         filter?: { value: string };
       };
       if (task.collection !== COOKIE_COLLECTION) throw new Error(`unexpected collection ${task.collection}`);
       if (task.op === 'upsert' && task.id && task.document) {
-        const value = task.document.cookies[0]?.value;
+        // The jar arrives sealed: the persistence agent never sees a cookie in clear.
+        expect(JSON.stringify(task.document)).not.toMatch(/"value"/);
+        const jar = JSON.parse(hostsSecrets.open(task.document.sealed, `agent:${task.id}:cookies`)) as CookieData[];
+        const value = jar[0]?.value;
         await sleep(delayFor(value));
         docs.set(task.id, task.document);
         applied.push(value ?? '(empty)');
@@ -83,7 +89,7 @@ describe('cookies across a stop and a start on another host', () => {
     const browser = new FakeHost();
     const lender = new BrowserLender({
       host: browser.asHost(),
-      cookies: new CookieStore(bus),
+      cookies: new CookieStore(bus, hostsSecrets),
       screenshots: {} as ScreenshotStore,
       logger: silentLogger(),
       cookieSaveMs: 60_000,

@@ -5,7 +5,7 @@ import type { AgentStorage } from '@drover/behaviors';
 import { BrowserHost, resolveChromePath } from '@drover/browser';
 import type { Bus } from '@drover/messaging';
 import { ScreenshotStore, type DroverMetrics } from '@drover/platform';
-import type { Env, Logger } from '@drover/runtime';
+import type { Env, Logger, SecretBox } from '@drover/runtime';
 import { BrowserLender } from './browser-lender';
 import { BusAgentStorage } from './bus-agent-storage';
 import { CookieStore } from './cookie-store';
@@ -27,8 +27,9 @@ export async function startBrowserStack(deps: {
   logger: Logger;
   note: (agentId: string, activity: Activity) => void;
   metrics?: DroverMetrics;
+  secrets: SecretBox;
 }): Promise<BrowserStack> {
-  const { env, bus, logger, note, metrics } = deps;
+  const { env, bus, logger, note, metrics, secrets } = deps;
   const storage = (session: SessionRef) => new BusAgentStorage(bus, session);
   const chromePath = resolveChromePath(env.CHROME_PATH);
   if (!existsSync(chromePath)) {
@@ -59,7 +60,7 @@ export async function startBrowserStack(deps: {
   for (const reason of ['recycle', 'crash'] as const) metrics?.browserRebuilds.inc({ reason }, 0);
   const lender = new BrowserLender({
     host,
-    cookies: new CookieStore(bus),
+    cookies: new CookieStore(bus, secrets, logger),
     screenshots: new ScreenshotStore(resolve(env.PERSISTENT_DATA_PATH), env.SCREENSHOT_LIMIT),
     logger,
     cookieSaveMs: env.COOKIE_SAVE_MS,

@@ -2,31 +2,57 @@ import { createHash } from 'node:crypto';
 import type { CookieData } from 'puppeteer';
 import type { SessionRef } from '@drover/contracts';
 import type { Bus } from '@drover/messaging';
+import type { Logger, SecretBox } from '@drover/runtime';
 import { runTask } from './persistence-client';
 
 /** Collection of agents' cookie jars (never served by the API; only session agents read it). */
 export const COOKIE_COLLECTION = 'agent_cookies';
 
+/** A jar as stored: sealed for its agent (`cookies` in clear is a jar saved before sealing). */
+interface StoredJar {
+  sealed?: string;
+  cookies?: CookieData[];
+}
+
+/** The additional data a jar is sealed with: it opens as this agent's cookies only. */
+const jarContext = (agentId: string) => `agent:${agentId}:cookies`;
+
 /**
  * Cookies per agent through the persistence agent, so an agent resumes logged in on any host.
- * Saves are skipped when the jar did not change since the last save.
+ * A jar is sealed before it leaves the session agent: the bus, the persistence agent and the
+ * store only see ciphertext. Saves are skipped when the jar did not change since the last save.
  */
 export class CookieStore {
   private readonly lastSaved = new Map<string, string>();
   /** Per agent, the save in flight (the last one queued). */
   private readonly saving = new Map<string, Promise<boolean>>();
 
-  constructor(private readonly bus: Bus) {}
+  constructor(
+    private readonly bus: Bus,
+    private readonly secrets: SecretBox,
+    private readonly logger?: Logger,
+  ) {}
 
   async load(agentId: string): Promise<CookieData[]> {
-    const doc = await runTask<{ cookies?: CookieData[] } | null>(this.bus, {
+    const doc = await runTask<StoredJar | null>(this.bus, {
       op: 'findOne',
       collection: COOKIE_COLLECTION,
       filter: { field: '_id', op: 'eq', value: agentId },
     });
-    const cookies = doc?.cookies ?? [];
+    const cookies = this.open(agentId, doc);
     this.lastSaved.set(agentId, digest(cookies));
     return cookies;
+  }
+
+  /** A jar that no key here opens (its key was retired) is dropped: the agent logs in again. */
+  private open(agentId: string, doc: StoredJar | null): CookieData[] {
+    if (!doc?.sealed) return doc?.cookies ?? [];
+    try {
+      return JSON.parse(this.secrets.open(doc.sealed, jarContext(agentId))) as CookieData[];
+    } catch (error) {
+      this.logger?.warn({ agentId, err: (error as Error).message }, 'cookie jar cannot be opened; starting without');
+      return [];
+    }
   }
 
   /**
@@ -55,7 +81,7 @@ export class CookieStore {
       collection: COOKIE_COLLECTION,
       id: agentId,
       document: {
-        cookies,
+        sealed: this.secrets.seal(JSON.stringify(cookies), jarContext(agentId)),
         savedAt: new Date().toISOString(),
         attempt: session.attempt,
         instanceId: session.instanceId,
