@@ -28,7 +28,7 @@ export class ScreenshotStore {
 
   async save(agentId: string, png: Uint8Array, label?: string, at = new Date()): Promise<string> {
     const dir = this.dir(agentId);
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const stamp = at.toISOString().replace(/[-:.]/g, '');
     const suffix = label
       ? `-${label
@@ -37,7 +37,7 @@ export class ScreenshotStore {
           .slice(0, 40)}`
       : '';
     const name = `${stamp}${suffix}.png`;
-    await writeFile(join(dir, name), png);
+    await writeFile(join(dir, name), png, { mode: 0o600 });
     await this.prune(agentId);
     return name;
   }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -163,6 +163,12 @@ describe('standalone system: an http-monitor agent through the REST API', () => 
     expect(!JSON.stringify(view).includes('alice')).toBeTruthy();
     expect(view.proxy).toBe('http://***:***@127.0.0.1:3128');
     expect((await http(`${api}/agents/secretive`, { method: 'DELETE' })).status).toBe(202);
+    // Sealed in the store too, which (like the key ring made on first start) only its owner reads.
+    const store = ['drover.sqlite', 'drover.sqlite-wal'].map((name) => readFileSync(join(dataDir, name), 'latin1'));
+    expect(store.some((text) => text.includes('hunter2'))).toBe(false);
+    for (const name of ['secrets.key', 'drover.sqlite', 'drover.sqlite-wal']) {
+      expect([name, (statSync(join(dataDir, name)).mode & 0o777).toString(8)]).toEqual([name, '600']);
+    }
   });
 
   it('stops the agent: 202 stopping, then stopped, then 200 on a repeat', async () => {
