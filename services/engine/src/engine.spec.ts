@@ -85,16 +85,18 @@ const start = (agentId: string, messageId: string) => ({
 });
 
 describe('engine', () => {
+  const secrets = SecretBox.fresh();
   let bus: InMemoryBus;
   let store: Store;
   let engines: Engine[];
   let dispatched: Delivery[];
   let events: Delivery[];
+  const deadLetters: Delivery[] = [];
 
   beforeAll(async () => {
     bus = new InMemoryBus(DROVER_TOPOLOGY, { retryDelaysMs: [5] });
     store = openSqliteStore({ filename: ':memory:' });
-    const deps = { bus, store, clock: systemClock, logger: silentLogger(), secrets: SecretBox.fresh() };
+    const deps = { bus, store, clock: systemClock, logger: silentLogger(), secrets };
     // Two replicas on one store and bus, as in production.
     engines = [
       new Engine(deps, { policy: DEFAULT_RECOVERY_POLICY }),
@@ -105,6 +107,7 @@ describe('engine', () => {
       { exchange: Exchanges.dispatch, pattern: 'sa-1' },
     ]);
     events = await tap(bus, 'test.events', [{ exchange: Exchanges.events, pattern: '#' }]);
+    await bus.subscribe(`${Queues.engineCommands}.dead`, async (d) => void deadLetters.push(d));
     for (const engine of engines) await engine.start();
   });
   afterAll(async () => {
@@ -164,8 +167,6 @@ describe('engine', () => {
   });
 
   it('dead-letters a malformed command with the reason while valid ones keep flowing', async () => {
-    const dead: Delivery[] = [];
-    await bus.subscribe(`${Queues.engineCommands}.dead`, async (d) => void dead.push(d));
     await bus.publish(
       Exchanges.commands,
       'agent.start',
@@ -174,7 +175,7 @@ describe('engine', () => {
     );
     const reply = await request(start('a-3', 'cmd-a-3'));
     expect(reply.ok).toBe(true);
-    const letter = await until(() => dead.find((d) => d.messageId === 'poison-1'));
+    const letter = await until(() => deadLetters.find((d) => d.messageId === 'poison-1'));
     expect(String(letter.headers[DEATH_REASON_HEADER])).toMatch(/agentId/);
   });
 
@@ -255,4 +256,45 @@ describe('engine', () => {
     );
     expect((routed.body as { type: string }).type).toBe('session.stop');
   });
+
+  it('seals the secrets of a start published in clear before anything keeps them', async () => {
+    await bus.publish(
+      Exchanges.commands,
+      'agent.start',
+      {
+        ...start('clear-1', 'cmd-clear-1'),
+        payload: { ...start('', '').payload, proxy: 'http://al:Pw-in-clear@127.0.0.1:9' },
+      },
+      { messageId: 'cmd-clear-1' },
+    );
+    const dispatch = await until(() => dispatched.find((d) => (d.body as { agentId: string }).agentId === 'clear-1'));
+    const work = dispatch.body as { proxy: string; secrets: string };
+    expect(work.proxy).toBe('http://***:***@127.0.0.1:9/');
+    expect(JSON.parse(secrets.open(work.secrets, 'agent:clear-1:start'))).toEqual({
+      proxy: 'http://al:Pw-in-clear@127.0.0.1:9',
+    });
+    const commits = await store.streams.load('clear-1');
+    expect(commits.length).toBe(1);
+    expect(JSON.stringify(commits)).not.toContain('Pw-in-clear');
+  });
+
+  it('answers and dead-letters, sealed, a start whose sealed secrets do not open here', async () => {
+    const forged = sealed(SecretBox.parse(`other:${Buffer.alloc(32, 7).toString('base64')}`));
+    const reply = await request({
+      ...start('forged-1', 'cmd-forged-1'),
+      payload: { ...start('', '').payload, proxy: 'http://al:Pw-forged@127.0.0.1:9', secrets: forged },
+    });
+    expect(reply.ok).toBe(false);
+    expect(!reply.ok && reply.error.message).toMatch(/payload\.secrets: sealed with key other/);
+    const dead = await until(() =>
+      deadLetters.find((d) => (d.body as { messageId: string }).messageId === 'cmd-forged-1'),
+    );
+    expect(dead.headers[DEATH_REASON_HEADER]).toMatch(/payload\.secrets/);
+    expect(JSON.stringify(dead.body)).not.toContain('Pw-forged');
+    expect((await store.streams.load('forged-1')).length).toBe(0);
+  });
 });
+
+function sealed(box: SecretBox): string {
+  return box.seal(JSON.stringify({ proxy: 'http://x:y@127.0.0.1:9' }), 'agent:forged-1:start');
+}

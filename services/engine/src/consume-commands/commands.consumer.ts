@@ -112,10 +112,17 @@ export class CommandsConsumer {
       },
     );
     this.logger.info({ messageId, agentId }, 'start published with secrets in clear: replaced by a sealed copy');
+    // The copy is published without a reply address: a caller waiting for this one hears now.
+    if (refusal) await this.answerRefusal(delivery, refusal);
     return true;
   }
 
   private async refuse(delivery: Delivery, reason: string): Promise<Outcome> {
+    await this.answerRefusal(delivery, reason);
+    return deadLetter(reason);
+  }
+
+  private async answerRefusal(delivery: Delivery, reason: string): Promise<void> {
     const body = delivery.body as { agentId?: unknown };
     await delivery.reply?.({
       ok: false,
@@ -123,7 +130,6 @@ export class CommandsConsumer {
       agentId: typeof body?.agentId === 'string' ? body.agentId : '',
       error: { code: 'invalid_request', message: reason },
     });
-    return deadLetter(reason);
   }
 
   /** Replies to a waiting caller and records commands that committed nothing on the read side. */
