@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { AgentCommand } from './commands.schema';
 import { FilterSchema, UpdateSchema } from './filter.schema';
-import { redactConfig, redactCredentials, redactProxyUrl, urlSecrets } from './redact';
+import { redactConfig, redactCredentials, redactProxyUrl, redactUrl, urlSecrets } from './redact';
 
 describe('command envelope', () => {
   const start = {
@@ -91,5 +91,16 @@ describe('redaction', () => {
     );
     for (const secret of ['"pw"', '"k"', '"t"']) expect(!redacted.includes(secret)).toBeTruthy();
     expect(redacted.includes('bob')).toBeTruthy();
+  });
+
+  it('shows URLs without their credentials nor the values of secret-looking query parameters', () => {
+    expect(redactUrl('https://bob:pw@site.test/feed?token=abc&page=2&sig=xyz')).toBe(
+      'https://***:***@site.test/feed?token=***&page=2&sig=***',
+    );
+    expect(redactUrl('https://site.test/feed?page=2')).toBe('https://site.test/feed?page=2');
+    expect(redactConfig({ url: 'http://127.0.0.1:9/?api_key=k1&q=ok' })).toEqual({
+      url: 'http://127.0.0.1:9/?api_key=***&q=ok',
+    });
+    expect(redactUrl('not a url, bob:pw@host')).toBe('not a url, ***:***@host');
   });
 });

@@ -3,6 +3,7 @@ import { Ctx, EventPattern } from '@nestjs/microservices';
 import {
   Collections,
   redactConfig,
+  redactCredentials,
   SessionActivity,
   SessionHeartbeat,
   type ActivityView,
@@ -48,7 +49,8 @@ export class ReportsRecorder {
       agentId: report.agentId,
       kind,
       ok,
-      ...(message ? { message } : {}),
+      // A behaviour's error text may quote a URL with its credentials.
+      ...(message ? { message: redactCredentials(message) } : {}),
       ...(details ? { details: redactConfig(details) as Record<string, unknown> } : {}),
       instanceId: report.instanceId,
       at: report.occurredAt,
