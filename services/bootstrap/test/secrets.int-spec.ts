@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
 import { Server as ProxyServer } from 'proxy-chain';
 import {
   createTestVhost,
@@ -24,6 +25,7 @@ import {
 
 type Item = Record<string, unknown>;
 const RABBITMQ_URL = process.env.RABBITMQ_URL;
+const MONGO_URL = process.env.MONGO_URL;
 
 const PROXY_PASSWORD = 'S3cretPw-proxy';
 const FEED_PASSWORD = 'FeedPw-secret-9';
@@ -41,10 +43,22 @@ const SECRETS = [PROXY_PASSWORD, FEED_PASSWORD, STEP_SECRET, DEAD_PASSWORD, FORG
  * The proxy only lets the agent through with the right password, so the session agent did open
  * what was sealed.
  */
-describeUnless(skipUnlessCi(!RABBITMQ_URL && 'RABBITMQ_URL is not set'), 'secrets stay sealed', () => {
+describeUnless(skipUnlessCi(!RABBITMQ_URL && 'RABBITMQ_URL is not set'), 'secrets stay sealed on SQLite', () =>
+  sealedSecrets({ kind: 'sqlite' }),
+);
+describeUnless(
+  skipUnlessCi((!RABBITMQ_URL && 'RABBITMQ_URL is not set') || (!MONGO_URL && 'MONGO_URL is not set')),
+  'secrets stay sealed on MongoDB',
+  () => sealedSecrets({ kind: 'mongodb', url: MONGO_URL! }),
+);
+
+type StoreUnderTest = { kind: 'sqlite' } | { kind: 'mongodb'; url: string };
+
+function sealedSecrets(store: StoreUnderTest): void {
   let vhost: TestVhost;
   let env: Record<string, string>;
   const dataDir = mkdtempSync(join(tmpdir(), 'drover-secrets-'));
+  const mongoDb = `drover_secrets_${Date.now()}`;
   let profileDir: RunProfileDir | undefined;
   const services: ServiceProcess[] = [];
   let api: string;
@@ -78,7 +92,12 @@ describeUnless(skipUnlessCi(!RABBITMQ_URL && 'RABBITMQ_URL is not set'), 'secret
       engine: { leaseMs: 4_000 },
       scheduler: { tickMs: 200, startTimeoutMs: 30_000 },
     });
-    env = { RABBITMQ_URL: vhost.url, DROVER_DATA_DIR: dataDir, ...profileDir.env };
+    env = {
+      RABBITMQ_URL: vhost.url,
+      DROVER_DATA_DIR: dataDir,
+      ...(store.kind === 'mongodb' ? { MONGO_URL: store.url, MONGO_DB: mongoDb } : {}),
+      ...profileDir.env,
+    };
     const bootstrap = await runOnce('bootstrap', env);
     assert.equal(bootstrap.code, 0, bootstrap.output);
     for (const name of ['persistence-agent', 'engine', 'scheduler', 'session-agent']) {
@@ -96,6 +115,7 @@ describeUnless(skipUnlessCi(!RABBITMQ_URL && 'RABBITMQ_URL is not set'), 'secret
     await new Promise<void>((resolve) => (site ? site.close(() => resolve()) : resolve()));
     rmSync(dataDir, { recursive: true, force: true });
     profileDir?.remove();
+    if (store.kind === 'mongodb') await withMongo(store.url, (client) => client.db(mongoDb).dropDatabase());
   });
 
   const proxyUrl = () => `http://alice:${PROXY_PASSWORD}@127.0.0.1:${proxy.port}`;
@@ -206,7 +226,17 @@ describeUnless(skipUnlessCi(!RABBITMQ_URL && 'RABBITMQ_URL is not set'), 'secret
     for (const { queue, text } of messages) expectNoSecret(text, `queue ${queue}`);
   });
 
-  it('leaves no secret in the store files, which only their owner can read', () => {
+  it('leaves no secret in the store (whose files only their owner can read)', async () => {
+    if (store.kind === 'mongodb') {
+      const collections = await withMongo(store.url, async (client) => {
+        const db = client.db(mongoDb);
+        const names = (await db.listCollections().toArray()).map((c) => c.name);
+        for (const name of names) expectNoSecret(JSON.stringify(await db.collection(name).find().toArray()), name);
+        return names;
+      });
+      expect(collections).toEqual(expect.arrayContaining(['streams', 'd_agents', 'd_activities']));
+      return;
+    }
     const files = ['drover.sqlite', 'drover.sqlite-wal', 'drover.sqlite-shm'].map((name) => join(dataDir, name));
     expect(files.filter((file) => existsSync(file)).length).toBeGreaterThanOrEqual(2);
     for (const file of files.filter((f) => existsSync(f))) {
@@ -229,7 +259,16 @@ describeUnless(skipUnlessCi(!RABBITMQ_URL && 'RABBITMQ_URL is not set'), 'secret
     }
     for (const service of services) expectNoSecret(service.output(), `${service.name}'s log`);
   });
-});
+}
+
+async function withMongo<T>(url: string, work: (client: MongoClient) => Promise<T>): Promise<T> {
+  const client = await MongoClient.connect(url);
+  try {
+    return await work(client);
+  } finally {
+    await client.close();
+  }
+}
 
 function expectNoSecret(text: string, where: string): void {
   for (const secret of SECRETS) {
