@@ -1,3 +1,5 @@
+import type { BusRole } from '@drover/contracts';
+
 /** A message as a consumer sees it. `body` is the parsed JSON; validation is the handler's job. */
 export interface Delivery {
   body: unknown;
@@ -9,6 +11,16 @@ export interface Delivery {
   attempt: number;
   /** Present when the publisher used `request`; answers it (at most once). */
   reply?: (body: unknown) => Promise<void>;
+  /**
+   * The broker user that published the message: its AMQP `user_id`, which RabbitMQ checks against
+   * the publishing connection's user (a retry keeps the original's). Undefined on the in-memory bus.
+   */
+  sender?: string;
+  /**
+   * The sender's role, set only when the bus tells senders apart (`SenderGuardBus`, configured by
+   * `DROVER_BUS_USERS`); a delivery whose sender has no role allowed on its queue never reaches the handler.
+   */
+  senderRole?: BusRole;
 }
 
 /** What a handler decides about a delivery. Build them with `ack()`, `retryLater()`, `deadLetter()`. */

@@ -59,6 +59,8 @@ export class RabbitMqSettlement {
       publisher: RabbitMqPublisher;
       prefix: string;
       retryDelaysMs: readonly number[];
+      /** This connection's broker user: what a retry or dead letter it republishes carries in `user_id`. */
+      userId: string;
       logger?: Logger;
     },
   ) {}
@@ -90,6 +92,7 @@ export class RabbitMqSettlement {
         // The copy must not carry this delivery's broker count: fold it into rascal's republish count.
         setRepublishCount(headers, consumer.source, counted ? attempt - 1 : attempt - 2);
         delete message.properties.headers?.['x-delivery-count'];
+        this.republishAsSelf(message);
         consumer.onSettled?.('retry');
         return settle(new Error(outcome.reason), [
           { strategy: 'republish', defer: delay, attempts: limit - 1 },
@@ -115,7 +118,19 @@ export class RabbitMqSettlement {
     // A dead letter starts afresh: no reply, no broker redelivery count.
     delete message.properties.headers?.['x-delivery-count'];
     message.properties.replyTo = undefined;
+    this.republishAsSelf(message);
     return settle(new Error(reason), this.deadLetterRecovery(consumer, reason));
+  }
+
+  /**
+   * A retry or a dead letter is republished by this connection, and RabbitMQ would refuse a copy still carrying
+   * the original's `user_id`: the copy carries this connection's user, and the original sender (as `senderOf`
+   * read it) in `SENDER_HEADER`, which `senderOf` believes only on a message this same user published.
+   */
+  private republishAsSelf(message: Message): void {
+    const headers = (message.properties.headers ??= {}) as Record<string, unknown>;
+    headers[SENDER_HEADER] = senderOf(message, this.deps.userId) ?? '';
+    message.properties.userId = this.deps.userId;
   }
 
   /** rascal `forward` to the dead-letter exchange with the queue name as routing key and the death headers. */
@@ -147,6 +162,8 @@ export class RabbitMqSettlement {
       headers,
       attempt,
     };
+    const sender = senderOf(message, this.deps.userId);
+    if (sender !== undefined) delivery.sender = sender;
     const replyTo = message.properties.replyTo as unknown;
     if (typeof replyTo === 'string' && replyTo.length > 0) {
       let replied = false;
@@ -161,6 +178,22 @@ export class RabbitMqSettlement {
     }
     return delivery;
   }
+}
+
+/** Header of a retried or dead-lettered copy naming its original sender (see `republishAsSelf`). */
+export const SENDER_HEADER = 'x-drover-sender';
+
+/**
+ * Who published a message: its `user_id` (RabbitMQ checked it), or, on a copy this consumer's own user
+ * republished (a retry), the original sender that copy names; undefined when there is none.
+ */
+export function senderOf(message: Message, ownUser: string): string | undefined {
+  const userId = message.properties.userId as unknown;
+  if (typeof userId !== 'string' || userId === '') return undefined;
+  const headers: Record<string, unknown> | undefined = message.properties.headers;
+  const relayed = headers?.[SENDER_HEADER];
+  if (userId === ownUser && typeof relayed === 'string') return relayed === '' ? undefined : relayed;
+  return userId;
 }
 
 /** The message's `rascal` header, with `originalQueue` set to the queue actually consumed (see `RabbitMqBus`). */
