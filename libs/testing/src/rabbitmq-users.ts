@@ -37,12 +37,13 @@ async function management(method: string, path: string, body?: unknown): Promise
 }
 
 /**
- * Creates a user per role on `vhost` with the permission regexes of definitions.json (whose vhost is `/`), so a
- * test exercises the very permissions a deployment gets. `baseUrl` is the broker's AMQP URL without a vhost.
+ * Creates a user per role on `vhost` with the tags and permission regexes of definitions.json (whose vhost is
+ * `/`), so a test exercises the very permissions a deployment gets. `baseUrl` is the broker's AMQP URL without a vhost.
  */
 export async function createRoleUsers(repoRoot: string, baseUrl: string, vhost: string): Promise<RoleUsers> {
   const definitions = JSON.parse(readFileSync(join(repoRoot, 'deploy/rabbitmq/definitions.json'), 'utf8')) as {
     permissions: Permission[];
+    users: { name: string; tags: string[] }[];
   };
   const suffix = randomUUID().slice(0, 8);
   const password = randomUUID();
@@ -53,7 +54,8 @@ export async function createRoleUsers(repoRoot: string, baseUrl: string, vhost: 
   for (const role of BUS_ROLES) {
     const permission = definitions.permissions.find((p) => p.user === `drover-${role}`);
     if (!permission) throw new Error(`definitions.json has no permissions for drover-${role}`);
-    await management('PUT', `/users/${names[role]}`, { password, tags: '' });
+    const tags = definitions.users.find((user) => user.name === `drover-${role}`)?.tags ?? [];
+    await management('PUT', `/users/${names[role]}`, { password, tags: tags.join(',') });
     const { configure, write, read } = permission;
     await management('PUT', `/permissions/${encodeURIComponent(vhost)}/${names[role]}`, { configure, write, read });
   }
