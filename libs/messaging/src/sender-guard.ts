@@ -35,9 +35,7 @@ export function allowedSenders(queue: string, routingKey: string): readonly BusR
       return ['engine'];
     case Queues.persistenceTasks:
       // Read queries feed the gateway's API; generic tasks are limited per role by the persistence agent.
-      return routingKey === RoutingKeys.readQuery
-        ? ['gateway', 'operator']
-        : ['session-agent', 'gateway', 'operator'];
+      return routingKey === RoutingKeys.readQuery ? ['gateway', 'operator'] : ['session-agent', 'gateway', 'operator'];
     default:
       // A session agent's own queue (`session-agent.<id>`): the engine's dispatches.
       return queue.startsWith('session-agent.') ? ['engine'] : undefined;
