@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BUS_SERVICE_ROLES, parseBusUsers } from '@drover/contracts';
 import { describeUnless, skipUnlessCi } from '@drover/testing';
 import { exportedMetricNames, missingTools, repoRoot, runOk, usedMetricNames, yamlToJson } from './compose-checks';
 
@@ -16,7 +17,7 @@ interface ComposeService {
   restart?: string;
   stop_grace_period?: string;
   profiles?: string[];
-  secrets?: { source: string }[];
+  secrets?: { source: string; target?: string }[];
   environment?: Record<string, string | null>;
   shm_size?: string | number;
   deploy?: { replicas?: number; resources?: { limits?: { cpus?: number | string; memory?: string } } };
@@ -162,7 +163,7 @@ describeUnless(skipUnlessCi(composeMissing), 'docker-compose files (db + service
     }
     for (const name of ['bootstrap', ...DROVER]) {
       const secrets = service(name);
-      const mounted = new Set((secrets.secrets ?? []).map((secret) => secret.source));
+      const mounted = new Set((secrets.secrets ?? []).map((secret) => secret.target ?? secret.source));
       for (const [key, value] of Object.entries(secrets.environment ?? {})) {
         assert.ok(!/(URL|KEYS|PASS)$/.test(key), `${name}: ${key} must come from a secret (${key}_FILE)`);
         if (!key.endsWith('_FILE')) continue;
@@ -171,6 +172,23 @@ describeUnless(skipUnlessCi(composeMissing), 'docker-compose files (db + service
       }
       assert.ok(secrets.environment?.RABBITMQ_URL_FILE, `${name} has no RABBITMQ_URL_FILE`);
     }
+  });
+
+  it('logs every service in to the broker as its own user, and tells the consumers who is who', () => {
+    for (const name of ['bootstrap', ...DROVER]) {
+      const mount = service(name).secrets?.find((secret) => secret.target === 'rabbitmq_url');
+      expect({ name, source: mount?.source }).toEqual({ name, source: `rabbitmq_url_${name}` });
+      const file = merged?.secrets?.[`rabbitmq_url_${name}`]?.file;
+      assert.ok(file, `no rabbitmq_url_${name} secret`);
+      expect(readFileSync(file, 'utf8')).toMatch(new RegExp(`^amqps?://drover-${name}:`));
+      const users = parseBusUsers(service(name).environment?.DROVER_BUS_USERS ?? '');
+      for (const role of BUS_SERVICE_ROLES) expect(users.get(`drover-${role}`)).toBe(role);
+      expect(users.get('drover-operator')).toBe('operator');
+    }
+    // The broker sets each user's password from the same secret files.
+    const broker = new Set((service('rabbitmq').secrets ?? []).map((secret) => secret.source));
+    for (const name of ['bootstrap', ...DROVER]) assert.ok(broker.has(`rabbitmq_url_${name}`), name);
+    assert.ok(broker.has('rabbitmq_operator_password'));
   });
 
   it('validates the monitoring stack, also on drover-net', () => {

@@ -11,6 +11,15 @@ export const Collections = {
 
 export const INTERNAL_COLLECTIONS: readonly string[] = Object.values(Collections);
 
+/**
+ * The generic-task collections session agents keep for their agents: saved cookies and behaviour
+ * state. Named here because the persistence agent limits session agents to them.
+ */
+export const SessionCollections = {
+  cookies: 'agent_cookies',
+  state: 'agent_state',
+} as const;
+
 /** A session agent's liveness as the persistence agent records it from heartbeats. */
 export interface SessionAgentRecord {
   _id: string;

@@ -1,3 +1,5 @@
+import type { BusRole } from '@drover/contracts';
+
 /** A message as a consumer sees it. `body` is the parsed JSON; validation is the handler's job. */
 export interface Delivery {
   body: unknown;
@@ -9,6 +11,16 @@ export interface Delivery {
   attempt: number;
   /** Present when the publisher used `request`; answers it (at most once). */
   reply?: (body: unknown) => Promise<void>;
+  /**
+   * The broker user that published the message: its AMQP `user_id`, which RabbitMQ checks against
+   * the publishing connection's user (a retry keeps the original's). Undefined on the in-memory bus.
+   */
+  sender?: string;
+  /**
+   * The sender's role, set only when the bus tells senders apart (`SenderGuardBus`, configured by
+   * `DROVER_BUS_USERS`); a delivery whose sender has no role allowed on its queue never reaches the handler.
+   */
+  senderRole?: BusRole;
 }
 
 /** What a handler decides about a delivery. Build them with `ack()`, `retryLater()`, `deadLetter()`. */
@@ -19,7 +31,13 @@ export type Outcome =
    * down, not because of the message; the retry does not count toward the delivery limit.
    */
   | { action: 'retry'; reason: string; delayMs?: number; counted?: false }
-  | { action: 'dead-letter'; reason: string };
+  | { action: 'dead-letter'; reason: string }
+  /**
+   * The delivery is put back at the end of its queue with this body (and these headers added),
+   * keeping its message id, its sender and its reply address, and the original is acknowledged:
+   * how the engine swaps a start sent with secrets in clear for its sealed copy. Settles as `ack`.
+   */
+  | { action: 'replace'; body: unknown; headers?: Record<string, unknown> };
 
 /** Returning nothing acks; throwing is `retryLater(error.message)`. */
 export type Handler = (delivery: Delivery) => Promise<Outcome | void>;
@@ -30,7 +48,7 @@ export interface PublishOptions {
 }
 
 /** How a delivery was finally settled: what the handler decided, after the adapter's own checks. */
-export type Settlement = Outcome['action'];
+export type Settlement = Exclude<Outcome['action'], 'replace'>;
 
 export interface SubscribeOptions {
   /** Unacknowledged deliveries in flight for this consumer. */

@@ -6,3 +6,4 @@ export * from './bus-decorator';
 export * from './outcomes';
 export * from './parse-or-dead-letter';
 export * from './topology';
+export * from './sender-guard';

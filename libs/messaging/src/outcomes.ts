@@ -4,6 +4,11 @@ import type { Outcome } from './bus.port';
 export const ack = (): Outcome => ({ action: 'ack' });
 export const retryLater = (reason: string, delayMs?: number): Outcome => ({ action: 'retry', reason, delayMs });
 export const deadLetter = (reason: string): Outcome => ({ action: 'dead-letter', reason });
+export const replaceWith = (body: unknown, headers?: Record<string, unknown>): Outcome => ({
+  action: 'replace',
+  body,
+  ...(headers ? { headers } : {}),
+});
 /**
  * Retry later without counting the delivery: what the handler needs (the store) is unavailable.
  * The message waits, however long the outage, instead of being dead-lettered by it.
@@ -21,3 +26,9 @@ export const DEPENDENCY_RETRY_MS = 2_000;
 /** Header carrying why a message was dead-lettered. */
 export const DEATH_REASON_HEADER = 'x-drover-death-reason';
 export const DEATH_QUEUE_HEADER = 'x-drover-death-queue';
+
+/**
+ * Header of a copy a consumer republished under its own user (a retry, a dead letter, the engine's
+ * sealed copy of a start) naming the original sender; believed only on a copy of that same user.
+ */
+export const SENDER_HEADER = 'x-drover-sender';

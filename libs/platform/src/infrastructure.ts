@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { DROVER_TOPOLOGY, type Bus } from '@drover/messaging';
+import { DROVER_TOPOLOGY, SenderGuardBus, type Bus } from '@drover/messaging';
 import { ConfigError, SecretBox, type Env, type Logger } from '@drover/runtime';
 import type { Store } from '@drover/store';
 
@@ -11,13 +11,22 @@ import type { Store } from '@drover/store';
  * when `REDIS_URL` is set (else nothing needs it). Each adapter is imported in the branch that
  * picks it, so a process loads one broker client and one database driver, never the other's.
  */
-export async function openBus(env: Env, logger: Logger, options: { shared: boolean }): Promise<Bus> {
+export async function openBus(
+  env: Env,
+  logger: Logger,
+  options: { shared: boolean; declaresTopology?: boolean },
+): Promise<Bus> {
   if (env.RABBITMQ_URL) {
     const { RabbitMqBus } = await import('@drover/messaging/rabbitmq');
-    return RabbitMqBus.connect(env.RABBITMQ_URL, DROVER_TOPOLOGY, {
+    const users = env.DROVER_BUS_USERS;
+    const bus = await RabbitMqBus.connect(env.RABBITMQ_URL, DROVER_TOPOLOGY, {
       logger: logger.child({ component: 'rabbitmq' }),
       prefetch: env.PREFETCH,
+      // With a broker user per service, only bootstrap may configure the shared topology.
+      declareTopology: !users || (options.declaresTopology ?? false),
     });
+    // Senders are told apart only when each service has its own broker user (README, "Trust boundaries").
+    return users ? new SenderGuardBus(bus, users, logger.child({ component: 'senders' })) : bus;
   }
   if (options.shared) {
     throw new Error('RABBITMQ_URL is required: a service in its own process needs a shared message bus');

@@ -15,6 +15,12 @@ export interface Commit {
   version: number;
   /** The command's messageId; unique across all streams. */
   commandId: string;
+  /**
+   * The type of the message that made the commit (`agent.start`, `session.started`...), so that
+   * a later message reusing the id for another type is told from a copy. Absent on commits made
+   * before it was recorded.
+   */
+  commandType?: string;
   events: AgentEvent[];
   outbox: OutboxMessage[];
   committedAt: string;
@@ -38,6 +44,8 @@ export interface CommitRef {
   agentId: string;
   version: number;
   commandId: string;
+  /** See `Commit.commandType`. */
+  commandType?: string;
 }
 
 /**

@@ -6,3 +6,4 @@ export * from './settlements';
 export * from './tcp-relay';
 export * from './publish-commands';
 export * from './run-profile';
+export * from './rabbitmq-users';

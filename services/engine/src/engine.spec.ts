@@ -91,7 +91,7 @@ describe('engine', () => {
   let engines: Engine[];
   let dispatched: Delivery[];
   let events: Delivery[];
-  const deadLetters: Delivery[] = [];
+  const deadCommands: Delivery[] = [];
 
   beforeAll(async () => {
     bus = new InMemoryBus(DROVER_TOPOLOGY, { retryDelaysMs: [5] });
@@ -107,7 +107,7 @@ describe('engine', () => {
       { exchange: Exchanges.dispatch, pattern: 'sa-1' },
     ]);
     events = await tap(bus, 'test.events', [{ exchange: Exchanges.events, pattern: '#' }]);
-    await bus.subscribe(`${Queues.engineCommands}.dead`, async (d) => void deadLetters.push(d));
+    await bus.subscribe(`${Queues.engineCommands}.dead`, async (d) => void deadCommands.push(d));
     for (const engine of engines) await engine.start();
   });
   afterAll(async () => {
@@ -175,8 +175,39 @@ describe('engine', () => {
     );
     const reply = await request(start('a-3', 'cmd-a-3'));
     expect(reply.ok).toBe(true);
-    const letter = await until(() => deadLetters.find((d) => d.messageId === 'poison-1'));
+    const letter = await until(() => deadCommands.find((d) => d.messageId === 'poison-1'));
     expect(String(letter.headers[DEATH_REASON_HEADER])).toMatch(/agentId/);
+  });
+
+  it('refuses a messageId already used for another agent or another command type, and dead-letters it', async () => {
+    const first = await request(start('a-reuse', 'cmd-reuse'));
+    expect(first.ok && first.outcome).toBe('accepted');
+    const otherAgent = await request(start('a-reuse-2', 'cmd-reuse'));
+    assert.ok(!otherAgent.ok);
+    expect(otherAgent.error.code).toBe('message_id_reused');
+    expect(otherAgent.error.message).toMatch(/already used for agent a-reuse/);
+    expect(otherAgent.error.details).toEqual([{ field: 'messageId', message: otherAgent.error.message }]);
+    const otherType = await request({ messageId: 'cmd-reuse', type: 'agent.stop', agentId: 'a-reuse', payload: {} });
+    assert.ok(!otherType.ok);
+    expect(otherType.error.message).toMatch(/already used for a agent\.start message/);
+    // Neither committed anything nor was answered with a-reuse's state.
+    expect(await store.streams.load('a-reuse-2')).toEqual([]);
+    expect((await store.streams.load('a-reuse')).length).toBe(1);
+    const letters = await until(() => {
+      const found = deadCommands.filter((d) => (d.body as { messageId?: string }).messageId === 'cmd-reuse');
+      return found.length === 2 ? found : undefined;
+    });
+    for (const letter of letters) expect(String(letter.headers[DEATH_REASON_HEADER])).toMatch(/already used for/);
+    // The first command's log entry is not turned into a rejection.
+    await sleep(50);
+    expect(
+      events.some(
+        (d) => d.routingKey.startsWith('command.') && (d.body as { commandId?: string }).commandId === 'cmd-reuse',
+      ),
+    ).toBe(false);
+    // A true copy is still a duplicate.
+    const copy = await request(start('a-reuse', 'cmd-reuse'));
+    expect(copy.ok && copy.outcome).toBe('duplicate');
   });
 
   it('serialises concurrent commands for one agent across replicas: critical sections never overlap', async () => {
@@ -287,7 +318,7 @@ describe('engine', () => {
     expect(reply.ok).toBe(false);
     expect(!reply.ok && reply.error.message).toMatch(/payload\.secrets: sealed with key other/);
     const dead = await until(() =>
-      deadLetters.find((d) => (d.body as { messageId: string }).messageId === 'cmd-forged-1'),
+      deadCommands.find((d) => (d.body as { messageId: string }).messageId === 'cmd-forged-1'),
     );
     expect(dead.headers[DEATH_REASON_HEADER]).toMatch(/payload\.secrets/);
     expect(JSON.stringify(dead.body)).not.toContain('Pw-forged');

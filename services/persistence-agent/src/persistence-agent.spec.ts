@@ -276,6 +276,23 @@ describe('persistence agent', () => {
     expect(view.error?.code).toBe('agent_not_found');
   });
 
+  it("keeps the first command's log entry when its messageId is reused for another agent or type", async () => {
+    const first = { messageId: 'cmd-log-reused', type: 'agent.start', agentId: 'v-3', payload: { behavior: 'x' } };
+    await bus.publish(Exchanges.commands, first.type, first, { messageId: 'log-reused-0' });
+    await watch.settled(Queues.persistenceCommands, 'log-reused-0');
+    const reuses = [
+      { ...first, agentId: 'v-4' },
+      { messageId: first.messageId, type: 'agent.stop', agentId: 'v-3', payload: {} },
+    ];
+    for (const [n, reuse] of reuses.entries()) {
+      await bus.publish(Exchanges.commands, reuse.type, reuse, { messageId: `log-reused-${n + 1}` });
+      await watch.settled(Queues.persistenceCommands, `log-reused-${n + 1}`);
+    }
+    const r = await ask<CommandView>({ query: 'command.get', commandId: first.messageId });
+    assert.ok(r.ok);
+    expect(r.result).toMatchObject({ agentId: 'v-3', type: 'agent.start', state: 'received' });
+  });
+
   it('renews a session-agent lease on every heartbeat, ignoring a late older one', async () => {
     const beat = (occurredAt: string, agentIds: string[]) => ({
       messageId: `hb-${occurredAt}`,

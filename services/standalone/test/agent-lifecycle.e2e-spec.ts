@@ -203,6 +203,44 @@ describe('standalone system: an http-monitor agent through the REST API', () => 
     expect((await status('dup-1')).attempts).toBe(1);
   });
 
+  it('answers 409 naming messageId to a messageId already used for another agent or command type', async () => {
+    const command = {
+      messageId: 'reused-cmd-1',
+      type: 'agent.start',
+      agentId: 'reuse-1',
+      payload: { behavior: 'http-monitor', config: { url: `${system.url}/live`, intervalMs: 1000 } },
+    };
+    expect((await http(`${api}/commands`, { method: 'POST', body: command })).status).toBe(202);
+    const attempts = [
+      { ...command, agentId: 'reuse-2' },
+      { messageId: command.messageId, type: 'agent.stop', agentId: 'reuse-1', payload: {} },
+    ];
+    for (const attempt of attempts) {
+      const res = await http(`${api}/commands`, { method: 'POST', body: attempt });
+      expect(res.status).toBe(409);
+      const error = res.body.error as { code: string; details: { field: string }[] };
+      expect(error.code).toBe('message_id_reused');
+      expect(error.details.map((d) => d.field)).toEqual(['messageId']);
+    }
+    expect((await http(`${api}/agents/reuse-2/status`)).status).toBe(404);
+    // The first command's record is untouched.
+    const recorded = await http(`${api}/commands/${command.messageId}`);
+    expect(recorded.body).toMatchObject({ agentId: 'reuse-1', type: 'agent.start', state: 'accepted' });
+  });
+
+  it('refuses message ids with the prefixes the scheduler and bootstrap use, 400 naming messageId', async () => {
+    for (const messageId of ['scheduler:agent.stop:x:1', 'bootstrap:dev:x:0123']) {
+      const res = await http(`${api}/commands`, {
+        method: 'POST',
+        body: { messageId, type: 'agent.stop', agentId: 'x', payload: {} },
+      });
+      expect(res.status).toBe(400);
+      const error = res.body.error as { code: string; details: { field: string; message: string }[] };
+      expect(error.code).toBe('invalid_request');
+      expect(error.details).toEqual([{ field: 'messageId', message: expect.stringMatching(/reserved/) }]);
+    }
+  });
+
   it('answers health checks', async () => {
     expect((await http(`${system.url}/live`)).status).toBe(200);
     const ready = await http(`${system.url}/ready`);

@@ -1,6 +1,6 @@
 import type { Logger } from '@drover/runtime';
 import type { Outcome, Settlement } from '../bus.port';
-import { invoke, retryDelay } from '../delivery-policy';
+import { invoke, retryDelay, toJson } from '../delivery-policy';
 import { DEATH_QUEUE_HEADER, DEATH_REASON_HEADER } from '../outcomes';
 import {
   nextFreeConsumer,
@@ -128,6 +128,16 @@ export class InMemoryDispatcher {
       case 'dead-letter':
         this.deadLetter(state, message, outcome.reason);
         return 'dead-letter';
+      case 'replace': {
+        // At the end of the same queue, with the same id and reply; a first attempt.
+        const headers = { ...(JSON.parse(message.headers) as Record<string, unknown>), ...outcome.headers };
+        const replacement = { ...message, body: toJson(outcome.body), headers: JSON.stringify(headers), attempt: 1 };
+        if (!this.deps.isClosed()) {
+          pushReady(state, replacement, this.deps.now());
+          this.schedule(state);
+        }
+        return 'ack';
+      }
     }
   }
 

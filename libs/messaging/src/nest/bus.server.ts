@@ -161,11 +161,12 @@ async function run(handler: MessageHandler, body: unknown, context: BusContext):
   return isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }) : result;
 }
 
-const SEVERITY: Record<Outcome['action'], number> = { ack: 0, retry: 1, 'dead-letter': 2 };
+const SEVERITY: Record<Outcome['action'], number> = { ack: 0, replace: 1, retry: 2, 'dead-letter': 3 };
 
 function isOutcome(value: unknown): value is Outcome {
   if (typeof value !== 'object' || value === null || !('action' in value)) return false;
   if (value.action === 'ack') return true;
+  if (value.action === 'replace') return 'body' in value;
   return (
     (value.action === 'retry' || value.action === 'dead-letter') &&
     'reason' in value &&

@@ -35,6 +35,12 @@ export interface RabbitMqBusOptions {
   connectionName?: string;
   /** Publishes awaiting their confirm at once (rascal confirm channels). Default 32. */
   publishChannels?: number;
+  /**
+   * Declare the topology (exchanges, queues, bindings) at start-up (default), or only check that it is there
+   * (passive declarations, which need no `configure` permission): with a broker user per service, only bootstrap
+   * may configure the shared topology. Run-time queues (`declareQueue`) and the reply queue are declared either way.
+   */
+  declareTopology?: boolean;
 }
 
 /** How long `close` waits for running handlers before shutting the broker down anyway. */
@@ -92,12 +98,13 @@ export class RabbitMqBus implements Bus {
         inConfig: true,
       });
     }
-    this.publisher = new RabbitMqPublisher(broker, logger, () => this.closed);
+    this.publisher = new RabbitMqPublisher(broker, logger, () => this.closed, userOf(url));
     this.replies = new RabbitMqReplies(this.publisher, qualify(prefix, replyQueue), logger);
     this.settlement = new RabbitMqSettlement({
       publisher: this.publisher,
       prefix,
       retryDelaysMs: options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS,
+      userId: userOf(url),
       ...(logger ? { logger } : {}),
     });
     this.admin = new AdminChannel(url, logger);
@@ -116,6 +123,7 @@ export class RabbitMqBus implements Bus {
         prefetch: options.prefetch,
         publishChannels: options.publishChannels,
         connectionName: options.connectionName ?? (prefix ? `drover:${prefix}` : 'drover'),
+        declareTopology: options.declareTopology ?? true,
       },
       options.logger,
     );
@@ -326,4 +334,10 @@ export class RabbitMqBus implements Bus {
   private assertOpen(): void {
     if (this.closed) throw new Error('bus closed');
   }
+}
+
+/** The broker user a connection URL logs in as (amqplib's default is `guest`). */
+export function userOf(url: string): string {
+  const username = new URL(url).username;
+  return username ? decodeURIComponent(username) : 'guest';
 }

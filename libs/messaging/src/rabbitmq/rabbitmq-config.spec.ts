@@ -130,6 +130,22 @@ describe('toRascalConfig', () => {
     expect(vhost.subscriptions[CONSUMER_TEMPLATE]?.queue).toBe('replies.x');
   });
 
+  it('only checks the topology, binding nothing, when it may not declare it; the reply queue is declared', () => {
+    const vhost = toRascalConfig(AMQP_URL, DROVER_TOPOLOGY, '', { replyQueue: 'replies.x', declareTopology: false })
+      .vhosts[RASCAL_VHOST];
+    assert.ok(vhost);
+    for (const [name, exchange] of Object.entries(vhost.exchanges)) {
+      expect({ name, assert: exchange.assert, check: exchange.check }).toEqual({ name, assert: false, check: true });
+    }
+    for (const [name, queue] of Object.entries(vhost.queues)) {
+      const expected = name === 'replies.x' ? { assert: true, check: undefined } : { assert: false, check: true };
+      expect({ name, assert: queue.assert, check: queue.check }).toEqual({ name, ...expected });
+    }
+    expect(vhost.bindings).toEqual({});
+    // Its queues are consumed all the same.
+    expect(vhost.subscriptions[Queues.engineCommands]?.queue).toBe(Queues.engineCommands);
+  });
+
   it('applies the prefix to every exchange, queue, binding and dead-letter argument', () => {
     const vhost = vhostOf('test-1');
     const names = [...Object.keys(vhost.exchanges), ...Object.keys(vhost.queues)];

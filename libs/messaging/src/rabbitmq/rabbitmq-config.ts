@@ -62,12 +62,15 @@ const CONFIRM_TIMEOUT_MS = 10_000;
 
 export interface RascalExchange {
   type: ExchangeSpec['type'];
-  assert: true;
+  /** `false` with `check`: a passive declaration (see `RascalConfigOptions.declareTopology`). */
+  assert: boolean;
+  check?: true;
   options: { durable: boolean };
 }
 
 export interface RascalQueue {
-  assert: true;
+  assert: boolean;
+  check?: true;
   options: { durable: boolean; autoDelete?: boolean; exclusive?: boolean; arguments: Record<string, unknown> };
 }
 
@@ -120,6 +123,12 @@ export interface RascalConfigOptions {
   connectionName?: string;
   /** Confirm channels, so publishes awaiting their confirm at once. Default `DEFAULT_PUBLISH_CHANNELS`. */
   publishChannels?: number;
+  /**
+   * `false`: the topology's exchanges and queues are only checked (passive declarations, which RabbitMQ allows
+   * without `configure` permission) and no binding is made; bootstrap (or the broker's definitions) made them.
+   * Default `true`: declared and bound. The reply queue is declared either way.
+   */
+  declareTopology?: boolean;
 }
 
 /** One queue as asserted on the broker, with its bindings (all names qualified). */
@@ -216,6 +225,8 @@ export function toRascalConfig(
   options: RascalConfigOptions = {},
 ): RascalDefinitions {
   const prefetch = options.prefetch ?? DEFAULT_PREFETCH;
+  const declare = options.declareTopology ?? true;
+  const presence = declare ? { assert: true } : { assert: false, check: true as const };
   const replyQueue = options.replyQueue ?? 'drover.replies';
   const subscription = (queue: string): RascalSubscription => ({
     queue,
@@ -233,7 +244,7 @@ export function toRascalConfig(
     : [...topology.exchanges, { name: Exchanges.dead, type: 'topic' }];
   for (const exchange of withDead) {
     const name = qualify(prefix, exchange.name);
-    exchanges[name] = { type: exchange.type, assert: true, options: { durable: true } };
+    exchanges[name] = { type: exchange.type, ...presence, options: { durable: true } };
     publications[exchange.name] = {
       exchange: name,
       confirm: true,
@@ -246,8 +257,9 @@ export function toRascalConfig(
   const bindings: Record<string, RascalBinding> = {};
   const subscriptions: Record<string, RascalSubscription> = {};
   for (const declaration of topologyDeclarations(topology, prefix)) {
-    queues[declaration.qualifiedName] = { assert: true, options: declaration.options };
+    queues[declaration.qualifiedName] = { ...presence, options: declaration.options };
     subscriptions[declaration.name] = subscription(declaration.qualifiedName);
+    if (!declare) continue;
     const byExchange = new Map<string, string[]>();
     for (const binding of declaration.bindings) {
       byExchange.set(binding.exchange, [...(byExchange.get(binding.exchange) ?? []), binding.pattern]);

@@ -7,12 +7,18 @@ import { toJson } from '../delivery-policy';
 const PUBLISH_ATTEMPTS = 3;
 const PUBLISH_RETRY_DELAY_MS = 200;
 
-/** Publishing through rascal publications (confirm channels), resolved on the broker's confirm. */
+/**
+ * Publishing through rascal publications (confirm channels), resolved on the broker's confirm. Every message
+ * carries the connection's user in `user_id`: RabbitMQ refuses one whose `user_id` is not the publishing
+ * connection's user, so consumers can tell who sent it (`Delivery.sender`).
+ */
 export class RabbitMqPublisher {
   constructor(
     private readonly broker: BrokerAsPromised,
     private readonly logger: Logger | undefined,
     private readonly isClosed: () => boolean,
+    /** The broker user of the connection. */
+    readonly userId: string,
   ) {}
 
   /**
@@ -29,6 +35,7 @@ export class RabbitMqPublisher {
     onReturn?: () => void,
   ): Promise<void> {
     const content = Buffer.from(toJson(body));
+    options = { ...options, userId: this.userId };
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.sendOnce(publication, routingKey, content, options, onReturn);

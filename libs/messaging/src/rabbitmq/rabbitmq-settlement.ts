@@ -5,7 +5,7 @@ import { Exchanges } from '@drover/contracts';
 import type { Logger } from '@drover/runtime';
 import type { Delivery, Handler, Settlement } from '../bus.port';
 import { invoke, retryDelay } from '../delivery-policy';
-import { DEATH_QUEUE_HEADER, DEATH_REASON_HEADER } from '../outcomes';
+import { DEATH_QUEUE_HEADER, DEATH_REASON_HEADER, SENDER_HEADER } from '../outcomes';
 import { REPLY_PUBLICATION, unqualify } from './rabbitmq-config';
 import type { RabbitMqPublisher } from './rabbitmq-publisher';
 
@@ -59,6 +59,8 @@ export class RabbitMqSettlement {
       publisher: RabbitMqPublisher;
       prefix: string;
       retryDelaysMs: readonly number[];
+      /** This connection's broker user: what a retry or dead letter it republishes carries in `user_id`. */
+      userId: string;
       logger?: Logger;
     },
   ) {}
@@ -75,6 +77,10 @@ export class RabbitMqSettlement {
         return settle();
       case 'dead-letter':
         return this.deadLetter(consumer, message, outcome.reason, settle);
+      case 'replace':
+        await this.replace(consumer, message, outcome.body, outcome.headers);
+        consumer.onSettled?.('ack');
+        return settle();
       case 'retry': {
         const limit = consumer.info.deliveryLimit;
         // An uncounted retry (`waitFor`) keeps the attempt it had, so it never reaches the limit.
@@ -90,6 +96,7 @@ export class RabbitMqSettlement {
         // The copy must not carry this delivery's broker count: fold it into rascal's republish count.
         setRepublishCount(headers, consumer.source, counted ? attempt - 1 : attempt - 2);
         delete message.properties.headers?.['x-delivery-count'];
+        this.republishAsSelf(message);
         consumer.onSettled?.('retry');
         return settle(new Error(outcome.reason), [
           { strategy: 'republish', defer: delay, attempts: limit - 1 },
@@ -115,7 +122,61 @@ export class RabbitMqSettlement {
     // A dead letter starts afresh: no reply, no broker redelivery count.
     delete message.properties.headers?.['x-delivery-count'];
     message.properties.replyTo = undefined;
+    this.republishAsSelf(message);
     return settle(new Error(reason), this.deadLetterRecovery(consumer, reason));
+  }
+
+  /**
+   * Publishes the replacement to the consumed queue itself (the default exchange), under this connection's user
+   * with the original sender in `SENDER_HEADER` (as `republishAsSelf`), keeping the message id and reply address
+   * (so a waiting requester hears the replacement's answer). A failed publish throws: the original is then
+   * retried like any failed handler, and handled again.
+   */
+  private async replace(
+    consumer: Consumer,
+    message: Message,
+    body: unknown,
+    added: Record<string, unknown> = {},
+  ): Promise<void> {
+    const {
+      rascal: _rascal,
+      'x-delivery-count': _count,
+      ...kept
+    } = (message.properties.headers ?? {}) as Record<string, unknown>;
+    const { messageId, replyTo, correlationId } = message.properties as {
+      messageId?: string;
+      replyTo?: string;
+      correlationId?: string;
+    };
+    await this.deps.publisher.send(REPLY_PUBLICATION, consumer.source, body, {
+      persistent: true,
+      headers: {
+        ...kept,
+        ...added,
+        [SENDER_HEADER]: senderOf(message, this.deps.userId) ?? '',
+        // rascal gives the copy back the exchange and routing key it was first published with.
+        rascal: {
+          restoreRoutingHeaders: true,
+          originalQueue: consumer.source,
+          originalExchange: message.fields.exchange,
+          originalRoutingKey: message.fields.routingKey,
+        },
+      },
+      ...(messageId ? { messageId } : {}),
+      ...(replyTo ? { replyTo } : {}),
+      ...(correlationId ? { correlationId } : {}),
+    });
+  }
+
+  /**
+   * A retry or a dead letter is republished by this connection, and RabbitMQ would refuse a copy still carrying
+   * the original's `user_id`: the copy carries this connection's user, and the original sender (as `senderOf`
+   * read it) in `SENDER_HEADER`, which `senderOf` believes only on a message this same user published.
+   */
+  private republishAsSelf(message: Message): void {
+    const headers = (message.properties.headers ??= {}) as Record<string, unknown>;
+    headers[SENDER_HEADER] = senderOf(message, this.deps.userId) ?? '';
+    message.properties.userId = this.deps.userId;
   }
 
   /** rascal `forward` to the dead-letter exchange with the queue name as routing key and the death headers. */
@@ -147,6 +208,8 @@ export class RabbitMqSettlement {
       headers,
       attempt,
     };
+    const sender = senderOf(message, this.deps.userId);
+    if (sender !== undefined) delivery.sender = sender;
     const replyTo = message.properties.replyTo as unknown;
     if (typeof replyTo === 'string' && replyTo.length > 0) {
       let replied = false;
@@ -161,6 +224,19 @@ export class RabbitMqSettlement {
     }
     return delivery;
   }
+}
+
+/**
+ * Who published a message: its `user_id` (RabbitMQ checked it), or, on a copy this consumer's own user
+ * republished (a retry), the original sender that copy names; undefined when there is none.
+ */
+export function senderOf(message: Message, ownUser: string): string | undefined {
+  const userId = message.properties.userId as unknown;
+  if (typeof userId !== 'string' || userId === '') return undefined;
+  const headers: Record<string, unknown> | undefined = message.properties.headers;
+  const relayed = headers?.[SENDER_HEADER];
+  if (userId === ownUser && typeof relayed === 'string') return relayed === '' ? undefined : relayed;
+  return userId;
 }
 
 /** The message's `rascal` header, with `originalQueue` set to the queue actually consumed (see `RabbitMqBus`). */

@@ -11,7 +11,7 @@ import {
   RequestTimeoutError,
   type SubscribeOptions,
 } from '../bus.port';
-import { DEATH_QUEUE_HEADER, DEATH_REASON_HEADER, deadLetter, retryLater, waitFor } from '../outcomes';
+import { DEATH_QUEUE_HEADER, DEATH_REASON_HEADER, deadLetter, replaceWith, retryLater, waitFor } from '../outcomes';
 import { INSTANCE_HEADER, Queues, sessionAgentQueue } from '../topology';
 
 /** Options of the bus contract suite. */
@@ -341,6 +341,38 @@ export function busContract(name: string, open: () => Promise<Bus>, options: Bus
         const answer = await f.bus.request(Exchanges.dispatch, f.key('ask'), { q: 42 }, { timeoutMs: timeoutMs });
         expect(answer).toEqual({ echo: { q: 42 } });
         expect(typeof consumer.received[0]?.reply).toBe('function');
+      }),
+    );
+
+    it(
+      'replaces a delivery in its queue: same id, exchange, routing key and reply address, the new body and headers',
+      withFixture(async (f) => {
+        const queue = await f.queue('swap', [{ exchange: Exchanges.dispatch, pattern: f.key('swap') }]);
+        const consumer = await f.consume(queue, async (delivery) => {
+          const { v } = delivery.body as { v: number };
+          if (v === 1) return replaceWith({ v: 2 }, { 'x-swapped': 'yes' });
+          await delivery.reply?.({ answered: v });
+          return undefined;
+        });
+        const answer = await f.bus.request(
+          Exchanges.dispatch,
+          f.key('swap'),
+          { v: 1 },
+          { timeoutMs, messageId: 'swap-1' },
+        );
+        expect(answer).toEqual({ answered: 2 });
+        const [first, second] = consumer.received;
+        expect(consumer.received.length).toBe(2);
+        expect(second).toMatchObject({
+          messageId: 'swap-1',
+          exchange: Exchanges.dispatch,
+          routingKey: f.key('swap'),
+          body: { v: 2 },
+          attempt: 1,
+        });
+        expect(second?.headers['x-swapped']).toBe('yes');
+        expect(second?.sender).toBe(first?.sender);
+        await f.until(async () => (await f.bus.queueStats(queue)).messages === 0, 'nothing left in the queue');
       }),
     );
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseBusUsers, type BusUsers } from '@drover/contracts';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
@@ -75,5 +76,21 @@ export const EnvSchema = z.object({
   COOKIE_SAVE_MS: positiveInt.min(1000).default(30_000),
   /** Unacknowledged messages per consumer (RabbitMQ prefetch). */
   PREFETCH: positiveInt.max(1000).default(16),
+  /**
+   * The broker users of each role (`engine=drover-engine;...;operator=drover-operator`, README
+   * "Trust boundaries on the bus"). Set: consumers refuse messages from the wrong sender, and only
+   * bootstrap declares the topology. Unset: every sender is accepted (one shared broker user).
+   */
+  DROVER_BUS_USERS: z
+    .string()
+    .transform((spec, ctx): BusUsers => {
+      try {
+        return parseBusUsers(spec);
+      } catch (error) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
 });
 export type Env = z.infer<typeof EnvSchema>;

@@ -43,6 +43,25 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads DROVER_BUS_USERS as who is who, and names what is wrong with it', () => {
+    const roles = 'engine=e;gateway=g;session-agent=s1, s2;persistence-agent=p;scheduler=sc;bootstrap=b';
+    const { env } = loadConfig({ DROVER_PROFILES_DIR: repoProfiles, DROVER_BUS_USERS: `${roles};operator=alice,bob` });
+    expect(env.DROVER_BUS_USERS?.get('s2')).toBe('session-agent');
+    expect(env.DROVER_BUS_USERS?.get('bob')).toBe('operator');
+    expect(loadConfig({ DROVER_PROFILES_DIR: repoProfiles }).env.DROVER_BUS_USERS).toBe(undefined);
+    for (const [value, problem] of [
+      ['engine=e;gateway=g', /no user for session-agent, persistence-agent, scheduler, bootstrap/],
+      [`${roles};admin=root`, /unknown role "admin"/],
+      [`${roles};operator=e`, /user "e" is listed as engine and as operator/],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ DROVER_PROFILES_DIR: repoProfiles, DROVER_BUS_USERS: value }),
+        (error: Error) =>
+          error instanceof ConfigError && /DROVER_BUS_USERS/.test(error.message) && problem.test(error.message),
+      );
+    }
+  });
+
   it('names a bad profile key and a missing profile', () => {
     const dir = profilesWith({ name: 'p', recovery: { maxAttempts: 0 }, surprise: true });
     assert.throws(

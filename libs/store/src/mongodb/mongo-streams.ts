@@ -22,6 +22,7 @@ import { isDuplicateKeyError } from './mongo-errors';
 export interface CommitDoc {
   version: number;
   commandId: string;
+  commandType?: string;
   events: AgentEvent[];
   outbox: OutboxMessage[];
   committedAt: string;
@@ -56,6 +57,8 @@ export interface CommandDoc {
   _id: string;
   agentId: string;
   version: number;
+  /** The message's type (`Commit.commandType`), absent on claims made before it was recorded. */
+  type?: string;
   token: number;
   claimedAt: number;
   /** Tells this claim from a later claim of the same command by the same writer. */
@@ -96,6 +99,7 @@ function commitDoc(commit: NewCommit): CommitDoc {
   return {
     version: commit.version,
     commandId: commit.commandId,
+    ...(commit.commandType ? { commandType: commit.commandType } : {}),
     events: commit.events,
     outbox: commit.outbox,
     committedAt: commit.committedAt,
@@ -112,6 +116,7 @@ function toCommit(agentId: string, doc: CommitDoc): Commit {
     committedAt: doc.committedAt,
   };
   if (doc.dispatchedAt !== undefined && doc.dispatchedAt !== null) commit.dispatchedAt = doc.dispatchedAt;
+  if (doc.commandType) commit.commandType = doc.commandType;
   return commit;
 }
 
@@ -119,6 +124,7 @@ const refOf = (agentId: string, doc: CommitDoc): CommitRef => ({
   agentId,
   version: doc.version,
   commandId: doc.commandId,
+  ...(doc.commandType ? { commandType: doc.commandType } : {}),
 });
 
 function commitAt(stream: StreamDoc | null, version: number): CommitDoc | undefined {
@@ -279,6 +285,7 @@ export class MongoAgentStreams implements AgentStreams {
       _id: commit.commandId,
       agentId: commit.agentId,
       version: commit.version,
+      ...(commit.commandType ? { type: commit.commandType } : {}),
       token: fence.token,
       claimedAt: Date.now(),
       nonce: randomUUID(),
@@ -313,10 +320,11 @@ export class MongoAgentStreams implements AgentStreams {
    * stream, or marked committed when a snapshot dropped it.
    */
   private async committedBy(claim: CommandDoc): Promise<CommitRef | undefined> {
-    if (claim.committed) return { agentId: claim.agentId, version: claim.version, commandId: claim._id };
+    const type = claim.type ? { commandType: claim.type } : {};
+    if (claim.committed) return { agentId: claim.agentId, version: claim.version, commandId: claim._id, ...type };
     const stream = await this.streams.findOne({ _id: claim.agentId });
     const found = commitAt(stream, claim.version);
-    return found?.commandId === claim._id ? refOf(claim.agentId, found) : undefined;
+    return found?.commandId === claim._id ? { ...refOf(claim.agentId, found), ...type } : undefined;
   }
 }
 

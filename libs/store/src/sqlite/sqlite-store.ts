@@ -18,6 +18,7 @@ const SCHEMA = `
     agent_id TEXT NOT NULL,
     version INTEGER NOT NULL,
     command_id TEXT NOT NULL UNIQUE,
+    command_type TEXT,
     events TEXT NOT NULL,
     outbox TEXT NOT NULL,
     committed_at TEXT NOT NULL,
@@ -95,6 +96,20 @@ function writeProbe(db: Database.Database): () => Promise<void> {
 }
 
 /**
+ * Stores made before commits recorded their message's type gain the column (NULL for the old
+ * commits). Another process opening the same file may add it first: that is not an error.
+ */
+function addCommandType(db: Database.Database): void {
+  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(commits)').all();
+  if (columns.some((column) => column.name === 'command_type')) return;
+  try {
+    db.exec('ALTER TABLE commits ADD COLUMN command_type TEXT');
+  } catch (error) {
+    if (!/duplicate column name/.test((error as Error).message)) throw error;
+  }
+}
+
+/**
  * Opens the embedded store: every port over one better-sqlite3 connection. Several processes
  * may share the file; read-then-write operations run in `BEGIN IMMEDIATE` transactions.
  */
@@ -103,6 +118,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   const db = new Database(filename);
   configure(db, filename);
   db.exec(SCHEMA);
+  addCommandType(db);
   const probe = writeProbe(db);
   return {
     kind: 'sqlite',

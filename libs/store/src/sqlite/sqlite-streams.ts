@@ -20,6 +20,7 @@ interface CommitRow {
   agent_id: string;
   version: number;
   command_id: string;
+  command_type: string | null;
   events: string;
   outbox: string;
   committed_at: string;
@@ -32,7 +33,7 @@ interface SnapshotRow {
   taken_at: string;
 }
 
-const COLUMNS = 'agent_id, version, command_id, events, outbox, committed_at, dispatched_at';
+const COLUMNS = 'agent_id, version, command_id, command_type, events, outbox, committed_at, dispatched_at';
 
 function toCommit(row: CommitRow): Commit {
   const commit: Commit = {
@@ -43,12 +44,15 @@ function toCommit(row: CommitRow): Commit {
     outbox: JSON.parse(row.outbox) as OutboxMessage[],
     committedAt: row.committed_at,
   };
+  if (row.command_type !== null) commit.commandType = row.command_type;
   if (row.dispatched_at !== null) commit.dispatchedAt = row.dispatched_at;
   return commit;
 }
 
 function toRef(row: CommitRow): CommitRef {
-  return { agentId: row.agent_id, version: row.version, commandId: row.command_id };
+  const ref: CommitRef = { agentId: row.agent_id, version: row.version, commandId: row.command_id };
+  if (row.command_type !== null) ref.commandType = row.command_type;
+  return ref;
 }
 
 /**
@@ -61,7 +65,7 @@ export class SqliteAgentStreams implements AgentStreams {
   private readonly byCommand: Database.Statement<[string], CommitRow>;
   private readonly fromVersion: Database.Statement<[string, number], CommitRow>;
   private readonly head: Database.Statement<[string], { version: number | null }>;
-  private readonly insert: Database.Statement<[string, number, string, string, string, string]>;
+  private readonly insert: Database.Statement<[string, number, string, string | null, string, string, string]>;
   private readonly leaseToken: Database.Statement<[string], { token: number }>;
   private readonly snapshotOf: Database.Statement<[string], SnapshotRow>;
   private readonly saveSnapshot: Database.Statement<[string, number, string, string]>;
@@ -75,7 +79,7 @@ export class SqliteAgentStreams implements AgentStreams {
     );
     this.head = db.prepare('SELECT MAX(version) AS version FROM commits WHERE agent_id = ?');
     this.insert = db.prepare(
-      'INSERT INTO commits (agent_id, version, command_id, events, outbox, committed_at) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO commits (agent_id, version, command_id, command_type, events, outbox, committed_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.leaseToken = db.prepare('SELECT token FROM leases WHERE key = ?');
     this.snapshotOf = db.prepare('SELECT version, state, taken_at FROM snapshots WHERE agent_id = ?');
@@ -141,6 +145,7 @@ export class SqliteAgentStreams implements AgentStreams {
       commit.agentId,
       commit.version,
       commit.commandId,
+      commit.commandType ?? null,
       JSON.stringify(commit.events),
       JSON.stringify(commit.outbox),
       commit.committedAt,

@@ -196,6 +196,20 @@ function describeStreams(store: () => Store): void {
       expect(await store().streams.findByCommandId(original.commandId)).toEqual(ref(original));
       expect(await store().streams.findByCommandId(unique('cmd'))).toBe(undefined);
     });
+
+    it('keeps the type of the message that made a commit, also once a snapshot covers it', async () => {
+      const agentId = unique('agent');
+      const typed = commit(agentId, 1, { commandType: 'agent.start' });
+      await append(typed);
+      const typedRef = { ...ref(typed), commandType: 'agent.start' };
+      expect(await store().streams.findByCommandId(typed.commandId)).toStrictEqual(typedRef);
+      expect((await store().streams.load(agentId))[0]?.commandType).toBe('agent.start');
+      await store().outbox.markDispatched(agentId, 1, new Date().toISOString());
+      const covered = { version: 1, state: {}, takenAt: new Date().toISOString() };
+      await store().streams.append(commit(agentId, 2), await fenceOf(store(), agentId), covered);
+      expect(await store().streams.findByCommandId(typed.commandId)).toStrictEqual(typedRef);
+      expect(await append({ ...typed, version: 3 })).toStrictEqual({ status: 'duplicate', commit: typedRef });
+    });
   });
 
   describe('fencing', () => {

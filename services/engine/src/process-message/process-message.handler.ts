@@ -67,7 +67,7 @@ export class ProcessMessageHandler {
   private async process(message: DomainMessage): Promise<CommandReply> {
     // A redelivered command that committed long ago is answered without waiting for the lock.
     const committed = await this.deps.store.streams.findByCommandId(message.messageId);
-    if (committed) return this.duplicateReply(message, committed);
+    if (committed) return reusedIdReply(message, committed) ?? this.duplicateReply(message, committed);
     try {
       return await this.agentLock.run(message.agentId, async (held) => {
         for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt += 1) {
@@ -101,7 +101,7 @@ export class ProcessMessageHandler {
     // broker outage): the second finds the first's commit in the stream it loads under the lock,
     // instead of being decided against the state it made (a start rejected as `agent_active`).
     const earlier = commits.find((commit) => commit.commandId === message.messageId);
-    if (earlier) return duplicateOf(message, earlier, head);
+    if (earlier) return reusedIdReply(message, earlier) ?? duplicateOf(message, earlier, head);
     await this.relayLeftBehind(commits, held);
     const now = clock.now();
     const state = foldHead(message.agentId, head);
@@ -124,6 +124,7 @@ export class ProcessMessageHandler {
         agentId: message.agentId,
         version: after.version,
         commandId: message.messageId,
+        commandType: message.type,
         events: decision.events,
         outbox: outboxFor(after, decision.events, message.messageId, at),
         committedAt: at,
@@ -134,7 +135,9 @@ export class ProcessMessageHandler {
     );
     if (result.status === 'fenced') throw new LeaseLostError(message.agentId, 'the store refused the append');
     if (result.status === 'conflict') return undefined;
-    if (result.status === 'duplicate') return this.duplicateReply(message, result.commit);
+    if (result.status === 'duplicate') {
+      return reusedIdReply(message, result.commit) ?? this.duplicateReply(message, result.commit);
+    }
     // Relayed before the lock is released, so one agent's messages leave in commit order; and
     // only while the lease holds, or they could overtake what the next holder relays.
     held.signal.throwIfAborted();
@@ -173,6 +176,29 @@ export class ProcessMessageHandler {
   private async duplicateReply(message: DomainMessage, commit: CommitRef): Promise<CommandReply> {
     return duplicateOf(message, commit, await this.deps.store.streams.loadHead(message.agentId));
   }
+}
+
+/** The code of a refusal to answer a message with the result of another one that had its id. */
+export const MESSAGE_ID_REUSED = 'message_id_reused';
+
+/**
+ * A message whose id was committed for another agent or another message type is not a copy of
+ * it: answering it with that commit's result would hand one agent's state to another command. It
+ * is refused instead (the consumer dead-letters it). Commits made before their type was recorded
+ * are told apart by agent only.
+ */
+function reusedIdReply(message: DomainMessage, commit: CommitRef): CommandReply | undefined {
+  const otherAgent = commit.agentId !== message.agentId;
+  const otherType = commit.commandType !== undefined && commit.commandType !== message.type;
+  if (!otherAgent && !otherType) return undefined;
+  const what = otherAgent ? `agent ${commit.agentId}` : `a ${commit.commandType} message`;
+  const text = `messageId ${message.messageId} was already used for ${what}; use a new messageId`;
+  return {
+    ok: false,
+    commandId: message.messageId,
+    agentId: message.agentId,
+    error: { code: MESSAGE_ID_REUSED, message: text, details: [{ field: 'messageId', message: text }] },
+  };
 }
 
 function snapshotOf(state: AgentState, at: string): Snapshot {

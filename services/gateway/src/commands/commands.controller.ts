@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Inject, Param, Post, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { z } from 'zod';
-import { MessageId, StartAgent, StopAgent, type CommandView } from '@drover/contracts';
+import { MessageId, reservedPrefixError, StartAgent, StopAgent, type CommandView } from '@drover/contracts';
 import { validateBehaviorConfig } from '@drover/behaviors/catalog';
 import { ApiError, parseOrThrow } from '../infrastructure/api-error';
 import { BusClients } from '../infrastructure/bus-clients';
@@ -18,6 +18,10 @@ export class CommandsController {
   @Post()
   async publish(@Body() body: unknown, @Res({ passthrough: true }) res: Response) {
     const command = parseOrThrow(UserCommand, body);
+    // Ids the scheduler and bootstrap derive are theirs alone: a user's command taking one first
+    // would turn theirs into a "duplicate" of it.
+    const reserved = reservedPrefixError(command.messageId, 'gateway');
+    if (reserved) throw ApiError.invalid([{ field: 'messageId', message: reserved }]);
     if (command.type === 'agent.start') {
       const check = validateBehaviorConfig(command.payload.behavior, command.payload.config ?? {});
       if (!check.ok) {

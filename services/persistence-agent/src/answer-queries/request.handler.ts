@@ -6,8 +6,13 @@ import { BusContext, DeadLetterError } from '@drover/messaging/nest';
 import { LOGGER, type Logger } from '@drover/runtime';
 import { ReadQueries } from './read-queries';
 import { PersistenceTasks } from '../run-tasks/persistence-tasks';
+import { taskAccessError } from '../run-tasks/task-access';
 
-/** Validates a query (`query` routing key) or task (`task`) and answers it over request/reply. */
+/**
+ * Validates a query (`query` routing key) or task (`task`) and answers it over request/reply. When
+ * senders are told apart (`senderRole`), a task on a collection its sender's role may not touch
+ * (`TASK_ACCESS`) is answered `forbidden` and dead-lettered with the reason.
+ */
 @Controller()
 export class RequestHandler {
   constructor(
@@ -30,6 +35,13 @@ export class RequestHandler {
         error: { code: 'invalid_task', message: parsed.reason, details: parsed.issues },
       };
       throw new DeadLetterError(parsed.reason, reply);
+    }
+    const role = delivery.senderRole;
+    const denied = !isQuery && role ? taskAccessError(parsed.value as PersistenceTask, role) : undefined;
+    if (denied) {
+      this.logger.warn({ sender: delivery.sender, reason: denied }, 'generic task refused');
+      const details = [{ field: 'collection', message: denied }];
+      throw new DeadLetterError(denied, { ok: false, error: { code: 'forbidden', message: denied, details } });
     }
     try {
       return isQuery

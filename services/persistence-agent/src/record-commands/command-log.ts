@@ -20,6 +20,10 @@ export class CommandLog {
     const body = context.getDelivery().body as { messageId?: unknown; type?: unknown; agentId?: unknown } | null;
     if (typeof body?.messageId !== 'string' || typeof body.agentId !== 'string') return;
     const commands = this.store.documents.collection(Collections.commands);
+    // A messageId already recorded for another agent or type is a reuse the engine refuses
+    // (dead-letters): the entry stays the first command's.
+    const known = await commands.findOne({ field: '_id', op: 'eq', value: body.messageId });
+    if (known && (known.agentId !== body.agentId || (known.type !== undefined && known.type !== body.type))) return;
     const received = { type: String(body.type), receivedAt: new Date().toISOString() };
     // `state` only on creation: the engine's outcome may have been recorded first.
     await mergeDocument(commands, body.messageId, received, {
