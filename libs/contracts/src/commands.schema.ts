@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { AgentEgress } from './egress.schema';
 import { AgentId, BehaviorName, IsoDateTime, MessageId, ProxyUrl } from './ids.schema';
 
 const commandEnvelope = <T extends string, P extends z.ZodTypeAny>(type: T, payload: P) =>
@@ -90,6 +91,8 @@ export const StartAgentPayload = z
     proxy: ProxyUrl.optional(),
     /** Optional cron schedule; see `AgentSchedule`. */
     schedule: AgentSchedule.optional(),
+    /** Allow rules of the agent's own, within the run-profile's `egress.agentsMayAllow`; see `AgentEgress`. */
+    egress: AgentEgress.optional(),
   })
   .strict();
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AgentEgress } from './egress.schema';
 import { AgentId, BehaviorName, IsoDateTime, MessageId } from './ids.schema';
 
 /** Work for any session agent with a free slot (routing key `pending`). */
@@ -11,6 +12,8 @@ export const StartSession = z
     behavior: BehaviorName,
     config: z.record(z.unknown()),
     proxy: z.string().optional(),
+    /** The agent's own egress allow rules; the session agent checks them against its profile. */
+    egress: AgentEgress.optional(),
     occurredAt: IsoDateTime,
   })
   .strict();

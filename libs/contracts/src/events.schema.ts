@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AgentSchedule } from './commands.schema';
+import { AgentEgress } from './egress.schema';
 import { AgentId, BehaviorName, IsoDateTime } from './ids.schema';
 
 export const AGENT_STATUSES = [
@@ -29,6 +30,8 @@ export const AgentStartRequested = event(
       attempt: z.number().int().nonnegative(),
       /** The schedule of this run, if any (a start without one removes the previous one). */
       schedule: AgentSchedule.optional(),
+      /** The agent's own egress allow rules of this run, if any. */
+      egress: AgentEgress.optional(),
     })
     .strict(),
 );

@@ -10,3 +10,4 @@ export * from './topology';
 export * from './redact';
 export * from './collections';
 export * from './zod-issues';
+export * from './egress.schema';

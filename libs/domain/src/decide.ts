@@ -70,6 +70,7 @@ function decideStart(state: AgentState, payload: Extract<AgentCommand, { type: '
       ...(payload.proxy ? { proxy: payload.proxy } : {}),
       attempt: 1,
       ...(payload.schedule ? { schedule: payload.schedule } : {}),
+      ...(payload.egress ? { egress: payload.egress } : {}),
     },
   });
 }
@@ -100,6 +101,7 @@ function decideWake(state: AgentState, occurrence: string): Decision {
       ...(state.proxy ? { proxy: state.proxy } : {}),
       attempt: 1,
       schedule: state.schedule,
+      ...(state.egress ? { egress: state.egress } : {}),
     },
   });
 }

@@ -40,6 +40,7 @@ export function outboxFor(after: AgentState, events: AgentEvent[], commandId: st
       behavior: after.behavior,
       config: after.config ?? {},
       ...(after.proxy ? { proxy: after.proxy } : {}),
+      ...(after.egress ? { egress: after.egress } : {}),
       occurredAt: at,
     };
     messages.push({
