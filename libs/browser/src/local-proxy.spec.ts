@@ -73,6 +73,31 @@ describe('the local proxy endpoint enforces the egress policy', () => {
     expect([answer.status, answer.body]).toEqual([200, 'site']);
   });
 
+  it('tunnels an allowed CONNECT to a host-name rule’s target through the addresses it checked', async () => {
+    const tunnel = await LocalProxy.start(undefined, {
+      egress: EgressPolicy.fromRules([`localhost:${sitePort}`]),
+    });
+    try {
+      const before = hits;
+      const status = await new Promise<string>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: tunnel.port, method: 'CONNECT', path: `localhost:${sitePort}` });
+        req.on('connect', (res, socket) => {
+          if (res.statusCode !== 200) return resolve(`CONNECT ${res.statusCode}`);
+          let answer = '';
+          socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+          socket.on('end', () => resolve(answer.split('\r\n')[0] ?? ''));
+          socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(status).toBe('HTTP/1.1 200 OK');
+      expect(hits).toBe(before + 1);
+    } finally {
+      await tunnel.close();
+    }
+  });
+
   it('answers a refused HTTP request with a 403 page that names the reason, and reports it', async () => {
     const before = hits;
     const answer = await viaProxy(proxy, 'GET', 'http://169.254.169.254/latest/meta-data/');
