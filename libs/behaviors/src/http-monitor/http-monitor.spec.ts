@@ -203,6 +203,11 @@ describe('http-monitor', () => {
       expect(again?.message ?? '').toMatch(/^egress refused: 127\.0\.0\.1 is loopback$/);
     });
 
+    it('reaches an allowed host name (localhost) through the addresses it checked', async () => {
+      const [check] = await runUntil({ url: `http://localhost:${port()}/`, intervalMs: 100 }, 1);
+      expect([check?.ok, check?.details?.status, check?.message]).toEqual([true, 200, undefined]);
+    });
+
     it('follows a redirect within what is allowed', async () => {
       const to = encodeURIComponent(`${base}/`);
       const [check] = await runUntil(
