@@ -89,7 +89,8 @@ describe('deploy Dockerfiles', () => {
     expect(text).toMatch(/ENV CHROME_PATH=\/usr\/lib\/chromium\/chromium-headless-shell\n/);
     expect(text).toMatch(/shm_size: 1gb/);
     expect(text).toMatch(/--disable-dev-shm-usage/);
-    expect(text).toMatch(/--no-sandbox/);
+    expect(text).toMatch(/deploy\/seccomp\/chromium\.json/);
+    expect(text).toMatch(/CHROME_NO_SANDBOX=true/);
   });
 
   it('the builder caches the dependency layer and can run the unit tests', () => {

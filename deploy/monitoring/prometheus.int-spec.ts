@@ -160,6 +160,8 @@ describeUnless(skipReason(), 'monitoring: Prometheus against a running Drover', 
     mkdirSync(join(profilesDir, 'mon'));
     const profile = {
       name: 'mon',
+      // Its agents aim at servers on 127.0.0.1 (README, Egress policy).
+      egress: { allow: ['loopback'] },
       sessionAgent: { maxConcurrentAgents: 8, heartbeatMs: 500, leaseMs: 3_000 },
       engine: { leaseMs: 5_000 },
       scheduler: { tickMs: 500, startTimeoutMs: 15_000 },

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Activity } from '@drover/contracts';
-import type { Logger } from '@drover/runtime';
+import type { EgressPolicy, Logger } from '@drover/runtime';
 import type { AgentBrowser } from './browser.port';
 import type { AgentStorage } from './storage.port';
 
@@ -14,6 +14,12 @@ export interface BehaviorContext<C = Record<string, unknown>> {
   config: C;
   /** Upstream proxy URL with credentials; never log it. */
   proxy?: string;
+  /**
+   * Where the agent may connect (the run-profile's `egress` and the agent's own rules). The
+   * browser a host lends enforces it already; a behaviour that opens connections itself must
+   * check every one, redirects included, after resolving the host (`http-monitor` does).
+   */
+  egress: EgressPolicy;
   /** Aborted when the agent must stop; a behaviour returns promptly once it fires. */
   signal: AbortSignal;
   /** Records one activity on the agent's log (`session.activity`). */

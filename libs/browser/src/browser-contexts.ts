@@ -2,6 +2,7 @@ import type { BrowserContext, CookieData, Page } from 'puppeteer';
 import { withTimeout, type Logger } from '@drover/runtime';
 import type { BrowserInstance } from './browser-instance';
 import { toCookieData } from './cookies';
+import type { EgressPolicy } from '@drover/runtime';
 import type { LocalProxy } from './local-proxy';
 
 const CDP_TIMEOUT_MS = 10_000;
@@ -9,22 +10,25 @@ const CDP_TIMEOUT_MS = 10_000;
 /** One agent's session: its proxy endpoint, its context and page on the current browser, its cookie snapshot. */
 export interface SessionState {
   agentId: string;
-  proxy?: LocalProxy;
+  /** Every request of the context goes through it: it enforces `egress`. */
+  proxy: LocalProxy;
+  egress: EgressPolicy;
   context?: BrowserContext;
   page?: Page;
   snapshot: CookieData[];
   closed: boolean;
 }
 
-/** New context (same local proxy endpoint) on the given browser, cookies restored, one page. */
-export async function attachContext(
-  state: SessionState,
-  instance: BrowserInstance,
-  proxyBypassList: string[] | undefined,
-): Promise<void> {
-  const context = await instance.browser.createBrowserContext(
-    state.proxy ? { proxyServer: state.proxy.url, proxyBypassList } : {},
-  );
+/**
+ * New context (same local proxy endpoint) on the given browser, cookies restored, one page.
+ * `<-loopback>` removes Chromium's implicit bypass of loopback hosts: nothing skips the proxy, so
+ * nothing skips the egress policy.
+ */
+export async function attachContext(state: SessionState, instance: BrowserInstance): Promise<void> {
+  const context = await instance.browser.createBrowserContext({
+    proxyServer: state.proxy.url,
+    proxyBypassList: ['<-loopback>'],
+  });
   instance.contextsCreated += 1;
   try {
     if (state.snapshot.length > 0) await context.setCookie(...state.snapshot);

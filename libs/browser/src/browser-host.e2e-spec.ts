@@ -6,10 +6,15 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server as ProxyServer } from 'proxy-chain';
 import pino from 'pino';
+import { EgressPolicy } from '@drover/runtime';
 import { BrowserHost, resolveChromePath, type BrowserSession, type CookieData } from './index';
 import { processTree } from './process-tree';
 
 const chromePath = resolveChromePath();
+/** The fixtures and upstream proxies of these tests listen on 127.0.0.1. */
+const LOOPBACK = EgressPolicy.fromRules(['loopback']);
+/** The test run's opt-out of Chromium's sandbox (jest's global setup sets it as root). */
+const NO_SANDBOX = process.env.CHROME_NO_SANDBOX === 'true';
 
 async function eventually<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
@@ -64,6 +69,7 @@ if (!existsSync(chromePath)) {
     const proxyB = upstream('userB', 'secretB', hitsB);
     const rebuilt: string[] = [];
     const proxyErrors: { agentId: string; errorClass: string; message: string }[] = [];
+    const refusals: { agentId: string; target: string; reason: string }[] = [];
     const browserPids = new Set<number>();
     const processes = new Set<number>();
     const profiles = new Set<string>();
@@ -98,11 +104,12 @@ if (!existsSync(chromePath)) {
       await proxyB.listen();
       host = new BrowserHost({
         chromePath,
+        noSandbox: NO_SANDBOX,
         logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
-        proxyBypassList: ['<-loopback>'],
         snapshotEveryMs: 500,
         onRebuilt: (agentId, reason) => rebuilt.push(`${agentId}:${reason}`),
         onProxyError: (agentId, failure) => proxyErrors.push({ agentId, ...failure }),
+        onEgressRefused: (agentId, refusal) => refusals.push({ agentId, ...refusal }),
       });
       await host.start();
       remember();
@@ -116,8 +123,16 @@ if (!existsSync(chromePath)) {
     });
 
     it('routes each session through its own upstream with its own credentials', async () => {
-      a = await host.openSession({ agentId: 'agent-a', proxy: `http://userA:secretA@127.0.0.1:${proxyA.port}` });
-      b = await host.openSession({ agentId: 'agent-b', proxy: `http://userB:secretB@127.0.0.1:${proxyB.port}` });
+      a = await host.openSession({
+        agentId: 'agent-a',
+        egress: LOOPBACK,
+        proxy: `http://userA:secretA@127.0.0.1:${proxyA.port}`,
+      });
+      b = await host.openSession({
+        agentId: 'agent-b',
+        egress: LOOPBACK,
+        proxy: `http://userB:secretB@127.0.0.1:${proxyB.port}`,
+      });
       await visit(a, `${appUrl}/login?name=alice`);
       await visit(b, `${appUrl}/login?name=bob`);
       expect(await visit(a, `${appUrl}/`)).toMatch(/sid=alice/);
@@ -143,6 +158,7 @@ if (!existsSync(chromePath)) {
       expect(host.stats().sessions).toBe(1);
       a = await host.openSession({
         agentId: 'agent-a',
+        egress: LOOPBACK,
         proxy: `http://userA:secretA@127.0.0.1:${proxyA.port}`,
         cookies: final,
       });
@@ -152,6 +168,7 @@ if (!existsSync(chromePath)) {
     it('reports upstream proxy failures without the credentials', async () => {
       const bad = await host.openSession({
         agentId: 'agent-bad',
+        egress: LOOPBACK,
         proxy: `http://userA:wrong-Pa55word@127.0.0.1:${proxyA.port}`,
       });
       const page = await bad.page();
@@ -162,6 +179,31 @@ if (!existsSync(chromePath)) {
       expect(!JSON.stringify(proxyErrors).includes('wrong-Pa55word')).toBeTruthy();
       expect(!hitsA.some((hit) => hit.includes('wrong'))).toBeTruthy();
       await bad.close();
+    });
+
+    it('refuses navigations the egress policy forbids with the reason, and every request of the page beyond it', async () => {
+      const session = await host.openSession({
+        agentId: 'agent-egress',
+        egress: EgressPolicy.fromRules([new URL(appUrl).host]),
+      });
+      const page = await session.page();
+      for (const [url, reason] of [
+        ['file:///etc/passwd', 'file: URLs are not allowed'],
+        ['data:text/html,<p>hi</p>', 'data: URLs are not allowed'],
+        ['chrome://version', 'chrome: URLs are not allowed'],
+        ['http://169.254.169.254/latest/meta-data/', '169.254.169.254 is link-local (metadata)'],
+      ] as const) {
+        await expect(page.goto(url, { timeout: 20_000 })).rejects.toThrow(`egress refused: ${reason}`);
+      }
+      // The page itself reaches further (a fetch, from the allowed site): the proxy refuses it.
+      await page.goto(`${appUrl}/`, { timeout: 20_000 });
+      await page.evaluate(() => fetch('http://10.0.0.1/secret', { mode: 'no-cors' }).catch(() => undefined));
+      const refusal = await eventually(
+        () => refusals.find((r) => r.agentId === 'agent-egress' && r.target === '10.0.0.1:80'),
+        'onEgressRefused',
+      );
+      expect(refusal.reason).toBe('10.0.0.1 is private');
+      await session.close();
     });
 
     it('recycle moves the sessions to a new browser with their cookies', async () => {
@@ -206,7 +248,7 @@ if (!existsSync(chromePath)) {
       });
       for (const dir of profiles) assert.ok(!existsSync(dir), `${dir} removed`);
       expect(profiles.size >= 3).toBeTruthy();
-      await assert.rejects(host.openSession({ agentId: 'late' }), /shutting down/);
+      await assert.rejects(host.openSession({ agentId: 'late', egress: LOOPBACK }), /shutting down/);
     });
   });
 
@@ -217,6 +259,7 @@ if (!existsSync(chromePath)) {
       const rebuilt: string[] = [];
       const host = new BrowserHost({
         chromePath,
+        noSandbox: NO_SANDBOX,
         logger,
         maxContextsPerBrowser: 2,
         onRebuilt: (agentId, reason) => rebuilt.push(`${agentId}:${reason}`),
@@ -224,10 +267,10 @@ if (!existsSync(chromePath)) {
       await host.start();
       try {
         const first = host.stats().browserPid;
-        await host.openSession({ agentId: 's1' });
-        await host.openSession({ agentId: 's2' });
+        await host.openSession({ agentId: 's1', egress: LOOPBACK });
+        await host.openSession({ agentId: 's2', egress: LOOPBACK });
         expect(host.stats().recycles).toBe(0);
-        const s3 = await host.openSession({ agentId: 's3' });
+        const s3 = await host.openSession({ agentId: 's3', egress: LOOPBACK });
         expect(host.stats().recycles).toBe(1);
         expect(host.stats().browserPid).not.toBe(first);
         expect(rebuilt.sort()).toEqual(['s1:recycle', 's2:recycle']);
@@ -239,10 +282,16 @@ if (!existsSync(chromePath)) {
     });
 
     it('recycles when the process tree passes maxBrowserRssMb', async () => {
-      const host = new BrowserHost({ chromePath, logger, maxBrowserRssMb: 1, checkEveryMs: 100 });
+      const host = new BrowserHost({
+        chromePath,
+        noSandbox: NO_SANDBOX,
+        logger,
+        maxBrowserRssMb: 1,
+        checkEveryMs: 100,
+      });
       await host.start();
       try {
-        await host.openSession({ agentId: 'heavy' });
+        await host.openSession({ agentId: 'heavy', egress: LOOPBACK });
         await eventually(() => host.stats().recycles >= 1, 'a memory recycle');
       } finally {
         await host.shutdown();

@@ -1,10 +1,11 @@
 import type { CookieData, Page } from 'puppeteer';
-import type { Logger } from '@drover/runtime';
+import type { EgressPolicy, Logger } from '@drover/runtime';
 import { attachContext, closeContext, refreshSnapshot, type SessionState } from './browser-contexts';
 import { closeInstance, launchInstance, type BrowserInstance } from './browser-instance';
 import { resolveChromePath } from './chromium';
 import { toCookieData } from './cookies';
-import type { ProxyFailure } from './local-proxy';
+import type { EgressRefusal, ProxyFailure } from './local-proxy';
+import { guardNavigation } from './navigation-guard';
 import { processTree, pssMb } from './process-tree';
 import { openProxyEndpoint } from './session-proxy';
 
@@ -15,6 +16,8 @@ export interface BrowserHostOptions {
   /** Default: `CHROME_PATH`, else the lightest installed Chromium (`resolveChromePath`). */
   chromePath?: string;
   logger: Logger;
+  /** Run Chromium without its sandbox (`CHROME_NO_SANDBOX`): only where it cannot work (as root). Default false. */
+  noSandbox?: boolean;
   /** Recycle the browser once this many contexts were created on it (default 200). */
   maxContextsPerBrowser?: number;
   /**
@@ -27,12 +30,12 @@ export interface BrowserHostOptions {
   checkEveryMs?: number;
   /** How often every session's cookie snapshot is refreshed (default 15 000 ms). */
   snapshotEveryMs?: number;
-  /** Hosts that skip a session's proxy (Chromium's `--proxy-bypass-list` syntax); `['<-loopback>']` proxies loopback too. */
-  proxyBypassList?: string[];
   /** A session was moved to a new browser. */
   onRebuilt?: (agentId: string, reason: 'recycle' | 'crash') => void;
   /** The agent's upstream proxy failed; the message never holds the credentials. */
   onProxyError?: (agentId: string, failure: ProxyFailure) => void;
+  /** The agent's egress policy refused a request of its context (a navigation, redirect or subresource). */
+  onEgressRefused?: (agentId: string, refusal: EgressRefusal) => void;
 }
 
 export interface SessionSpec {
@@ -40,6 +43,8 @@ export interface SessionSpec {
   /** `http://user:pass@host:port`, `https://...` or `socks5://...`; Chromium only ever sees a local endpoint. */
   proxy?: string;
   cookies?: CookieData[];
+  /** Where the context may connect: enforced by its local proxy endpoint on every request, and by `page.goto`. */
+  egress: EgressPolicy;
 }
 
 export interface BrowserSession {
@@ -112,10 +117,11 @@ export class BrowserHost {
     this.assertRunning();
     const { agentId } = spec;
     if (this.sessions.has(agentId)) throw new Error(`a browser session for agent ${agentId} is already open`);
-    const proxy = await openProxyEndpoint(agentId, spec.proxy, this.logger, this.options.onProxyError);
+    const proxy = await openProxyEndpoint(agentId, spec.proxy, spec.egress, this.logger, this.options);
     const state: SessionState = {
       agentId,
       proxy,
+      egress: spec.egress,
       snapshot: (spec.cookies ?? []).map(toCookieData),
       closed: false,
     };
@@ -128,14 +134,14 @@ export class BrowserHost {
         if (instance.contextsCreated >= this.maxContexts) {
           await this.rebuild('recycle', `${instance.contextsCreated} contexts created`);
         }
-        await attachContext(state, this.current(), this.options.proxyBypassList);
+        await attachContext(state, this.current());
         this.sessions.set(agentId, state);
       });
     } catch (error) {
-      await proxy?.close().catch(() => undefined);
+      await proxy.close().catch(() => undefined);
       throw error;
     }
-    this.logger.info({ agentId, upstream: proxy?.upstreamRedacted, endpoint: proxy?.url }, 'browser session opened');
+    this.logger.info({ agentId, upstream: proxy.upstreamRedacted, endpoint: proxy.url }, 'browser session opened');
     return {
       agentId,
       page: () => this.sessionPage(state),
@@ -172,7 +178,7 @@ export class BrowserHost {
       for (const state of this.sessions.values()) {
         state.closed = true;
         await closeContext(state);
-        await state.proxy?.close().catch(() => undefined);
+        await state.proxy.close().catch(() => undefined);
       }
       this.sessions.clear();
       const instance = this.instance;
@@ -190,17 +196,17 @@ export class BrowserHost {
   }
 
   private async sessionPage(state: SessionState): Promise<Page> {
-    if (this.healthy(state) && state.page && !state.page.isClosed()) return state.page;
+    if (this.healthy(state) && state.page && !state.page.isClosed()) return guardNavigation(state.page, state.egress);
     return this.exclusive(async () => {
       if (state.closed) throw new Error(`browser session for agent ${state.agentId} is closed`);
       this.assertRunning();
       await this.ensureBrowser();
-      if (!state.context) await attachContext(state, this.current(), this.options.proxyBypassList);
+      if (!state.context) await attachContext(state, this.current());
       if (!state.page || state.page.isClosed()) {
         if (!state.context) throw new Error(`no browser context for agent ${state.agentId}`);
         state.page = await state.context.newPage();
       }
-      return state.page;
+      return guardNavigation(state.page, state.egress);
     });
   }
 
@@ -223,7 +229,7 @@ export class BrowserHost {
       state.closed = true;
       this.sessions.delete(state.agentId);
       await closeContext(state);
-      await state.proxy?.close().catch(() => undefined);
+      await state.proxy.close().catch(() => undefined);
       this.logger.info({ agentId: state.agentId }, 'browser session closed');
       return [...state.snapshot];
     };
@@ -260,7 +266,12 @@ export class BrowserHost {
   }
 
   private launch(): Promise<BrowserInstance> {
-    return launchInstance(this.chromePath, this.logger, (instance) => this.onDisconnected(instance));
+    return launchInstance(
+      this.chromePath,
+      this.logger,
+      (instance) => this.onDisconnected(instance),
+      this.options.noSandbox ?? false,
+    );
   }
 
   private onDisconnected(instance: BrowserInstance): void {
@@ -304,7 +315,7 @@ export class BrowserHost {
       state.context = undefined;
       state.page = undefined;
       try {
-        await attachContext(state, next, this.options.proxyBypassList);
+        await attachContext(state, next);
       } catch (error) {
         // page() attaches it again later.
         this.logger.error({ agentId: state.agentId, err: error }, 'could not move the session to the new browser');

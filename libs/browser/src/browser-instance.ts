@@ -4,12 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch, type Browser } from 'puppeteer';
 import { withTimeout, type Logger } from '@drover/runtime';
-import { headlessModeFor } from './chromium';
+import { chromiumSandboxProblem, headlessModeFor, sandboxArgs } from './chromium';
 import { isAlive, killAll, processTree, waitGone } from './process-tree';
 
-/** The Chromium flags every browser is launched with (on top of puppeteer's defaults). */
+/**
+ * The Chromium flags every browser is launched with (on top of puppeteer's defaults). The
+ * sandbox stays on unless the operator opts out (`sandboxArgs`). Non-proxied UDP (WebRTC) is off,
+ * so nothing a page does skips the agent's local proxy and its egress policy.
+ */
 export const CHROMIUM_ARGS: readonly string[] = [
-  '--no-sandbox',
   '--disable-gpu',
   '--disable-dev-shm-usage',
   '--disable-background-networking',
@@ -17,6 +20,7 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--no-first-run',
   '--disable-sync',
   '--disable-quic',
+  '--force-webrtc-ip-handling-policy=disable_non_proxied_udp',
 ];
 
 const CLOSE_TIMEOUT_MS = 5_000;
@@ -37,7 +41,10 @@ export async function launchInstance(
   chromePath: string,
   logger: Logger,
   onDisconnected: (instance: BrowserInstance) => void,
+  noSandbox = false,
 ): Promise<BrowserInstance> {
+  const sandboxProblem = chromiumSandboxProblem(noSandbox);
+  if (sandboxProblem) throw new Error(sandboxProblem);
   const userDataDir = await mkdtemp(join(tmpdir(), 'drover-chromium-'));
   let browser: Browser;
   try {
@@ -45,7 +52,7 @@ export async function launchInstance(
       executablePath: chromePath,
       headless: headlessModeFor(chromePath),
       userDataDir,
-      args: [...CHROMIUM_ARGS],
+      args: [...CHROMIUM_ARGS, ...sandboxArgs(noSandbox)],
       // CDP over a pipe: when this process dies, even by SIGKILL, the pipe closes and
       // Chromium exits with it, so a killed session agent leaves no browser behind.
       pipe: true,

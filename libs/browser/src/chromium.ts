@@ -20,6 +20,27 @@ export function resolveChromePath(configured: string | undefined = process.env.C
   return CHROMIUM_CANDIDATES.find((path) => existsSync(path)) ?? CHROMIUM_CANDIDATES[0]!;
 }
 
+/**
+ * Why Chromium cannot start with its sandbox, or undefined. Chromium refuses to run as root with
+ * its sandbox on ("Running as root without --no-sandbox is not supported"); saying so before the
+ * launch names the two ways out instead of a failed launch.
+ */
+export function chromiumSandboxProblem(
+  noSandbox: boolean,
+  uid: number | undefined = process.getuid?.(),
+): string | undefined {
+  if (noSandbox || uid !== 0) return undefined;
+  return (
+    "Chromium's sandbox cannot run as root: run the session agent as an unprivileged user " +
+    '(the image does), or set CHROME_NO_SANDBOX=true to run Chromium without its sandbox'
+  );
+}
+
+/** The sandbox flags of a launch: none with the sandbox on, `--no-sandbox` when the operator opted out. */
+export function sandboxArgs(noSandbox: boolean): string[] {
+  return noSandbox ? ['--no-sandbox'] : [];
+}
+
 /** puppeteer's headless mode for a binary: `shell` for chrome-headless-shell, else the new headless mode. */
 export function headlessModeFor(chromePath: string): true | 'shell' {
   return basename(chromePath).includes('headless-shell') ? 'shell' : true;

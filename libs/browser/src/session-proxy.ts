@@ -1,23 +1,42 @@
-import type { Logger } from '@drover/runtime';
-import { LocalProxy, type ProxyFailure } from './local-proxy';
+import type { EgressPolicy, Logger } from '@drover/runtime';
+import { LocalProxy, type EgressRefusal, type ProxyFailure } from './local-proxy';
 
 /**
- * The agent's local proxy endpoint in front of its upstream proxy (none without one): Chromium only ever sees
- * the endpoint. Upstream failures are logged and handed to `onProxyError`, never with the credentials.
+ * The agent's local proxy endpoint: Chromium only ever sees it. It enforces the agent's egress
+ * policy on every request (redirects and subresources included) and chains to the agent's
+ * upstream proxy when it has one. Upstream failures and refusals are logged and handed to the
+ * callbacks, never with the credentials.
  */
 export async function openProxyEndpoint(
   agentId: string,
   upstream: string | undefined,
+  egress: EgressPolicy,
   logger: Logger,
-  onProxyError: ((agentId: string, failure: ProxyFailure) => void) | undefined,
-): Promise<LocalProxy | undefined> {
-  if (!upstream) return undefined;
-  return LocalProxy.start(upstream, (failure) => {
-    logger.warn({ agentId, errorClass: failure.errorClass, reason: failure.message }, 'upstream proxy failure');
-    try {
-      onProxyError?.(agentId, failure);
-    } catch (error) {
-      logger.error({ agentId, err: error }, 'onProxyError callback threw');
-    }
+  callbacks: {
+    onProxyError?: (agentId: string, failure: ProxyFailure) => void;
+    onEgressRefused?: (agentId: string, refusal: EgressRefusal) => void;
+  },
+): Promise<LocalProxy> {
+  const guarded =
+    <T>(name: string, callback: ((agentId: string, value: T) => void) | undefined) =>
+    (value: T) => {
+      try {
+        callback?.(agentId, value);
+      } catch (error) {
+        logger.error({ agentId, err: error }, `${name} callback threw`);
+      }
+    };
+  const onProxyError = guarded('onProxyError', callbacks.onProxyError);
+  const onEgressRefused = guarded('onEgressRefused', callbacks.onEgressRefused);
+  return LocalProxy.start(upstream, {
+    egress,
+    onFailure: (failure) => {
+      logger.warn({ agentId, errorClass: failure.errorClass, reason: failure.message }, 'upstream proxy failure');
+      onProxyError(failure);
+    },
+    onRefused: (refusal) => {
+      logger.info({ agentId, target: refusal.target, reason: refusal.reason }, 'egress refused');
+      onEgressRefused(refusal);
+    },
   });
 }

@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { AgentEgress } from './egress.schema';
 import { AgentId, BehaviorName, IsoDateTime, MessageId, ProxyUrl, SealedSecrets } from './ids.schema';
 
 const commandEnvelope = <T extends string, P extends z.ZodTypeAny>(type: T, payload: P) =>
@@ -95,6 +96,8 @@ export const StartAgentPayload = z
      * config's secret fields, sealed; `proxy` and `config` then hold `***` in their place.
      */
     secrets: SealedSecrets.optional(),
+    /** Allow rules of the agent's own, within the run-profile's `egress.agentsMayAllow`; see `AgentEgress`. */
+    egress: AgentEgress.optional(),
   })
   .strict();
 

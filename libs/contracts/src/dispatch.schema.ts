@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AgentEgress } from './egress.schema';
 import { AgentId, BehaviorName, IsoDateTime, MessageId, SealedSecrets } from './ids.schema';
 
 /** Work for any session agent with a free slot (routing key `pending`). */
@@ -13,6 +14,8 @@ export const StartSession = z
     proxy: z.string().optional(),
     /** Opened by the session agent that runs the session, in memory only. */
     secrets: SealedSecrets.optional(),
+    /** The agent's own egress allow rules; the session agent checks them against its profile. */
+    egress: AgentEgress.optional(),
     occurredAt: IsoDateTime,
   })
   .strict();

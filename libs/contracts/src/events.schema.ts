@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AgentSchedule } from './commands.schema';
+import { AgentEgress } from './egress.schema';
 import { AgentId, BehaviorName, IsoDateTime, SealedSecrets } from './ids.schema';
 
 export const AGENT_STATUSES = [
@@ -31,6 +32,8 @@ export const AgentStartRequested = event(
       schedule: AgentSchedule.optional(),
       /** The start's sealed secrets (see `StartAgentPayload`). */
       secrets: SealedSecrets.optional(),
+      /** The agent's own egress allow rules of this run, if any. */
+      egress: AgentEgress.optional(),
     })
     .strict(),
 );

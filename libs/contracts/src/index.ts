@@ -11,3 +11,4 @@ export * from './redact';
 export * from './collections';
 export * from './zod-issues';
 export * from './bus-identity';
+export * from './egress.schema';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AgentSchedule } from './commands.schema';
+import { AgentEgress } from './egress.schema';
 import { AgentStatus } from './events.schema';
 
 /** The read model of one agent, as the gateway serves it (secrets already redacted). */
@@ -11,6 +12,8 @@ export const AgentView = z.object({
   proxy: z.string().optional(),
   /** The agent's cron schedule (no secrets, shown as declared). */
   schedule: AgentSchedule.optional(),
+  /** The agent's own egress allow rules, as declared. */
+  egress: AgentEgress.optional(),
   attempts: z.number().int().nonnegative(),
   version: z.number().int().nonnegative(),
   instanceId: z.string().optional(),

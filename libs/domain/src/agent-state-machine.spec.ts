@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import assert from 'node:assert/strict';
 import type { AgentEvent } from '@drover/contracts';
 import { decide, type Decision, type DomainMessage } from './decide';
 import { fold } from './evolve';
@@ -420,4 +421,45 @@ describe('agent state machine: rotation', () => {
       expect(when(agentWith(...STATES[status]!), yieldCmd).decision.kind).toBe('noop');
     });
   }
+});
+
+describe('agent state machine: the agent’s own egress rules', () => {
+  const egress = { allow: ['10.20.0.0/16'] };
+  const egressStart: DomainMessage = {
+    ...envelope,
+    type: 'agent.start',
+    payload: {
+      ...start.payload,
+      egress,
+      schedule: { start: '0 8 * * *' },
+    },
+  };
+
+  it('a start carries them into the event, the state and the view; a start without them removes them', () => {
+    const { decision, after } = when(agentWith(), egressStart);
+    expect(decision.kind === 'accept' && decision.events[0]?.data).toMatchObject({ egress });
+    expect(after.egress).toEqual(egress);
+    expect(agentView(after).egress).toEqual(egress);
+    expect(OPTIONAL_VIEW_FIELDS.includes('egress')).toBeTruthy();
+    const without = when(
+      agentWith(
+        { type: 'agent.start-requested', data: { behavior: 'http-monitor', config: {}, attempt: 1, egress } },
+        failed,
+      ),
+      start,
+    ).after;
+    expect('egress' in without).toBe(false);
+  });
+
+  it('a scheduled wake starts the agent again with them', () => {
+    const first = when(agentWith(), egressStart);
+    assert(first.decision.kind === 'accept');
+    const events = [...first.decision.events, started, stopRequested, stopped];
+    const { decision } = when(agentWith(...events), {
+      ...envelope,
+      type: 'agent.wake',
+      payload: { occurrence: NOW.toISOString() },
+    });
+    expect(decision.kind === 'accept' && decision.events[0]?.data).toMatchObject({ egress });
+  });
 });

@@ -20,6 +20,7 @@ export const OPTIONAL_VIEW_FIELDS = [
   'config',
   'proxy',
   'schedule',
+  'egress',
   'instanceId',
   'startedAt',
   'stoppedAt',

@@ -1,4 +1,4 @@
-import type { AgentSchedule, AgentStatus } from '@drover/contracts';
+import type { AgentEgress, AgentSchedule, AgentStatus } from '@drover/contracts';
 
 /** Everything `decide` needs to know about one agent; folded from its events by `evolve`. */
 export interface AgentState {
@@ -13,6 +13,8 @@ export interface AgentState {
   secrets?: string;
   /** Cron schedule of the current run record, set (or removed) by every start. */
   schedule?: AgentSchedule;
+  /** The agent's own egress allow rules of the current run record, set (or removed) by every start. */
+  egress?: AgentEgress;
   /** Start attempts of the current run: 1 on start, +1 on every automatic restart. */
   attempts: number;
   instanceId?: string;

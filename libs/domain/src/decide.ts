@@ -71,6 +71,7 @@ function decideStart(state: AgentState, payload: Extract<AgentCommand, { type: '
       attempt: 1,
       ...(payload.schedule ? { schedule: payload.schedule } : {}),
       ...(payload.secrets ? { secrets: payload.secrets } : {}),
+      ...(payload.egress ? { egress: payload.egress } : {}),
     },
   });
 }
@@ -102,6 +103,7 @@ function decideWake(state: AgentState, occurrence: string): Decision {
       attempt: 1,
       schedule: state.schedule,
       ...(state.secrets ? { secrets: state.secrets } : {}),
+      ...(state.egress ? { egress: state.egress } : {}),
     },
   });
 }

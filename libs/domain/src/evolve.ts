@@ -6,11 +6,14 @@ export function evolve(state: AgentState, event: AgentEvent, at: string): AgentS
   const next: AgentState = { ...state, updatedAt: at, createdAt: state.createdAt ?? at };
   switch (event.type) {
     case 'agent.start-requested': {
-      const { behavior, config, proxy, attempt, schedule, secrets } = event.data;
+      const { behavior, config, proxy, attempt, schedule, secrets, egress } = event.data;
       const fresh: AgentState = { ...next, status: 'starting', behavior, config, attempts: attempt };
       // A start replaces the schedule, or removes it when it carries none.
       delete fresh.schedule;
       if (schedule) fresh.schedule = schedule;
+      // Likewise the agent's own egress rules.
+      delete fresh.egress;
+      if (egress) fresh.egress = egress;
       return without(
         fresh,
         'proxy',

@@ -6,3 +6,4 @@ export * from './config/env.schema';
 export * from './config/profile.schema';
 export * from './config/load-config';
 export * from './secrets/secret-box';
+export * from './egress/egress-policy';

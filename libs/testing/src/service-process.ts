@@ -52,6 +52,7 @@ export async function startService(name: string, env: Record<string, string>): P
       PORT: '0',
       LOG_LEVEL: 'info',
       DROVER_SECRETS_KEY_FILE: testSecretsKeyFile(),
+      ...sandboxOptOut(),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -93,7 +94,7 @@ export async function runOnce(
   const main = resolve(REPO_ROOT, 'dist/services', name, 'src/main.js');
   const child = spawn(process.execPath, [main, ...args], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...sandboxOptOut(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -101,4 +102,10 @@ export async function runOnce(
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const code = await new Promise<number | string>((done) => child.on('exit', (c, s) => done(c ?? s ?? -1)));
   return { code, output };
+}
+
+/** The test run's Chromium sandbox opt-out (jest's global setup sets it as root), passed on to the services. */
+export function sandboxOptOut(): { CHROME_NO_SANDBOX?: string } {
+  const value = process.env.CHROME_NO_SANDBOX;
+  return value === undefined ? {} : { CHROME_NO_SANDBOX: value };
 }

@@ -129,6 +129,8 @@ function outageSuite(): void {
     targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/`;
     const profile = {
       name: 'outage',
+      // Its agents aim at servers on 127.0.0.1 (README, Egress policy).
+      egress: { allow: ['loopback'] },
       sessionAgent: { maxConcurrentAgents: 10, heartbeatMs: HEARTBEAT_MS, leaseMs: LEASE_MS },
       recovery: { onInterrupt: 'restart', maxAttempts: 3, backoffInitialMs: 200, backoffMaxMs: 1_000 },
       gateway: { commandTimeoutMs: 3_000, queryTimeoutMs: 3_000 },

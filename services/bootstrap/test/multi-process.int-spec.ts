@@ -78,6 +78,8 @@ function productionMode(store: StoreUnderTest): void {
     vhost = await createTestVhost(RABBITMQ_URL!);
     const profile = {
       name: 'int',
+      // Its agents aim at servers on 127.0.0.1 (README, Egress policy).
+      egress: { allow: ['loopback'] },
       // The lease allows for a loaded machine: a heartbeat that lands late must not interrupt agents.
       sessionAgent: { maxConcurrentAgents: 64, heartbeatMs: 200, leaseMs: 5_000 },
       recovery: { onInterrupt: 'restart', maxAttempts: 3, backoffInitialMs: 200, backoffMaxMs: 1_000 },

@@ -91,6 +91,8 @@ function sealedSecrets(store: StoreUnderTest): void {
       gateway: { commandTimeoutMs: 5_000, queryTimeoutMs: 5_000 },
       engine: { leaseMs: 4_000 },
       scheduler: { tickMs: 200, startTimeoutMs: 30_000 },
+      // The site and the proxy are on 127.0.0.1.
+      egress: { allow: ['loopback'] },
     });
     env = {
       RABBITMQ_URL: vhost.url,

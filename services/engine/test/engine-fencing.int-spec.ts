@@ -121,7 +121,7 @@ describeUnless(skip, 'engine leases fence a frozen engine (SIGSTOP)', () => {
 
   beforeAll(async () => {
     vhost = await createTestVhost(RABBITMQ_URL!);
-    profileDir = writeRunProfile({ name: 'fencing', engine: { leaseMs: LEASE_MS } });
+    profileDir = writeRunProfile({ name: 'fencing', engine: { leaseMs: LEASE_MS }, egress: { allow: ['loopback'] } });
     mongo = await MongoClient.connect(MONGO_URL!);
     db = mongo.db(dbName);
     env = {

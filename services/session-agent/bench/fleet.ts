@@ -126,6 +126,7 @@ async function startFleet(agents: readonly FleetAgent[], capacity: number, insta
     );
     const env = EnvSchema.parse({
       ...(process.env.CHROME_PATH ? { CHROME_PATH: process.env.CHROME_PATH } : {}),
+      ...(process.env.CHROME_NO_SANDBOX ? { CHROME_NO_SANDBOX: process.env.CHROME_NO_SANDBOX } : {}),
       PERSISTENT_DATA_PATH: dataDir,
       BROWSER_MAX_RSS_MB: String(spec.browserMaxRssMb),
       SESSION_AGENT_ID: instanceId,
@@ -134,6 +135,8 @@ async function startFleet(agents: readonly FleetAgent[], capacity: number, insta
     const profile = ProfileSchema.parse({
       name: 'bench',
       sessionAgent: { maxConcurrentAgents: capacity, heartbeatMs: 5_000, leaseMs: 30_000 },
+      // The fixture site and the upstream proxy listen on 127.0.0.1.
+      egress: { allow: ['loopback'] },
     });
     const agent = await createSessionAgent({
       config: { env, profile },

@@ -5,6 +5,7 @@ import type { Bus } from '@drover/messaging';
 import type { DroverMetrics } from '@drover/platform';
 import type { Clock, DroverConfig, Logger, SecretBox } from '@drover/runtime';
 import { startBrowserStack } from './browser/browser-stack';
+import { profileEgress } from './egress/agent-egress';
 import { SessionHost } from './session-host';
 
 export interface SessionAgent {
@@ -54,6 +55,8 @@ export async function createSessionAgent(deps: {
     leaseMs: profile.sessionAgent.leaseMs,
     metrics,
     ...(browser.lender ? { browsers: browser.lender } : {}),
+    ...(browser.unavailable ? { browserUnavailable: browser.unavailable } : {}),
+    egress: profileEgress(profile, logger),
     storage: browser.storage,
     secrets,
   });

@@ -2,12 +2,18 @@ import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { Exchanges, RoutingKeys, type StartSession } from '@drover/contracts';
+import { Exchanges, parseEgressRule, RoutingKeys, type EgressRule, type StartSession } from '@drover/contracts';
 import { BehaviorRegistry, type Behavior } from '@drover/behaviors';
 import { DEATH_REASON_HEADER, DROVER_TOPOLOGY, Queues, type Delivery } from '@drover/messaging';
 import { InMemoryBus } from '@drover/messaging/in-memory';
-import { silentLogger, systemClock } from '@drover/runtime';
+import { EgressPolicy, silentLogger, systemClock } from '@drover/runtime';
 import { SessionHost } from './session-host';
+
+function parsed(text: string): EgressRule {
+  const rule = parseEgressRule(text);
+  if (typeof rule === 'string') throw new Error(rule);
+  return rule;
+}
 
 /** Reports one `tick` activity every `everyMs` until stopped. */
 const ticker: Behavior<{ everyMs: number }> = {
@@ -19,6 +25,26 @@ const ticker: Behavior<{ everyMs: number }> = {
     do await report({ kind: 'tick', ok: true });
     while (await wait(config.everyMs));
   },
+};
+/** Reports which addresses its egress policy lets it reach, then idles. */
+const egressProbe: Behavior<Record<string, never>> = {
+  name: 'egress-probe',
+  description: 'test behaviour',
+  configSchema: z.object({}).strict(),
+  requires: [],
+  async run({ egress, report, sleep: wait }) {
+    const reachable = ['127.0.0.1', '10.0.0.1', '169.254.169.254'].filter((a) => !egress.refusalOf(a, 80));
+    await report({ kind: 'egress', ok: true, details: { reachable } });
+    while (await wait(60_000));
+  },
+};
+/** A browser behaviour, to show why a host without a browser fails it. */
+const browsing: Behavior<Record<string, never>> = {
+  name: 'browsing',
+  description: 'test behaviour',
+  configSchema: z.object({}).strict(),
+  requires: ['browser'],
+  run: () => Promise.resolve(),
 };
 /** Fails right after starting. */
 const crasher: Behavior<Record<string, never>> = {
@@ -53,7 +79,12 @@ describe('session host', () => {
     reports
       .filter((d) => d.routingKey === RoutingKeys.heartbeat)
       .map((d) => d.body as { agentIds: string[]; alive: boolean; capacity: number });
-  const dispatch = (agentId: string, behavior = 'ticker', config: Record<string, unknown> = { everyMs: 10 }) => {
+  const dispatch = (
+    agentId: string,
+    behavior = 'ticker',
+    config: Record<string, unknown> = { everyMs: 10 },
+    extra: Partial<StartSession> = {},
+  ) => {
     const start: StartSession = {
       messageId: `start-${(counter += 1)}`,
       type: 'session.start',
@@ -61,6 +92,7 @@ describe('session host', () => {
       attempt: 1,
       behavior,
       config,
+      ...extra,
       occurredAt: new Date().toISOString(),
     };
     return bus.publish(Exchanges.dispatch, RoutingKeys.pendingSessions, start, { messageId: start.messageId });
@@ -86,7 +118,10 @@ describe('session host', () => {
       bus,
       clock: systemClock,
       logger: silentLogger(),
-      registry: new BehaviorRegistry([ticker, crasher] as Behavior<never>[]),
+      // A dev-like profile: loopback for everyone; agents may add private addresses for themselves.
+      egress: { base: EgressPolicy.fromRules(['loopback']), agentsMayAllow: [parsed('private')] },
+      browserUnavailable: 'Chromium refused to start',
+      registry: new BehaviorRegistry([ticker, crasher, egressProbe, browsing] as Behavior<never>[]),
       instanceId: 'sa-test',
       maxConcurrentAgents: 2,
       heartbeatMs: 60_000,
@@ -157,6 +192,32 @@ describe('session host', () => {
     await dispatch('a-2', 'crasher', {});
     const crashed = await until(() => reportsOf('a-2', 'session.failed')[0]);
     expect(body(crashed).payload.error).toBe('page exploded');
+  });
+
+  it('gives each behaviour the profile’s egress policy, extended by the agent’s own rules within the profile’s', async () => {
+    await dispatch('a-1', 'egress-probe', {});
+    await dispatch('a-2', 'egress-probe', {}, { egress: { allow: ['10.0.0.0/8'] } });
+    const reachable = (agentId: string) =>
+      until(() => reportsOf(agentId, 'session.activity')[0]).then(
+        (d) => (body(d).payload.details as { reachable: string[] }).reachable,
+      );
+    expect(await reachable('a-1')).toEqual(['127.0.0.1']);
+    expect(await reachable('a-2')).toEqual(['127.0.0.1', '10.0.0.1']);
+  });
+
+  it('fails a session whose own egress rules go beyond what the profile lets agents allow', async () => {
+    await dispatch('a-1', 'egress-probe', {}, { egress: { allow: ['10.0.0.0/8', '169.254.169.254'] } });
+    const failed = await until(() => reportsOf('a-1', 'session.failed')[0]);
+    expect(body(failed).payload.error).toBe(
+      'egress.allow "169.254.169.254" is not within the run-profile\'s egress.agentsMayAllow',
+    );
+    expect(reportsOf('a-1', 'session.started')).toEqual([]);
+  });
+
+  it('fails a browser behaviour on a host without a browser, saying why there is none', async () => {
+    await dispatch('a-1', 'browsing', {});
+    const failed = await until(() => reportsOf('a-1', 'session.failed')[0]);
+    expect(body(failed).payload.error).toBe('no browser on session agent sa-test (Chromium refused to start)');
   });
 
   it('fails a session whose config the behaviour refuses, naming the field', async () => {

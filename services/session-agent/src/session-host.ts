@@ -9,8 +9,9 @@ import { abortableSleep, type AgentStorage, type BehaviorRegistry } from '@drove
 import { openStartSecrets } from '@drover/behaviors/catalog';
 import type { Bus } from '@drover/messaging';
 import type { DroverMetrics } from '@drover/platform';
-import type { Clock, Logger, SecretBox } from '@drover/runtime';
+import type { Clock, EgressPolicy, Logger, SecretBox } from '@drover/runtime';
 import type { BrowserLender } from './browser/browser-lender';
+import { agentEgressPolicy, type ProfileEgress } from './egress/agent-egress';
 import { DispatchTransport } from './dispatch/dispatch-transport';
 import type { SessionWork } from './dispatch/session-work.port';
 import { Heartbeats, type MonotonicClock } from './heartbeats/heartbeats';
@@ -36,6 +37,10 @@ export interface SessionHostOptions {
   metrics?: DroverMetrics;
   /** Lends browser contexts to browser behaviours; absent on hosts without Chromium. */
   browsers?: BrowserLender;
+  /** Why there is no browser here, for the failure of a browser behaviour (default: Chromium not found). */
+  browserUnavailable?: string;
+  /** The run-profile's egress policy: what every session may reach, and what an agent may add. */
+  egress: ProfileEgress;
   /** Per-agent key/value state for behaviours (through the persistence agent), written on behalf of one session. */
   storage?: (session: SessionRef) => AgentStorage;
   /** The clock leases are measured on (tests); `performance.now` by default. */
@@ -155,6 +160,9 @@ export class SessionHost implements SessionWork {
       return this.reporter.report('session.failed', agentId, attempt, { error });
     }
 
+    const egress = agentEgressPolicy(this.options.egress, work.egress);
+    if (typeof egress === 'string') return this.reporter.report('session.failed', agentId, attempt, { error: egress });
+
     const controller = new AbortController();
     const session: Session = { agentId, attempt, dispatchedAt: work.occurredAt, controller, done: Promise.resolve() };
     const ref: SessionRef = { agentId, attempt, instanceId: this.instanceId };
@@ -162,7 +170,7 @@ export class SessionHost implements SessionWork {
     this.slots.take(session);
     const logger = this.options.logger.child({ agentId, attempt });
     if (behavior.requires.includes('browser')) {
-      const failure = await this.lendBrowser(session, ref, opened.proxy);
+      const failure = await this.lendBrowser(session, ref, opened.proxy, egress);
       if (failure) {
         this.slots.free(session);
         return this.reporter.report('session.failed', agentId, attempt, { error: failure });
@@ -181,6 +189,7 @@ export class SessionHost implements SessionWork {
         agentId,
         config: config.data,
         ...(opened.proxy ? { proxy: opened.proxy } : {}),
+        egress,
         signal: controller.signal,
         logger,
         capabilities: {
@@ -222,11 +231,19 @@ export class SessionHost implements SessionWork {
   }
 
   /** Returns why no browser could be lent, or undefined when `session.lent` is set. */
-  private async lendBrowser(session: Session, ref: SessionRef, proxy: string | undefined): Promise<string | undefined> {
+  private async lendBrowser(
+    session: Session,
+    ref: SessionRef,
+    proxy: string | undefined,
+    egress: EgressPolicy,
+  ): Promise<string | undefined> {
     const { browsers } = this.options;
-    if (!browsers) return `no browser on session agent ${this.instanceId} (is Chromium installed at CHROME_PATH?)`;
+    if (!browsers) {
+      const why = this.options.browserUnavailable ?? 'is Chromium installed at CHROME_PATH?';
+      return `no browser on session agent ${this.instanceId} (${why})`;
+    }
     try {
-      session.lent = await browsers.lend(ref, proxy);
+      session.lent = await browsers.lend(ref, proxy, egress);
       return undefined;
     } catch (error) {
       this.options.logger.warn({ agentId: session.agentId, err: (error as Error).message }, 'browser not available');

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sandboxOptOut } from '@drover/testing/service-process';
 
 export { eventually, http, type JsonResponse } from '@drover/testing';
 
@@ -20,6 +21,8 @@ export function writeFastProfile(overrides: Record<string, unknown> = {}): strin
     gateway: { commandTimeoutMs: 2_000, queryTimeoutMs: 2_000 },
     engine: { leaseMs: 5_000 },
     scheduler: { tickMs: 200, startTimeoutMs: 10_000 },
+    // The agents of these tests check the standalone's own endpoints and fixtures on 127.0.0.1.
+    egress: { allow: ['loopback'] },
     ...overrides,
   };
   writeFileSync(join(dir, 'e2e', 'profile.json'), JSON.stringify(profile));
@@ -35,7 +38,11 @@ export interface StandaloneProcess {
 }
 
 /** Starts `dist/services/standalone/src/main.js` as a child process and waits for its URL. */
-export async function startStandaloneProcess(dataDir: string, profilesDir: string): Promise<StandaloneProcess> {
+export async function startStandaloneProcess(
+  dataDir: string,
+  profilesDir: string,
+  extraEnv: Record<string, string> = {},
+): Promise<StandaloneProcess> {
   const child = spawn(process.execPath, [MAIN], {
     env: {
       PATH: process.env.PATH,
@@ -45,6 +52,8 @@ export async function startStandaloneProcess(dataDir: string, profilesDir: strin
       DROVER_PROFILES_DIR: profilesDir,
       DROVER_PROFILE: 'e2e',
       LOG_LEVEL: 'warn',
+      ...sandboxOptOut(),
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -4,8 +4,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server as ProxyServer } from 'proxy-chain';
 import type { Activity } from '@drover/contracts';
-import { silentLogger } from '@drover/runtime';
+import { EgressPolicy, silentLogger } from '@drover/runtime';
 import { abortableSleep } from '../abortable-sleep';
+import { LOOPBACK_ALLOWED } from '../testing/behavior-context';
 import { validateBehaviorConfig } from '../catalog';
 import { httpMonitor } from './http-monitor.behavior';
 import type { HttpMonitorConfig } from './http-monitor.schema';
@@ -18,6 +19,11 @@ describe('http-monitor', () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       hits += 1;
+      const redirect = /^\/redirect\?to=(.+)$/.exec(req.url ?? '');
+      if (redirect) {
+        res.writeHead(302, { location: decodeURIComponent(redirect[1]!) }).end();
+        return;
+      }
       res.statusCode = req.url === '/missing' ? 404 : 200;
       res.end('ok');
     });
@@ -27,13 +33,19 @@ describe('http-monitor', () => {
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   /** Runs the behaviour until it has reported `count` activities, then stops it. */
-  async function runUntil(config: HttpMonitorConfig, count: number, proxy?: string): Promise<Activity[]> {
+  async function runUntil(
+    config: HttpMonitorConfig,
+    count: number,
+    proxy?: string,
+    egress: EgressPolicy = LOOPBACK_ALLOWED,
+  ): Promise<Activity[]> {
     const controller = new AbortController();
     const activities: Activity[] = [];
     await httpMonitor.run({
       agentId: 'a-1',
       config,
       ...(proxy ? { proxy } : {}),
+      egress,
       signal: controller.signal,
       logger: silentLogger(),
       capabilities: {},
@@ -128,11 +140,113 @@ describe('http-monitor', () => {
     }
   });
 
+  describe('egress policy', () => {
+    const port = () => Number(new URL(base).port);
+    const onlyThisSite = () => EgressPolicy.fromRules([`127.0.0.1:${port()}`]);
+
+    it.each([
+      ['the metadata address', 'http://169.254.169.254/latest/meta-data/', '169.254.169.254 is link-local (metadata)'],
+      ['a private address', 'http://10.0.0.1/', '10.0.0.1 is private'],
+      [
+        'an IPv4-mapped loopback address',
+        'http://[::ffff:127.0.0.1]:8080/',
+        '::ffff:7f00:1 (IPv4-mapped 127.0.0.1) is loopback',
+      ],
+    ])('refuses %s before connecting, and says why', async (_what, url, reason) => {
+      const [check] = await runUntil(
+        { url, intervalMs: 100, timeoutMs: 5_000 },
+        1,
+        undefined,
+        EgressPolicy.fromRules([]),
+      );
+      expect(check?.kind).toBe('http.check');
+      expect(check?.ok).toBe(false);
+      expect(check?.message).toBe(`egress refused: ${reason}`);
+    });
+
+    it('refuses loopback unless the profile allows it; a name resolving to loopback too', async () => {
+      const before = hits;
+      const [direct] = await runUntil({ url: `${base}/`, intervalMs: 100 }, 1, undefined, EgressPolicy.fromRules([]));
+      expect(direct?.message).toBe('egress refused: 127.0.0.1 is loopback');
+      const [named] = await runUntil(
+        { url: `http://localhost:${port()}/`, intervalMs: 100 },
+        1,
+        undefined,
+        EgressPolicy.fromRules([]),
+      );
+      expect(named?.message ?? '').toMatch(
+        /^egress refused: localhost resolves to (127\.0\.0\.1|::1), which is loopback$/,
+      );
+      expect(hits - before).toBe(0);
+    });
+
+    it('refuses a redirect from an allowed site to a forbidden one', async () => {
+      const before = hits;
+      const to = encodeURIComponent('http://169.254.169.254/latest/meta-data/');
+      const [check] = await runUntil(
+        { url: `${base}/redirect?to=${to}`, intervalMs: 100 },
+        1,
+        undefined,
+        onlyThisSite(),
+      );
+      expect(check?.ok).toBe(false);
+      expect(check?.message).toBe('egress refused: 169.254.169.254 is link-local (metadata)');
+      expect(hits - before).toBe(1);
+      // Another port of the same loopback address is not the allowed site either.
+      const other = encodeURIComponent(`http://127.0.0.1:${port() === 1 ? 2 : port() - 1}/`);
+      const [again] = await runUntil(
+        { url: `${base}/redirect?to=${other}`, intervalMs: 100 },
+        1,
+        undefined,
+        onlyThisSite(),
+      );
+      expect(again?.message ?? '').toMatch(/^egress refused: 127\.0\.0\.1 is loopback$/);
+    });
+
+    it('reaches an allowed host name (localhost) through the addresses it checked', async () => {
+      const [check] = await runUntil({ url: `http://localhost:${port()}/`, intervalMs: 100 }, 1);
+      expect([check?.ok, check?.details?.status, check?.message]).toEqual([true, 200, undefined]);
+    });
+
+    it('follows a redirect within what is allowed', async () => {
+      const to = encodeURIComponent(`${base}/`);
+      const [check] = await runUntil(
+        { url: `${base}/redirect?to=${to}`, intervalMs: 100 },
+        1,
+        undefined,
+        onlyThisSite(),
+      );
+      expect([check?.ok, check?.details?.status]).toEqual([true, 200]);
+    });
+
+    it('through the agent’s proxy, refuses a forbidden target at the local endpoint and a forbidden upstream', async () => {
+      const upstream = new ProxyServer({ port: 0, host: '127.0.0.1' });
+      await upstream.listen();
+      try {
+        const policy = EgressPolicy.fromRules([`127.0.0.1:${upstream.port}`]);
+        const [check] = await runUntil(
+          { url: 'http://10.0.0.1/', intervalMs: 100, timeoutMs: 5_000 },
+          1,
+          `http://u:p@127.0.0.1:${upstream.port}`,
+          policy,
+        );
+        expect(check?.ok).toBe(false);
+        expect(check?.message).toBe('egress refused: 10.0.0.1 is private');
+        await expect(
+          runUntil({ url: 'http://10.0.0.1/', intervalMs: 100 }, 1, 'http://169.254.169.254:80', policy),
+        ).rejects.toThrow('egress refused: upstream proxy 169.254.169.254 is link-local (metadata)');
+      } finally {
+        await upstream.close(true);
+      }
+    });
+  });
+
   it('returns as soon as it is stopped, even in the middle of a long interval', async () => {
     const controller = new AbortController();
     const running = httpMonitor.run({
       agentId: 'a-1',
       config: { url: `${base}/`, intervalMs: 3_600_000 },
+      egress: LOOPBACK_ALLOWED,
       signal: controller.signal,
       logger: silentLogger(),
       capabilities: {},

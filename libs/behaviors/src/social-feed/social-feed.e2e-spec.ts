@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import type { Activity } from '@drover/contracts';
 import { silentLogger } from '@drover/runtime';
+import { LOOPBACK_ALLOWED } from '../testing/behavior-context';
 import { abortableSleep } from '../abortable-sleep';
 import { MemoryAgentStorage, type AgentStorage } from '../storage.port';
 import { describeWithChromium, TestChromium, type TestAgentBrowser } from '../testing/test-browser';
@@ -87,6 +88,7 @@ describeWithChromium('social-feed in Chromium', (executablePath) => {
           delayMs: { min: 10, max: 30 },
           ...options.config,
         }),
+        egress: LOOPBACK_ALLOWED,
         signal: controller.signal,
         logger: silentLogger(),
         sleep: (ms) => {
@@ -280,6 +282,7 @@ describeWithChromium('social-feed in Chromium', (executablePath) => {
       .run({
         agentId: 'agent-1',
         config: SocialFeedConfig.parse({ baseUrl: feed.url, username: USER, password: WRONG_PASSWORD }),
+        egress: LOOPBACK_ALLOWED,
         signal: controller.signal,
         logger: silentLogger(),
         sleep: (ms) => abortableSleep(ms, controller.signal),

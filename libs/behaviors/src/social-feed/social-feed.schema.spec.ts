@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
-import { silentLogger } from '@drover/runtime';
+import { EgressPolicy, silentLogger } from '@drover/runtime';
 import { SocialFeedConfig } from './social-feed.schema';
 import { socialFeed } from './social-feed.behavior';
 
@@ -91,6 +91,7 @@ describe('social-feed config', () => {
       socialFeed.run({
         agentId: 'a-1',
         config: SocialFeedConfig.parse(minimal),
+        egress: EgressPolicy.fromRules([]),
         signal: controller.signal,
         report: async () => undefined,
         sleep: async () => true,

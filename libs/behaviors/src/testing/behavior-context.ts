@@ -1,7 +1,10 @@
 import type { Activity } from '@drover/contracts';
-import { silentLogger } from '@drover/runtime';
+import { EgressPolicy, silentLogger } from '@drover/runtime';
 import { abortableSleep } from '../abortable-sleep';
 import type { BehaviorCapabilities, BehaviorContext } from '../behavior.port';
+
+/** The policy of a dev-like profile (`egress.allow: ["loopback"]`): fixtures on 127.0.0.1 are reachable. */
+export const LOOPBACK_ALLOWED = EgressPolicy.fromRules(['loopback']);
 
 export interface TestRun<C> {
   context: BehaviorContext<C>;
@@ -24,6 +27,8 @@ export function testRun<C>(
   const context: BehaviorContext<C> = {
     agentId: 'agent-test',
     config,
+    // Test fixtures listen on 127.0.0.1.
+    egress: LOOPBACK_ALLOWED,
     signal: controller.signal,
     logger: silentLogger(),
     capabilities,

@@ -1,4 +1,4 @@
-import { CHROMIUM_ARGS, headlessModeFor, resolveChromePath } from '@drover/browser';
+import { CHROMIUM_ARGS, headlessModeFor, resolveChromePath, sandboxArgs } from '@drover/browser';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,8 +8,11 @@ import { reportMissing } from '@drover/testing';
 import puppeteer, { type Browser, type BrowserContext, type Cookie, type Page } from 'puppeteer';
 import type { AgentBrowser } from '../browser.port';
 
-/** Chromium flags for tests: no sandbox (containers), nothing phoning home, no QUIC. */
-export const TEST_CHROMIUM_ARGS = CHROMIUM_ARGS;
+/**
+ * Chromium flags for tests: production's, and no sandbox when the test run opted out
+ * (`CHROME_NO_SANDBOX`, set by jest's global setup when the tests run as root).
+ */
+export const TEST_CHROMIUM_ARGS = [...CHROMIUM_ARGS, ...sandboxArgs(process.env.CHROME_NO_SANDBOX === 'true')];
 
 /** CHROME_PATH, else the lightest installed Chromium, as in production. */
 export function chromiumPath(): string {

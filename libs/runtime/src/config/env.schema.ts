@@ -68,6 +68,14 @@ export const EnvSchema = z.object({
   RATE_LIMIT_WINDOW_S: positiveInt.default(1),
   /** Browser sessions (session agents). */
   CHROME_PATH: z.string().min(1).optional(),
+  /**
+   * `true` runs Chromium without its sandbox (`--no-sandbox`): only where the sandbox cannot
+   * work (as root, or in a container without the seccomp profile of deploy/seccomp/chromium.json).
+   */
+  CHROME_NO_SANDBOX: z
+    .enum(['true', 'false', '1', '0'], { message: 'CHROME_NO_SANDBOX is true or false' })
+    .transform((value) => value === 'true' || value === '1')
+    .default('false'),
   /** Screenshots live in `<PERSISTENT_DATA_PATH>/agents/<agentId>/`; shared by session agents and gateways. */
   PERSISTENT_DATA_PATH: z.string().min(1).default('./.drover/data'),
   BROWSER_MAX_CONTEXTS: positiveInt.default(200),

@@ -31,6 +31,40 @@ describe('loadConfig', () => {
     expect(profile.agents).toEqual([]);
   });
 
+  it('lets agents of the dev profile reach loopback, and those of production only public addresses', () => {
+    expect(loadConfig({ DROVER_PROFILES_DIR: repoProfiles }).profile.egress).toEqual({
+      allow: ['loopback'],
+      agentsMayAllow: ['private'],
+    });
+    const production = loadConfig({ DROVER_PROFILES_DIR: repoProfiles, DROVER_PROFILE: 'production' }).profile;
+    expect(production.egress).toEqual({ allow: [], agentsMayAllow: [] });
+    expect(
+      loadConfig({ DROVER_PROFILES_DIR: profilesWith({ name: 'p' }), DROVER_PROFILE: 'p' }).profile.egress,
+    ).toEqual({ allow: [], agentsMayAllow: [] });
+  });
+
+  it('names an egress rule that does not parse, and a CHROME_NO_SANDBOX that is not a boolean', () => {
+    const dir = profilesWith({
+      name: 'p',
+      egress: { allow: ['loopback', '10.0.0.0/40'], agentsMayAllow: ['nope nope'] },
+    });
+    assert.throws(
+      () => loadConfig({ DROVER_PROFILES_DIR: dir, DROVER_PROFILE: 'p' }),
+      (error: Error) =>
+        /egress\.allow\.1/.test(error.message) &&
+        /10\.0\.0\.0\/40/.test(error.message) &&
+        /egress\.agentsMayAllow\.0/.test(error.message),
+    );
+    assert.throws(
+      () => loadConfig({ DROVER_PROFILES_DIR: repoProfiles, CHROME_NO_SANDBOX: 'yes' }),
+      /CHROME_NO_SANDBOX is true or false/,
+    );
+    expect(loadConfig({ DROVER_PROFILES_DIR: repoProfiles }).env.CHROME_NO_SANDBOX).toBe(false);
+    expect(loadConfig({ DROVER_PROFILES_DIR: repoProfiles, CHROME_NO_SANDBOX: 'true' }).env.CHROME_NO_SANDBOX).toBe(
+      true,
+    );
+  });
+
   it('lets the environment override the profile', () => {
     const { profile } = loadConfig({ DROVER_PROFILES_DIR: repoProfiles, MAX_CONCURRENT_AGENTS: '3', PORT: '0' });
     expect(profile.sessionAgent.maxConcurrentAgents).toBe(3);

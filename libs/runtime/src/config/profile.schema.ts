@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { StartAgentPayload, AgentId } from '@drover/contracts';
+import { StartAgentPayload, AgentId, EgressRuleText } from '@drover/contracts';
 
 const SEVEN_DAYS_MS = 7 * 24 * 60 * 60 * 1_000;
 
@@ -92,6 +92,19 @@ export const ProfileSchema = z
         batchSize: z.number().int().min(1).max(5_000).default(200),
         /** Most batches (a bounded read, and a delete when it found something) one sweep runs. */
         batchesPerSweep: z.number().int().min(1).default(500),
+      })
+      .strict()
+      .default({}),
+    /**
+     * Where agents may connect (README, "Egress policy"). Loopback, private, link-local,
+     * metadata, unspecified, multicast, broadcast and reserved addresses are refused unless
+     * `allow` lifts them for every agent; `agentsMayAllow` bounds what an agent's own
+     * `egress.allow` (in its `agent.start`) may add.
+     */
+    egress: z
+      .object({
+        allow: z.array(EgressRuleText).max(500).default([]),
+        agentsMayAllow: z.array(EgressRuleText).max(500).default([]),
       })
       .strict()
       .default({}),

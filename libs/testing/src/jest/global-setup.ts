@@ -37,6 +37,9 @@ function levels(): string[] {
  * so no stale `dist/` is ever started.
  */
 export default async function globalSetup(): Promise<void> {
+  // Chromium refuses its sandbox as root, and CI runs the tests as root: the test run opts out
+  // explicitly (workers and the services the tests start inherit it), as an operator would.
+  if (process.getuid?.() === 0 && process.env.CHROME_NO_SANDBOX === undefined) process.env.CHROME_NO_SANDBOX = 'true';
   for (const server of LOCAL_SERVERS) {
     if (!process.env[server.env] && (await answers(server.port))) process.env[server.env] = server.url;
   }

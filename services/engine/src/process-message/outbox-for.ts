@@ -41,6 +41,7 @@ export function outboxFor(after: AgentState, events: AgentEvent[], commandId: st
       config: after.config ?? {},
       ...(after.proxy ? { proxy: after.proxy } : {}),
       ...(after.secrets ? { secrets: after.secrets } : {}),
+      ...(after.egress ? { egress: after.egress } : {}),
       occurredAt: at,
     };
     messages.push({

@@ -5,7 +5,7 @@ import type { BrowserHost, BrowserSession } from '@drover/browser';
 import { DROVER_TOPOLOGY, Queues } from '@drover/messaging';
 import { InMemoryBus } from '@drover/messaging/in-memory';
 import type { ScreenshotStore } from '@drover/platform';
-import { SecretBox, silentLogger } from '@drover/runtime';
+import { EgressPolicy, SecretBox, silentLogger } from '@drover/runtime';
 import { BrowserLender } from './browser-lender';
 import { COOKIE_COLLECTION, CookieStore } from './cookie-store';
 
@@ -100,7 +100,7 @@ describe('cookies across a stop and a start on another host', () => {
   it('restores on the next host the jar of the last save before the stop', async () => {
     const { applied } = await fakePersistence(bus, () => 0);
     const first = host();
-    const lent = await first.lender.lend(ref('agent-1'), undefined);
+    const lent = await first.lender.lend(ref('agent-1'), undefined, EgressPolicy.fromRules([]));
     expect(first.browser.restored).toEqual([{ agentId: 'agent-1', cookies: [] }]);
     for (const value of ['v1', 'v2', 'v3']) {
       first.browser.jar = [cookie(value)];
@@ -111,7 +111,7 @@ describe('cookies across a stop and a start on another host', () => {
     expect(applied).toEqual(['v1', 'v2', 'v3', 'v4']);
 
     const second = host();
-    const again = await second.lender.lend(ref('agent-1'), undefined);
+    const again = await second.lender.lend(ref('agent-1'), undefined, EgressPolicy.fromRules([]));
     expect(second.browser.restored).toEqual([{ agentId: 'agent-1', cookies: [cookie('v4')] }]);
     await again.release();
   });
@@ -120,7 +120,7 @@ describe('cookies across a stop and a start on another host', () => {
     // The first save is slow to be applied (a busy persistence replica); later ones are quick.
     const { applied } = await fakePersistence(bus, (value) => (value === 'old' ? 100 : 0));
     const first = host();
-    const lent = await first.lender.lend(ref('agent-2'), undefined);
+    const lent = await first.lender.lend(ref('agent-2'), undefined, EgressPolicy.fromRules([]));
     first.browser.jar = [cookie('old')];
     const periodic = lent.browser.saveCookies(); // e.g. the periodic save, not awaited by anyone
     first.browser.jar = [cookie('new')];
@@ -129,7 +129,7 @@ describe('cookies across a stop and a start on another host', () => {
     expect(applied).toEqual(['old', 'new']);
 
     const second = host();
-    const again = await second.lender.lend(ref('agent-2'), undefined);
+    const again = await second.lender.lend(ref('agent-2'), undefined, EgressPolicy.fromRules([]));
     expect(second.browser.restored.map((r) => r.cookies)).toEqual([[cookie('new')]]);
     await again.release();
   });
@@ -137,7 +137,7 @@ describe('cookies across a stop and a start on another host', () => {
   it('does not save an unchanged jar again, but saves it on the next host once it changes', async () => {
     const { applied } = await fakePersistence(bus, () => 0);
     const first = host();
-    const lent = await first.lender.lend(ref('agent-3'), undefined);
+    const lent = await first.lender.lend(ref('agent-3'), undefined, EgressPolicy.fromRules([]));
     first.browser.jar = [cookie('a')];
     await lent.browser.saveCookies();
     await lent.browser.saveCookies();
@@ -145,7 +145,7 @@ describe('cookies across a stop and a start on another host', () => {
     expect(applied).toEqual(['a']);
 
     const second = host();
-    const again = await second.lender.lend(ref('agent-3'), undefined);
+    const again = await second.lender.lend(ref('agent-3'), undefined, EgressPolicy.fromRules([]));
     await again.browser.saveCookies(); // restored jar, unchanged: nothing to save
     second.browser.jar = [cookie('b')];
     await again.release();

@@ -2,7 +2,7 @@ import type { AgentBrowser } from '@drover/behaviors';
 import type { SessionRef } from '@drover/contracts';
 import type { BrowserHost, BrowserSession } from '@drover/browser';
 import type { ScreenshotStore } from '@drover/platform';
-import { withTimeout, type Logger } from '@drover/runtime';
+import { withTimeout, type EgressPolicy, type Logger } from '@drover/runtime';
 import type { CookieStore } from './cookie-store';
 
 /** How long a stop waits for the final cookie save. */
@@ -37,13 +37,14 @@ export class BrowserLender {
     },
   ) {}
 
-  async lend(ref: SessionRef, proxy: string | undefined): Promise<LentBrowser> {
+  async lend(ref: SessionRef, proxy: string | undefined, egress: EgressPolicy): Promise<LentBrowser> {
     const { host, cookies, screenshots, logger } = this.deps;
     const { agentId } = ref;
     await this.closing.get(agentId);
     const session: BrowserSession = await host.openSession({
       agentId,
       ...(proxy ? { proxy } : {}),
+      egress,
       cookies: await cookies.load(agentId),
     });
     const saveCookies = async () => {

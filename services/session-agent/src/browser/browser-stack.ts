@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Activity, SessionRef } from '@drover/contracts';
 import type { AgentStorage } from '@drover/behaviors';
-import { BrowserHost, resolveChromePath } from '@drover/browser';
+import { BrowserHost, chromiumSandboxProblem, resolveChromePath } from '@drover/browser';
 import type { Bus } from '@drover/messaging';
 import { ScreenshotStore, type DroverMetrics } from '@drover/platform';
 import type { Env, Logger, SecretBox } from '@drover/runtime';
@@ -11,14 +11,16 @@ import { BusAgentStorage } from './bus-agent-storage';
 import { CookieStore } from './cookie-store';
 
 export interface BrowserStack {
-  /** Absent when Chromium is not installed: browser behaviours then fail with the reason. */
+  /** Absent when Chromium is not installed or cannot start: browser behaviours then fail with `unavailable`. */
   lender?: BrowserLender;
+  unavailable?: string;
   storage: (session: SessionRef) => AgentStorage;
   shutdown(): Promise<void>;
 }
 
 /**
- * One browser per session-agent process, launched at start when Chromium is present. Browser
+ * One browser per session-agent process, launched at start when Chromium is present (and can
+ * start: with its sandbox, not as root, unless `CHROME_NO_SANDBOX`). Egress refusals, browser
  * rebuilds and proxy failures become activities of the agent concerned (`note`).
  */
 export async function startBrowserStack(deps: {
@@ -36,13 +38,20 @@ export async function startBrowserStack(deps: {
     logger.warn({ chromePath }, 'Chromium not found: browser behaviours cannot run here');
     return { storage, shutdown: async () => undefined };
   }
+  // As root Chromium will not start with its sandbox: HTTP agents still run, browser agents fail
+  // with this reason (README, "Chromium's sandbox").
+  const sandboxProblem = chromiumSandboxProblem(env.CHROME_NO_SANDBOX);
+  if (sandboxProblem) {
+    logger.error({ chromePath }, `${sandboxProblem}: browser behaviours cannot run here`);
+    return { storage, unavailable: sandboxProblem, shutdown: async () => undefined };
+  }
+  if (env.CHROME_NO_SANDBOX) logger.warn('Chromium runs without its sandbox (CHROME_NO_SANDBOX=true)');
   const host = new BrowserHost({
     chromePath,
     logger: logger.child({ component: 'browser' }),
     maxContextsPerBrowser: env.BROWSER_MAX_CONTEXTS,
     maxBrowserRssMb: env.BROWSER_MAX_RSS_MB,
-    // A proxied agent never bypasses its proxy, not even for loopback addresses.
-    proxyBypassList: ['<-loopback>'],
+    noSandbox: env.CHROME_NO_SANDBOX,
     onRebuilt: (agentId, reason) => {
       metrics?.browserRebuilds.inc({ reason });
       note(agentId, { kind: 'browser.rebuilt', ok: true, message: `moved to a new browser after a ${reason}` });
@@ -53,6 +62,13 @@ export async function startBrowserStack(deps: {
         ok: false,
         message: failure.message,
         details: { errorClass: failure.errorClass },
+      }),
+    onEgressRefused: (agentId, refusal) =>
+      note(agentId, {
+        kind: 'egress.refused',
+        ok: false,
+        message: `egress refused: ${refusal.reason}`,
+        details: { target: refusal.target },
       }),
   });
   await host.start();

@@ -7,7 +7,7 @@ import { BehaviorRegistry, type Behavior } from '@drover/behaviors';
 import { BusDecorator, DROVER_TOPOLOGY, type Delivery, type PublishOptions } from '@drover/messaging';
 import { InMemoryBus } from '@drover/messaging/in-memory';
 import { DroverMetrics } from '@drover/platform';
-import { silentLogger, systemClock } from '@drover/runtime';
+import { EgressPolicy, silentLogger, systemClock } from '@drover/runtime';
 import type { BrowserLender, LentBrowser } from '../browser/browser-lender';
 import { SessionHost } from '../session-host';
 
@@ -94,6 +94,7 @@ describe('a session agent fences itself when its heartbeat lease lapses', () => 
       bus: faulty,
       clock: systemClock,
       logger: silentLogger(),
+      egress: { base: EgressPolicy.fromRules(['loopback']), agentsMayAllow: [] },
       registry: new BehaviorRegistry([ticker, stubbornBrowser] as Behavior<never>[]),
       instanceId: 'sa-fence',
       maxConcurrentAgents: 3,
