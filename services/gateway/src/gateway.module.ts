@@ -51,19 +51,43 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<INestApplicat
   const security = deps.security ? securityMiddleware(deps.security, deps.logger) : undefined;
   const app = await NestFactory.create(GatewayModule.forRoot(deps), { logger: false, bodyParser: false });
   (app.getHttpAdapter().getInstance() as express.Express).disable('x-powered-by');
+  // First, so every answer carries it: JSON, errors, 404s, screenshots, metrics.
+  app.use(noSniff);
   if (deps.metrics) app.use('/metrics', metricsRoute(deps.metrics));
   // Before the body parser: rejected callers cost no parsing.
   if (security) app.use(security);
-  app.use(express.json({ limit: '256kb' }));
+  app.use(express.json({ limit: MAX_BODY_BYTES }));
   // Body-parser errors (malformed JSON, too large) happen before Nest's filters see the request.
-  app.use((error: Error & { status?: number }, _req: Request, res: Response, next: NextFunction) => {
-    if (!error) return next();
-    const status = error.status && error.status < 500 ? error.status : 400;
-    res.status(status).json({ error: { code: 'invalid_request', message: `unreadable JSON body: ${error.message}` } });
-  });
+  app.use(bodyErrors);
   app.useGlobalFilters(new ApiErrorFilter(deps.logger));
   app.enableShutdownHooks();
   return app;
+}
+
+/** The largest request body the API reads (256 KiB); a larger one is a `413 payload_too_large`. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+/** Browsers must not guess a type other than the one we send (a screenshot as HTML, say). */
+export function noSniff(_req: Request, res: Response, next: NextFunction): void {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  next();
+}
+
+function bodyErrors(
+  error: Error & { status?: number; type?: string },
+  _req: Request,
+  res: Response,
+  next: NextFunction,
+) {
+  if (!error) return next();
+  if (error.status === 413) {
+    return void res.status(413).json({
+      error: { code: 'payload_too_large', message: `the request body exceeds ${MAX_BODY_BYTES / 1024} KiB` },
+    });
+  }
+  const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 400;
+  // body-parser's messages describe the body (a token, a charset), never the server.
+  res.status(status).json({ error: { code: 'invalid_request', message: `unreadable JSON body: ${error.message}` } });
 }
 
 function metricsRoute(metrics: DroverMetrics) {

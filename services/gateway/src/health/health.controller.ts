@@ -29,12 +29,12 @@ export class HealthController {
     try {
       await this.clients.ping();
     } catch (error) {
-      throw new ApiError(503, 'not_ready', `bus: ${(error as Error).message}`, { bus: 'down' });
+      throw new ApiError(503, 'not_ready', 'not ready: the bus is not reachable', { bus: 'down' }, error);
     }
     try {
       await this.clients.ask({ query: 'health' });
     } catch (error) {
-      throw new ApiError(503, 'not_ready', `store: ${(error as Error).message}`, { bus: 'ok', store: 'down' });
+      throw new ApiError(503, 'not_ready', 'not ready: the store does not answer', { bus: 'ok', store: 'down' }, error);
     }
     return { status: 'ok', checks: { bus: 'ok', store: 'ok' } };
   }

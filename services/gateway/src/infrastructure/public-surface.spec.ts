@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { INestApplication } from '@nestjs/common';
+import pino from 'pino';
+import { BusDecorator, DROVER_TOPOLOGY, Queues, type Bus } from '@drover/messaging';
+import { InMemoryBus } from '@drover/messaging/in-memory';
+import type { Logger } from '@drover/runtime';
+import { createGatewayApp } from '../gateway.module';
+
+/** What a broker or store adapter says when it fails: hosts, ports, credentials. */
+const BROKER_ERROR = 'connect ECONNREFUSED 10.1.2.3:5672';
+const STORE_ERROR = 'MongoServerSelectionError: mongodb://user:pw@mongo:27017 unreachable';
+const INTERNALS = /10\.1\.2\.3|5672|mongodb:|user:pw|ECONNREFUSED|27017/;
+
+/** A bus whose every request fails with a broker error, as RabbitMQ's adapter does when the broker is away. */
+class BrokenBus extends BusDecorator {
+  override request<T>(): Promise<T> {
+    return Promise.reject(new Error(BROKER_ERROR));
+  }
+  override ping(): Promise<void> {
+    return Promise.reject(new Error(BROKER_ERROR));
+  }
+}
+
+const logLines: string[] = [];
+const logger: Logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
+const running: { app: INestApplication; bus: Bus }[] = [];
+
+async function gateway(bus: Bus): Promise<string> {
+  const app = await createGatewayApp({ bus, logger, config: { commandTimeoutMs: 200, queryTimeoutMs: 200 } });
+  await app.listen(0, '127.0.0.1');
+  running.push({ app, bus });
+  return `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
+}
+
+afterEach(async () => {
+  for (const { app, bus } of running.splice(0)) {
+    await app.close();
+    await bus.close();
+  }
+  logLines.length = 0;
+});
+
+describe('gateway: X-Content-Type-Options', () => {
+  it('is nosniff on JSON answers, errors, 404s, unreadable bodies and too large bodies', async () => {
+    const url = await gateway(new InMemoryBus(DROVER_TOPOLOGY));
+    const calls: [string, RequestInit][] = [
+      ['/live', {}],
+      ['/api/agents/x', {}], // nobody answers: 503
+      ['/api/agents/-x', {}], // 400
+      ['/no/such/route', {}], // 404
+      ['/api/agents', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' }],
+      [
+        '/api/agents',
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: `"${'x'.repeat(300_000)}"` },
+      ],
+      ['/api/agents', { method: 'PUT' }],
+    ];
+    const statuses: number[] = [];
+    for (const [path, init] of calls) {
+      const res = await fetch(`${url}${path}`, init);
+      statuses.push(res.status);
+      expect(`${path} ${res.headers.get('x-content-type-options')}`).toBe(`${path} nosniff`);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    }
+    expect(statuses).toEqual([200, 503, 400, 404, 400, 413, 404]);
+  });
+});
+
+describe('gateway: 503 answers', () => {
+  it('say the bus is not reachable without echoing the broker error, which is logged', async () => {
+    const url = await gateway(new BrokenBus(new InMemoryBus(DROVER_TOPOLOGY)));
+    const answers = await Promise.all([
+      fetch(`${url}/api/agents/a1`),
+      fetch(`${url}/api/agents`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          agentId: 'a1',
+          behavior: 'http-monitor',
+          config: { url: 'http://127.0.0.1:1/', intervalMs: 1000 },
+        }),
+      }),
+      fetch(`${url}/api/agents/a1`, { method: 'DELETE' }),
+    ]);
+    for (const res of answers) {
+      const text = await res.text();
+      expect(res.status).toBe(503);
+      expect(text).not.toMatch(INTERNALS);
+      expect(JSON.parse(text)).toEqual({ error: { code: 'unavailable', message: 'the bus is not reachable' } });
+    }
+    expect(logLines.join('')).toContain(BROKER_ERROR);
+  });
+
+  it('give a generic reason when the read side fails with its store error', async () => {
+    const bus = new InMemoryBus(DROVER_TOPOLOGY);
+    await bus.subscribe(Queues.persistenceTasks, async (delivery) => {
+      await delivery.reply?.({ ok: false, error: { code: 'internal', message: STORE_ERROR } });
+    });
+    const url = await gateway(bus);
+    const res = await fetch(`${url}/api/agents/a1`);
+    const text = await res.text();
+    expect(res.status).toBe(500);
+    expect(text).not.toMatch(INTERNALS);
+    expect(JSON.parse(text)).toEqual({ error: { code: 'internal', message: 'the read side failed; try again' } });
+    expect(logLines.join('')).toContain(STORE_ERROR);
+  });
+});
