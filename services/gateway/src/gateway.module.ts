@@ -2,7 +2,7 @@ import { Module, type DynamicModule, type INestApplication } from '@nestjs/commo
 import { NestFactory } from '@nestjs/core';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Bus } from '@drover/messaging';
-import { ScreenshotStore, type DroverMetrics } from '@drover/platform';
+import { ScreenshotStore } from '@drover/platform';
 import type { Logger } from '@drover/runtime';
 import { AgentsController } from './agents/agents.controller';
 import { CommandsController } from './commands/commands.controller';
@@ -24,8 +24,6 @@ export interface GatewayDeps {
    * Given with `redis`: the budgets are shared by every replica on that Redis.
    */
   security?: GatewaySecurity;
-  /** Served on `GET /metrics` (open, like the health endpoints). */
-  metrics?: DroverMetrics;
   /** Where session agents keep screenshots (a volume shared with them). */
   screenshots?: ScreenshotStore;
 }
@@ -53,7 +51,6 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<INestApplicat
   (app.getHttpAdapter().getInstance() as express.Express).disable('x-powered-by');
   // First, so every answer carries it: JSON, errors, 404s, screenshots, metrics.
   app.use(noSniff);
-  if (deps.metrics) app.use('/metrics', metricsRoute(deps.metrics));
   // Before the body parser: rejected callers cost no parsing.
   if (security) app.use(security);
   app.use(express.json({ limit: MAX_BODY_BYTES }));
@@ -88,14 +85,4 @@ function bodyErrors(
   const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 400;
   // body-parser's messages describe the body (a token, a charset), never the server.
   res.status(status).json({ error: { code: 'invalid_request', message: `unreadable JSON body: ${error.message}` } });
-}
-
-function metricsRoute(metrics: DroverMetrics) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    if (req.method !== 'GET' || (req.path !== '/' && req.path !== '')) return next();
-    metrics.registry.metrics().then(
-      (text) => res.type(metrics.registry.contentType).send(text),
-      (error: Error) => next(error),
-    );
-  };
 }
