@@ -7,7 +7,7 @@ import {
   type PersistenceReply,
   type ReadQuery,
 } from '@drover/contracts';
-import { RequestTimeoutError, type Bus } from '@drover/messaging';
+import { MessageTooLargeError, RequestTimeoutError, type Bus } from '@drover/messaging';
 import { ApiError } from './api-error';
 
 export interface GatewayConfig {
@@ -37,6 +37,7 @@ export class BusClients {
       });
     } catch (error) {
       if (error instanceof RequestTimeoutError) return { pending: true, commandId: command.messageId };
+      if (error instanceof MessageTooLargeError) throw tooLarge(error);
       throw new ApiError(503, 'unavailable', 'the bus is not reachable', undefined, error);
     }
   }
@@ -65,4 +66,13 @@ export class BusClients {
   ping(): Promise<void> {
     return this.bus.ping();
   }
+}
+
+/** A command the bus would not carry: the client's to shrink, not an outage. */
+function tooLarge(error: MessageTooLargeError): ApiError {
+  return new ApiError(
+    413,
+    'payload_too_large',
+    `the request is ${error.bytes} bytes as a message, more than ${error.maxBytes}`,
+  );
 }

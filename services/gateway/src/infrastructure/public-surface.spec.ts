@@ -107,3 +107,32 @@ describe('gateway: 503 answers', () => {
     expect(logLines.join('')).toContain(STORE_ERROR);
   });
 });
+
+describe('gateway: size limits', () => {
+  const post = (url: string, body: string) =>
+    fetch(`${url}/api/agents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+
+  it('answers 413 with a JSON body for a body over 256 KiB', async () => {
+    const url = await gateway(new InMemoryBus(DROVER_TOPOLOGY));
+    const res = await post(url, JSON.stringify({ agentId: 'a1', behavior: 'x', config: { t: 'x'.repeat(300_000) } }));
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({
+      error: { code: 'payload_too_large', message: 'the request body exceeds 256 KiB' },
+    });
+  });
+
+  it('answers 400 naming config for a config over 64 KiB or nested too deep', async () => {
+    const url = await gateway(new InMemoryBus(DROVER_TOPOLOGY));
+    const deep = `${'['.repeat(50_000)}1${']'.repeat(50_000)}`; // built as text: JSON.stringify would overflow
+    for (const config of [JSON.stringify({ t: 'x'.repeat(100_000) }), `{"deep":${deep}}`]) {
+      const res = await post(url, `{"agentId":"a1","behavior":"scripted","config":${config}}`);
+      const body = (await res.json()) as { error: { code: string; details: { field: string; message: string }[] } };
+      expect(res.status).toBe(400);
+      expect(body.error.code).toBe('invalid_request');
+      expect(body.error.details).toContainEqual({
+        field: 'config',
+        message: expect.stringMatching(/bytes as JSON|nests deeper/),
+      });
+    }
+  });
+});
