@@ -37,7 +37,11 @@ export interface StandaloneProcess {
 }
 
 /** Starts `dist/services/standalone/src/main.js` as a child process and waits for its URL. */
-export async function startStandaloneProcess(dataDir: string, profilesDir: string): Promise<StandaloneProcess> {
+export async function startStandaloneProcess(
+  dataDir: string,
+  profilesDir: string,
+  env: Record<string, string> = {},
+): Promise<StandaloneProcess> {
   const child = spawn(process.execPath, [MAIN], {
     env: {
       PATH: process.env.PATH,
@@ -48,6 +52,7 @@ export async function startStandaloneProcess(dataDir: string, profilesDir: strin
       DROVER_PROFILES_DIR: profilesDir,
       DROVER_PROFILE: 'e2e',
       LOG_LEVEL: 'warn',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
