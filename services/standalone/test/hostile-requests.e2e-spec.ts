@@ -130,6 +130,22 @@ const call = fc.record({
   body: fc.option(body, { nil: undefined }),
 });
 
+type Call = typeof call extends fc.Arbitrary<infer T> ? T : never;
+const post = (path: string, body: string): Call => ({
+  method: 'POST',
+  path,
+  contentType: 'application/json',
+  encoding: undefined,
+  body,
+});
+const EXAMPLES: Call[] = [
+  post('/api/agents', JSON.stringify({ agentId: 'big', behavior: 'x', pad: 'x'.repeat(300_000) })),
+  post('/api/agents', `{"agentId":"deep","behavior":"scripted","config":${'['.repeat(60_000)}${']'.repeat(60_000)}}`),
+  post('/api/agents', '{"__proto__":{"x":1},"agentId":"proto","behavior":"http-monitor"}'),
+  post('/api/commands', '{"constructor":{"prototype":{"x":1}},"type":"agent.start"}'),
+  { ...post('/api/agents/..%2F..%2Fdrover.sqlite', ''), method: 'GET', body: undefined },
+];
+
 describe('standalone system: malformed, oversized and hostile requests', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'drover-fuzz-'));
   const profilesDir = writeFastProfile();
@@ -193,6 +209,8 @@ describe('standalone system: malformed, oversized and hostile requests', () => {
         numRuns: Number(process.env.FUZZ_RUNS ?? 400),
         seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31),
         verbose: 1,
+        // Always tried, whatever the seed: the cases random runs reach only now and then.
+        examples: EXAMPLES.map((example): [Call] => [example]),
       },
     );
     process.stdout.write(`hostile requests by status: ${JSON.stringify([...statuses].sort())}\n`);
