@@ -49,7 +49,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<INestApplicat
   const security = deps.security ? securityMiddleware(deps.security, deps.logger) : undefined;
   const app = await NestFactory.create(GatewayModule.forRoot(deps), { logger: false, bodyParser: false });
   (app.getHttpAdapter().getInstance() as express.Express).disable('x-powered-by');
-  // First, so every answer carries it: JSON, errors, 404s, screenshots, metrics.
+  // First, so every answer carries it: JSON, errors, 404s, unreadable bodies, screenshots.
   app.use(noSniff);
   // Before the body parser: rejected callers cost no parsing.
   if (security) app.use(security);

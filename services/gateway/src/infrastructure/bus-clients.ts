@@ -52,6 +52,7 @@ export class BusClients {
     } catch (error) {
       if (error instanceof RequestTimeoutError)
         throw new ApiError(503, 'unavailable', 'the read side did not answer in time');
+      if (error instanceof MessageTooLargeError) throw tooLarge(error);
       throw new ApiError(503, 'unavailable', 'the bus is not reachable', undefined, error);
     }
     if (reply.ok) return reply.result;

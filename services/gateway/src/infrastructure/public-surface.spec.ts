@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import pino from 'pino';
-import { BusDecorator, DROVER_TOPOLOGY, Queues, type Bus } from '@drover/messaging';
+import { BusDecorator, DROVER_TOPOLOGY, MessageTooLargeError, Queues, type Bus } from '@drover/messaging';
 import { InMemoryBus } from '@drover/messaging/in-memory';
 import type { Logger } from '@drover/runtime';
 import { createGatewayApp } from '../gateway.module';
@@ -132,6 +132,27 @@ describe('gateway: size limits', () => {
       expect(body.error.details).toContainEqual({
         field: 'config',
         message: expect.stringMatching(/bytes as JSON|nests deeper/),
+      });
+    }
+  });
+});
+
+describe('gateway: a request the bus would not carry', () => {
+  it('is a 413 naming its size, not an outage', async () => {
+    /** A bus that refuses every message as too large, as the adapters do above 1 MiB. */
+    class NarrowBus extends BusDecorator {
+      override request<T>(exchange: string, routingKey: string): Promise<T> {
+        return Promise.reject(new MessageTooLargeError(exchange, routingKey, 2_000_000, 1_048_576));
+      }
+    }
+    const url = await gateway(new NarrowBus(new InMemoryBus(DROVER_TOPOLOGY)));
+    for (const res of [
+      await fetch(`${url}/api/agents/a1`),
+      await fetch(`${url}/api/agents/a1`, { method: 'DELETE' }),
+    ]) {
+      expect(res.status).toBe(413);
+      expect(await res.json()).toEqual({
+        error: { code: 'payload_too_large', message: 'the request is 2000000 bytes as a message, more than 1048576' },
       });
     }
   });
