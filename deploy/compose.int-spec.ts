@@ -122,7 +122,8 @@ describeUnless(skipUnlessCi(composeMissing), 'docker-compose files (db + service
       assert.ok(healthcheck?.test && !healthcheck.disable, `${name} has no health check`);
     }
     for (const name of DROVER) {
-      assert.match(JSON.stringify(service(name).healthcheck?.test), /\/ready/, `${name} should probe /ready`);
+      const test = JSON.stringify(service(name).healthcheck?.test);
+      assert.match(test, /OPS_PORT.*\/ready/, `${name} should probe /ready on its ops port`);
     }
   });
 
@@ -146,6 +147,20 @@ describeUnless(skipUnlessCi(composeMissing), 'docker-compose files (db + service
       }
     }
     expect(publishedPorts(service('gateway'))).toEqual(['8080']);
+  });
+
+  it('opens every ops port to drover-net (for Prometheus) on the port prometheus.yml scrapes, unpublished', () => {
+    const prometheus = readFileSync(join(root, 'deploy/monitoring/prometheus.yml'), 'utf8');
+    for (const name of DROVER) {
+      const environment = service(name).environment ?? {};
+      assert.equal(environment.OPS_HOST, '0.0.0.0', name);
+      assert.ok(!publishedPorts(service(name)).some((port) => port.endsWith(String(environment.OPS_PORT))), name);
+      const job = new RegExp(`job_name: ${name}\\n[\\s\\S]*?port: (\\d+)`).exec(prometheus);
+      assert.equal(job?.[1], environment.OPS_PORT, `prometheus.yml scrapes ${name} on its OPS_PORT`);
+    }
+    // Keyless, so it opts in to a non-loopback bind; its host side is 127.0.0.1 only.
+    expect(service('standalone-dev').environment?.DROVER_ALLOW_OPEN_API).toBe('true');
+    expect(publishedPorts(service('standalone-dev'))).toEqual(['127.0.0.1:8081']);
   });
 
   it('scales engine and session agents, which share the screenshots volume with the gateway', () => {

@@ -8,7 +8,7 @@ const repo = resolve(__dirname, '../..');
 const read = (path: string) => readFileSync(resolve(repo, path), 'utf8');
 
 const SERVICES = ['gateway', 'engine', 'session-agent', 'persistence-agent', 'scheduler', 'bootstrap'];
-const HEALTH = `HEALTHCHECK CMD ["node", "-e", "fetch('http://127.0.0.1:8080/live').then(r=>process.exit(r.ok?0:1))"]`;
+const HEALTH = `HEALTHCHECK CMD ["node", "-e", "fetch('http://127.0.0.1:9090/live').then(r=>process.exit(r.ok?0:1))"]`;
 
 /** A passing runtime file; each bad example changes one thing. */
 const GOOD = `
@@ -68,7 +68,7 @@ describe('deploy Dockerfiles', () => {
       expect(last('ENTRYPOINT')?.args ?? '').toMatch(/tini/);
       const health = last('HEALTHCHECK')?.args ?? 'NONE';
       if (service === 'bootstrap') assert.equal(health, 'NONE', 'bootstrap is one-shot');
-      else assert.match(health, /\/live/, `${service}: HEALTHCHECK on /live`);
+      else assert.match(health, /OPS_PORT.*\/live/, `${service}: HEALTHCHECK on /live of the ops port`);
     }
   });
 

@@ -181,7 +181,7 @@ describeUnless(skipReason(), 'monitoring: Prometheus against a running Drover', 
     for (const name of ['persistence-agent', 'engine', 'scheduler', 'session-agent', 'gateway']) {
       const service = await startService(name, name === 'session-agent' ? { ...env, SESSION_AGENT_ID: 'sa-mon' } : env);
       running.push(service);
-      targets[name] = new URL(service.url).host;
+      targets[name] = new URL(service.opsUrl).host;
     }
     api = `${running.find((s) => s.name === 'gateway')!.url}/api`;
 

@@ -3,7 +3,8 @@
 # target in deploy/docker/Dockerfile copies (dist, production node_modules, package.json,
 # package-lock.json, run-profiles) into a temp dir, prints its size, then runs the service from
 # there as an unprivileged user (uid/gid 65534) with a clean environment, as the container would:
-# long-running services must answer GET /live with 200 within 30 s, then exit 0 on SIGTERM;
+# long-running services must answer GET /live on their ops port (OPS_PORT) with 200 within 30 s,
+# then exit 0 on SIGTERM;
 # bootstrap must run once and exit 0.
 #
 # Usage: RABBITMQ_URL=amqp://... deploy/rehearse/rehearse.sh <service|all>
@@ -63,7 +64,7 @@ free_port() {
 }
 # The image's HEALTHCHECK command, verbatim but for the port.
 live() {
-  PORT="$1" "$NODE" -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/live').then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"
+  OPS_PORT="$1" "$NODE" -e "fetch('http://127.0.0.1:'+(process.env.OPS_PORT||9090)+'/live').then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"
 }
 
 # --- production dependencies, once: the builder's prod-deps stage (`npm ci --omit=dev --omit=optional`).
@@ -117,10 +118,10 @@ assemble() { # <service> → $WORK/app-<service>, what the runtime target holds 
   echo "$app"
 }
 
-run_env() { # <port> : the container's environment, nothing inherited from this shell
+run_env() { # <ops port> : the container's environment, nothing inherited from this shell (the API port is any free one)
   local chrome="${CHROME_PATH:-/usr/lib/chromium/chromium-headless-shell}"
   echo PATH=/usr/local/bin:/usr/bin:/bin HOME=/tmp NODE_ENV=production LOG_LEVEL="${LOG_LEVEL:-warn}" \
-    HOST=127.0.0.1 PORT="$1" RABBITMQ_URL="$RABBITMQ_URL" DROVER_DATA_DIR="$DATA" \
+    HOST=127.0.0.1 PORT=0 OPS_HOST=127.0.0.1 OPS_PORT="$1" RABBITMQ_URL="$RABBITMQ_URL" DROVER_DATA_DIR="$DATA" \
     PERSISTENT_DATA_PATH="$DATA/files" CHROME_PATH="$chrome" SHUTDOWN_TIMEOUT_MS=25000 \
     DROVER_SECRETS_KEY_FILE="$DATA/secrets.key"
 }

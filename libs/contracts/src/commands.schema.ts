@@ -2,6 +2,7 @@ import { Cron } from 'croner';
 import { z } from 'zod';
 import { AgentEgress } from './egress.schema';
 import { AgentId, BehaviorName, IsoDateTime, MessageId, ProxyUrl, SealedSecrets } from './ids.schema';
+import { boundedObject, Limits } from './limits';
 
 const commandEnvelope = <T extends string, P extends z.ZodTypeAny>(type: T, payload: P) =>
   z
@@ -87,7 +88,8 @@ export type AgentSchedule = z.infer<typeof AgentSchedule>;
 export const StartAgentPayload = z
   .object({
     behavior: BehaviorName,
-    config: z.record(z.unknown()).optional(),
+    /** At most `Limits.configBytes` as JSON and `Limits.jsonDepth` levels. */
+    config: boundedObject(Limits.configBytes).optional(),
     proxy: ProxyUrl.optional(),
     /** Optional cron schedule; see `AgentSchedule`. */
     schedule: AgentSchedule.optional(),
@@ -108,7 +110,7 @@ export const StopAgent = commandEnvelope('agent.stop', z.object({ reason: z.stri
 /** Published by the scheduler: the session agent hosting the agent is gone. */
 export const InterruptAgent = commandEnvelope(
   'agent.interrupt',
-  z.object({ reason: z.string().max(500), instanceId: z.string().optional() }).strict(),
+  z.object({ reason: z.string().max(500), instanceId: z.string().max(128).optional() }).strict(),
 );
 /** Published by the scheduler when an interrupted agent's back-off has elapsed. */
 export const RecoverAgent = commandEnvelope('agent.recover', z.object({}).strict());

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { filterDepth, Limits } from './limits';
 
 /**
  * The store-neutral filter language of persistence tasks. Fields are dot paths into a
@@ -43,8 +44,8 @@ const ScalarSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
 export const FilterSchema: z.ZodType<Filter> = z.lazy(() =>
   z.union([
-    z.object({ and: z.array(FilterSchema).min(1) }).strict(),
-    z.object({ or: z.array(FilterSchema).min(1) }).strict(),
+    z.object({ and: z.array(FilterSchema).min(1).max(Limits.listItems) }).strict(),
+    z.object({ or: z.array(FilterSchema).min(1).max(Limits.listItems) }).strict(),
     z.object({ not: FilterSchema }).strict(),
     z.object({ field: FieldPath, op: z.enum(['eq', 'ne', 'gt', 'gte', 'lt', 'lte']), value: ScalarSchema }).strict(),
     z.object({ field: FieldPath, op: z.enum(['in', 'nin']), value: z.array(ScalarSchema).max(1000) }).strict(),
@@ -52,15 +53,40 @@ export const FilterSchema: z.ZodType<Filter> = z.lazy(() =>
   ]),
 );
 
-export const SortSchema = z.array(z.object({ field: FieldPath, direction: z.enum(['asc', 'desc']) }).strict());
+/**
+ * A filter of at most `Limits.filterDepth` levels, checked before `FilterSchema` recurses into
+ * it: a filter nested thousands deep would otherwise exhaust the stack of whoever parses it.
+ */
+export const BoundedFilter: z.ZodType<Filter, z.ZodTypeDef, unknown> = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    if (filterDepth(value) > Limits.filterDepth) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `filters nest at most ${Limits.filterDepth} levels of and/or/not`,
+        fatal: true,
+      });
+    }
+  })
+  .pipe(FilterSchema);
+
+export const SortSchema = z
+  .array(z.object({ field: FieldPath, direction: z.enum(['asc', 'desc']) }).strict())
+  .max(Limits.listItems);
 export type Sort = z.infer<typeof SortSchema>;
 
 /** Store-neutral update: fields to set, remove or increment (dot paths allowed). */
 export const UpdateSchema = z
   .object({
-    set: z.record(FieldPath, z.unknown()).optional(),
-    unset: z.array(FieldPath).optional(),
-    inc: z.record(FieldPath, z.number()).optional(),
+    set: z
+      .record(FieldPath, z.unknown())
+      .refine((set) => Object.keys(set).length <= Limits.listItems, `at most ${Limits.listItems} fields`)
+      .optional(),
+    unset: z.array(FieldPath).max(Limits.listItems).optional(),
+    inc: z
+      .record(FieldPath, z.number())
+      .refine((inc) => Object.keys(inc).length <= Limits.listItems, `at most ${Limits.listItems} fields`)
+      .optional(),
   })
   .strict()
   .refine((u) => u.set || u.unset || u.inc, 'an update needs set, unset or inc');

@@ -1,4 +1,5 @@
 export * from './ids.schema';
+export * from './limits';
 export * from './commands.schema';
 export * from './reports.schema';
 export * from './dispatch.schema';

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { AgentId } from './ids.schema';
 import { AgentStatus } from './events.schema';
-import { FilterSchema, SortSchema, UpdateSchema } from './filter.schema';
+import { BoundedFilter, SortSchema, UpdateSchema } from './filter.schema';
+import { boundedObject, Limits } from './limits';
 
 /** Collections the persistence agent owns; generic tasks may not touch the internal ones. */
 export const CollectionName = z
@@ -32,18 +33,18 @@ export const PersistenceTask = z.discriminatedUnion('op', [
     .object({
       op: z.literal('find'),
       collection: CollectionName,
-      filter: FilterSchema.optional(),
+      filter: BoundedFilter.optional(),
       sort: SortSchema.optional(),
       limit: Limit.optional(),
       skip: z.number().int().nonnegative().optional(),
     })
     .strict(),
-  z.object({ op: z.literal('findOne'), collection: CollectionName, filter: FilterSchema.optional() }).strict(),
+  z.object({ op: z.literal('findOne'), collection: CollectionName, filter: BoundedFilter.optional() }).strict(),
   z
     .object({
       op: z.literal('insert'),
       collection: CollectionName,
-      document: z.record(z.unknown()),
+      document: boundedObject(Limits.documentBytes),
       session: SessionRef.optional(),
     })
     .strict(),
@@ -51,7 +52,7 @@ export const PersistenceTask = z.discriminatedUnion('op', [
     .object({
       op: z.literal('update'),
       collection: CollectionName,
-      filter: FilterSchema,
+      filter: BoundedFilter,
       update: UpdateSchema,
       session: SessionRef.optional(),
     })
@@ -61,7 +62,7 @@ export const PersistenceTask = z.discriminatedUnion('op', [
       op: z.literal('upsert'),
       collection: CollectionName,
       id: z.string().min(1).max(256),
-      document: z.record(z.unknown()),
+      document: boundedObject(Limits.documentBytes),
       session: SessionRef.optional(),
     })
     .strict(),
@@ -69,11 +70,11 @@ export const PersistenceTask = z.discriminatedUnion('op', [
     .object({
       op: z.literal('delete'),
       collection: CollectionName,
-      filter: FilterSchema,
+      filter: BoundedFilter,
       session: SessionRef.optional(),
     })
     .strict(),
-  z.object({ op: z.literal('count'), collection: CollectionName, filter: FilterSchema.optional() }).strict(),
+  z.object({ op: z.literal('count'), collection: CollectionName, filter: BoundedFilter.optional() }).strict(),
 ]);
 export type PersistenceTask = z.infer<typeof PersistenceTask>;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AgentId, IsoDateTime, MessageId } from './ids.schema';
+import { boundedObject, Limits } from './limits';
 
 const reportEnvelope = <T extends string, P extends z.ZodTypeAny>(type: T, payload: P) =>
   z
@@ -29,8 +30,8 @@ export const Activity = z
   .object({
     kind: z.string().min(1).max(64),
     ok: z.boolean(),
-    message: z.string().max(2000).optional(),
-    details: z.record(z.unknown()).optional(),
+    message: z.string().max(Limits.activityMessageChars).optional(),
+    details: boundedObject(Limits.activityDetailsBytes).optional(),
   })
   .strict();
 export type Activity = z.infer<typeof Activity>;

@@ -82,6 +82,22 @@ export class UnroutableError extends Error {
   }
 }
 
+/**
+ * Thrown by `publish` and `request` (and a reply) for a body larger than `MAX_MESSAGE_BYTES` as
+ * JSON: refused before it is sent, where RabbitMQ would close the channel over it.
+ */
+export class MessageTooLargeError extends Error {
+  constructor(
+    exchange: string,
+    routingKey: string,
+    readonly bytes: number,
+    readonly maxBytes: number,
+  ) {
+    super(`message to ${exchange}/${routingKey} is ${bytes} bytes, more than the bus carries (${maxBytes})`);
+    this.name = 'MessageTooLargeError';
+  }
+}
+
 /** Depth and consumer count of one queue. */
 export interface QueueStats {
   /** Ready plus unacknowledged (in flight or waiting for a delayed retry). */

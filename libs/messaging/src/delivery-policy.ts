@@ -1,4 +1,5 @@
-import type { Delivery, Handler, Outcome } from './bus.port';
+import { Limits } from '@drover/contracts';
+import { MessageTooLargeError, type Delivery, type Handler, type Outcome } from './bus.port';
 import { ack, retryLater } from './outcomes';
 
 /*
@@ -32,6 +33,24 @@ export async function invoke(handler: Handler, delivery: Delivery): Promise<Outc
 export function toJson(value: unknown): string {
   const text = JSON.stringify(value) as string | undefined;
   if (text === undefined) throw new TypeError('message body is not JSON-serialisable');
+  return text;
+}
+
+/**
+ * The largest message either adapter sends, as JSON bytes (1 MiB). The broker's own
+ * `max_message_size` (deploy/rabbitmq) is larger, so an oversized message fails here with a
+ * `MessageTooLargeError` naming it instead of the broker closing the channel under every publish on it.
+ */
+export const MAX_MESSAGE_BYTES = Limits.messageBytes;
+
+/** `toJson`, refusing a body larger than `maxBytes` (`MessageTooLargeError`). */
+export function messageJson(exchange: string, routingKey: string, body: unknown, maxBytes = MAX_MESSAGE_BYTES): string {
+  const text = toJson(body);
+  // Characters first: a string of n characters is at least n bytes; bytes only when it could be close.
+  if (text.length * 3 > maxBytes) {
+    const bytes = Buffer.byteLength(text);
+    if (bytes > maxBytes) throw new MessageTooLargeError(exchange, routingKey, bytes, maxBytes);
+  }
   return text;
 }
 

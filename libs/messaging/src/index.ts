@@ -4,6 +4,7 @@
 export * from './bus.port';
 export * from './bus-decorator';
 export * from './outcomes';
+export { MAX_MESSAGE_BYTES } from './delivery-policy';
 export * from './parse-or-dead-letter';
 export * from './topology';
 export * from './sender-guard';

@@ -26,13 +26,13 @@ export async function startOpsServer(options: {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: unknown, type = 'application/json') => {
-      res.writeHead(status, { 'content-type': type });
+      res.writeHead(status, { 'content-type': type, 'x-content-type-options': 'nosniff' });
       res.end(typeof body === 'string' ? body : JSON.stringify(body));
     };
     if (req.method !== 'GET') return send(405, { error: { code: 'method_not_allowed', message: 'GET only' } });
     if (path === '/live') return send(200, { status: 'ok' });
     if (path === '/ready') {
-      void readiness(options.checks).then(({ ok, checks }) =>
+      void readiness(options.checks, options.logger).then(({ ok, checks }) =>
         ok
           ? send(200, { status: 'ok', checks })
           : send(503, { error: { code: 'not_ready', message: failing(checks), details: checks } }),
@@ -42,7 +42,10 @@ export async function startOpsServer(options: {
     if (path === '/metrics') {
       void options.metrics.registry.metrics().then(
         (text) => send(200, text, options.metrics.registry.contentType),
-        (error: Error) => send(500, { error: { code: 'internal', message: error.message } }),
+        (error: Error) => {
+          options.logger.error({ err: error.message }, 'metrics failed');
+          send(500, { error: { code: 'internal', message: 'internal error' } });
+        },
       );
       return;
     }
@@ -61,14 +64,16 @@ export async function startOpsServer(options: {
   };
 }
 
-async function readiness(checks: Record<string, ReadinessCheck>) {
+/** Each check is `ok` or `down`; why it is down (hosts, URLs, driver messages) is logged, not answered. */
+async function readiness(checks: Record<string, ReadinessCheck>, logger: Logger) {
   const results = await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
       try {
         await withTimeout(check(), CHECK_TIMEOUT_MS, 'the check');
         return [name, 'ok'] as const;
       } catch (error) {
-        return [name, `down: ${(error as Error).message}`] as const;
+        logger.warn({ check: name, err: (error as Error).message }, 'readiness check failed');
+        return [name, 'down'] as const;
       }
     }),
   );

@@ -50,6 +50,12 @@ export function runService(
       process.on('SIGINT', () => shutdown('SIGINT'));
     },
     (error: Error) => {
+      if (error instanceof ConfigError) {
+        // A setting that only makes sense with others (the API's bind and its keys): exit 2 like any bad setting.
+        logger.fatal({ err: error.message }, 'invalid configuration');
+        process.stderr.write(`drover ${name}: ${error.message}\n`);
+        process.exit(2);
+      }
       logger.fatal({ err: error.message }, 'failed to start');
       process.stderr.write(`drover ${name}: failed to start: ${error.message}\n`);
       process.exit(1);

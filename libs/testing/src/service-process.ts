@@ -16,8 +16,10 @@ export const REPO_ROOT = existsSync(resolve(__dirname, '../../../package.json'))
 export interface ServiceProcess {
   name: string;
   child: ChildProcess;
-  /** The HTTP base URL the service printed (API for the gateway, ops endpoints otherwise). */
+  /** The REST API's base URL for the gateway and standalone; the ops URL for the other services. */
   url: string;
+  /** Where `/live`, `/ready` and `/metrics` are (OPS_PORT): every long-running service has one. */
+  opsUrl: string;
   output: () => string;
   /** Resolves with the exit code, or the signal's name. */
   exited: Promise<number | string>;
@@ -38,9 +40,23 @@ export function testSecretsKeyFile(): string {
   return testKeyFile;
 }
 
+/** The services with a public REST API besides their ops endpoints. */
+const API_SERVICES = new Set(['gateway', 'standalone']);
+
+/** The `url` of the first JSON log line whose message is `msg`. */
+function loggedUrl(output: string, msg: string): string | undefined {
+  for (const line of output.split('\n')) {
+    if (!line.includes(`"msg":"${msg}"`)) continue;
+    const match = /"url":"(http:\/\/[\d.]+:\d+)"/.exec(line);
+    if (match?.[1]) return match[1];
+  }
+  return undefined;
+}
+
 /**
  * Starts a built service (`dist/services/<name>/src/main.js`) with only the given environment
- * (and the test key ring) and waits until it logs the URL it listens on.
+ * (the test key ring; API and ops ports chosen by the system, on 127.0.0.1) and waits until it logs
+ * the URLs it listens on.
  */
 export async function startService(name: string, env: Record<string, string>): Promise<ServiceProcess> {
   const main = resolve(REPO_ROOT, 'dist/services', name, 'src/main.js');
@@ -50,6 +66,8 @@ export async function startService(name: string, env: Record<string, string>): P
       PATH: process.env.PATH ?? '',
       HOST: '127.0.0.1',
       PORT: '0',
+      OPS_HOST: '127.0.0.1',
+      OPS_PORT: '0',
       LOG_LEVEL: 'info',
       DROVER_SECRETS_KEY_FILE: testSecretsKeyFile(),
       ...sandboxOptOut(),
@@ -63,13 +81,18 @@ export async function startService(name: string, env: Record<string, string>): P
   const exited = new Promise<number | string>((done) => child.on('exit', (code, signal) => done(code ?? signal ?? -1)));
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const match = /"url":"(http:\/\/[\d.]+:\d+)"/.exec(output) ?? /running at (http:\/\/[\d.]+:\d+)/.exec(output);
-    if (match?.[1]) {
-      const url = match[1];
+    // Standalone also prints both URLs, whatever LOG_LEVEL says.
+    const opsUrl =
+      loggedUrl(output, 'ops endpoints listening') ?? /\/metrics at (http:\/\/[\d.]+:\d+)/.exec(output)?.[1];
+    const apiUrl = API_SERVICES.has(name)
+      ? (loggedUrl(output, 'gateway listening') ?? /running at (http:\/\/[\d.]+:\d+)/.exec(output)?.[1])
+      : opsUrl;
+    if (opsUrl && apiUrl) {
       return {
         name,
         child,
-        url,
+        url: apiUrl,
+        opsUrl,
         output: () => output,
         exited,
         stop: (signal = 'SIGTERM') => {

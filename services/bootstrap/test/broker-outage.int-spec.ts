@@ -210,7 +210,7 @@ function outageSuite(): void {
     for (const service of running) {
       await eventually(
         `${service.name} ready`,
-        async () => ((await fetch(`${service.url}/ready`)).status === 200 ? true : undefined),
+        async () => ((await fetch(`${service.opsUrl}/ready`)).status === 200 ? true : undefined),
         30_000,
       );
       readyAt.set(`${service.name}@${service.url}`, Date.now() - restartedAt);

@@ -141,7 +141,7 @@ function productionMode(store: StoreUnderTest): void {
         (await managementQueue(vhost.name, queue)).consumers >= 1 ? true : undefined,
       );
     }
-    const ready = await http(`${engine.url}/ready`);
+    const ready = await http(`${engine.opsUrl}/ready`);
     expect(ready.status).toBe(200);
   });
 
@@ -245,7 +245,7 @@ function productionMode(store: StoreUnderTest): void {
 
   it('exports metrics and stops every service with exit 0 on SIGTERM', async () => {
     const engine = [...running].find((s) => s.name === 'engine')!;
-    const metrics = await fetch(`${engine.url}/metrics`).then((r) => r.text());
+    const metrics = await fetch(`${engine.opsUrl}/metrics`).then((r) => r.text());
     expect(metrics).toMatch(/drover_commands_total\{[^}]*type="agent.start"/);
     for (const service of [...running]) {
       assert.equal(await service.stop('SIGTERM'), 0, `${service.name} exit code\n${service.output().slice(-2000)}`);

@@ -178,7 +178,7 @@ for (const { store, away, skip, outage: makeOutage } of STORES) {
     let api: string;
 
     const status = async (agentId: string) => (await http(`${api}/agents/${agentId}`)).body as Item;
-    const ready = async (service: string) => (await http(`${services.get(service)!.url}/ready`)).status;
+    const ready = async (service: string) => (await http(`${services.get(service)!.opsUrl}/ready`)).status;
 
     beforeAll(async () => {
       vhost = await createTestVhost(RABBITMQ_URL!);

@@ -23,7 +23,7 @@ runService('engine', async ({ env, profile }, logger) => {
   );
   await engine.start();
   const checks = { bus: () => bus.ping(), store: () => store.ping() };
-  const ops = await startOpsServer({ port: env.PORT, host: env.HOST, checks, metrics, logger });
+  const ops = await startOpsServer({ port: env.OPS_PORT, host: env.OPS_HOST, checks, metrics, logger });
   return {
     async stop() {
       await engine.stop();

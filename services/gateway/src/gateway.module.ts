@@ -2,7 +2,7 @@ import { Module, type DynamicModule, type INestApplication } from '@nestjs/commo
 import { NestFactory } from '@nestjs/core';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Bus } from '@drover/messaging';
-import { ScreenshotStore, type DroverMetrics } from '@drover/platform';
+import { ScreenshotStore } from '@drover/platform';
 import type { Logger, SecretBox } from '@drover/runtime';
 import { AgentsController } from './agents/agents.controller';
 import { CommandsController } from './commands/commands.controller';
@@ -24,8 +24,6 @@ export interface GatewayDeps {
    * Given with `redis`: the budgets are shared by every replica on that Redis.
    */
   security?: GatewaySecurity;
-  /** Served on `GET /metrics` (open, like the health endpoints). */
-  metrics?: DroverMetrics;
   /** Where session agents keep screenshots (a volume shared with them). */
   screenshots?: ScreenshotStore;
   /**
@@ -56,27 +54,40 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<INestApplicat
   const security = deps.security ? securityMiddleware(deps.security, deps.logger) : undefined;
   const app = await NestFactory.create(GatewayModule.forRoot(deps), { logger: false, bodyParser: false });
   (app.getHttpAdapter().getInstance() as express.Express).disable('x-powered-by');
-  if (deps.metrics) app.use('/metrics', metricsRoute(deps.metrics));
+  // First, so every answer carries it: JSON, errors, 404s, unreadable bodies, screenshots.
+  app.use(noSniff);
   // Before the body parser: rejected callers cost no parsing.
   if (security) app.use(security);
-  app.use(express.json({ limit: '256kb' }));
+  app.use(express.json({ limit: MAX_BODY_BYTES }));
   // Body-parser errors (malformed JSON, too large) happen before Nest's filters see the request.
-  app.use((error: Error & { status?: number }, _req: Request, res: Response, next: NextFunction) => {
-    if (!error) return next();
-    const status = error.status && error.status < 500 ? error.status : 400;
-    res.status(status).json({ error: { code: 'invalid_request', message: `unreadable JSON body: ${error.message}` } });
-  });
+  app.use(bodyErrors);
   app.useGlobalFilters(new ApiErrorFilter(deps.logger));
   app.enableShutdownHooks();
   return app;
 }
 
-function metricsRoute(metrics: DroverMetrics) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    if (req.method !== 'GET' || (req.path !== '/' && req.path !== '')) return next();
-    metrics.registry.metrics().then(
-      (text) => res.type(metrics.registry.contentType).send(text),
-      (error: Error) => next(error),
-    );
-  };
+/** The largest request body the API reads (256 KiB); a larger one is a `413 payload_too_large`. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+/** Browsers must not guess a type other than the one we send (a screenshot as HTML, say). */
+export function noSniff(_req: Request, res: Response, next: NextFunction): void {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  next();
+}
+
+function bodyErrors(
+  error: Error & { status?: number; type?: string },
+  _req: Request,
+  res: Response,
+  next: NextFunction,
+) {
+  if (!error) return next();
+  if (error.status === 413) {
+    return void res.status(413).json({
+      error: { code: 'payload_too_large', message: `the request body exceeds ${MAX_BODY_BYTES / 1024} KiB` },
+    });
+  }
+  const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 400;
+  // body-parser's messages describe the body (a token, a charset), never the server.
+  res.status(status).json({ error: { code: 'invalid_request', message: `unreadable JSON body: ${error.message}` } });
 }

@@ -11,7 +11,7 @@ runService('persistence-agent', async ({ env, profile }, logger) => {
   const agent = new PersistenceAgent({ bus, store, clock: systemClock, logger }, { retention: profile.retention });
   await agent.start();
   const checks = { bus: () => bus.ping(), store: () => store.ping() };
-  const ops = await startOpsServer({ port: env.PORT, host: env.HOST, checks, metrics, logger });
+  const ops = await startOpsServer({ port: env.OPS_PORT, host: env.OPS_HOST, checks, metrics, logger });
   return {
     async stop() {
       await agent.stop();

@@ -19,7 +19,7 @@ runService('scheduler', async ({ env, profile }, logger) => {
   );
   scheduler.start();
   const checks = { bus: () => bus.ping(), store: () => store.ping() };
-  const ops = await startOpsServer({ port: env.PORT, host: env.HOST, checks, metrics, logger });
+  const ops = await startOpsServer({ port: env.OPS_PORT, host: env.OPS_HOST, checks, metrics, logger });
   return {
     async stop() {
       await scheduler.stop();

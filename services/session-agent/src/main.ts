@@ -12,8 +12,8 @@ runService('session-agent', async (config, logger) => {
   const agent = await createSessionAgent({ config, bus, clock: systemClock, logger, metrics, secrets });
   await agent.host.start();
   const ops = await startOpsServer({
-    port: env.PORT,
-    host: env.HOST,
+    port: env.OPS_PORT,
+    host: env.OPS_HOST,
     checks: { bus: () => bus.ping() },
     metrics,
     logger,

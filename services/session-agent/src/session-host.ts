@@ -1,5 +1,7 @@
 import {
   describeZodError,
+  jsonBoundProblem,
+  Limits,
   type Activity,
   type SessionRef,
   type StartSession,
@@ -322,6 +324,21 @@ export class SessionHost implements SessionWork {
   private async reportActivity(session: Session, activity: Activity): Promise<void> {
     if (session.controller.signal.aborted && session.cause?.kind !== 'stop') return;
     if (!this.heartbeats.holdsLease()) return; // fenced: the session is being aborted
-    await this.reporter.report('session.activity', session.agentId, session.attempt, activity);
+    await this.reporter.report('session.activity', session.agentId, session.attempt, withinLimits(activity));
   }
+}
+
+/**
+ * A behaviour's activity cut to what the contract carries (`Limits`): too large details are
+ * replaced by a note rather than the whole report being refused by the engine and the read side.
+ */
+export function withinLimits(activity: Activity): Activity {
+  const problem = activity.details && jsonBoundProblem(activity.details, Limits.activityDetailsBytes);
+  const max = Limits.activityMessageChars;
+  const message = activity.message && activity.message.length > max ? activity.message.slice(0, max) : activity.message;
+  return {
+    ...activity,
+    ...(message !== undefined ? { message } : {}),
+    ...(problem ? { details: { omitted: `details ${problem}` } } : {}),
+  };
 }

@@ -12,12 +12,14 @@ import {
   openRedis,
   openStore,
   ScreenshotStore,
+  startOpsServer,
 } from '@drover/platform';
 import { systemClock, type DroverConfig, type Logger } from '@drover/runtime';
 // The standalone service is the one place allowed to compose other services.
 import { applyProfile } from '../../bootstrap/src/apply-profile';
 import { Engine } from '../../engine/src/engine';
 import { createGatewayApp } from '../../gateway/src/gateway.module';
+import { apiBind, localUrl } from '../../gateway/src/security/api-bind';
 import { securityFromEnv } from '../../gateway/src/security/security.middleware';
 import { PersistenceAgent } from '../../persistence-agent/src/persistence-agent';
 import { Scheduler } from '../../scheduler/src/scheduler';
@@ -25,6 +27,12 @@ import { createSessionAgent } from '../../session-agent/src/session-agent';
 
 export interface RunningSystem {
   url: string;
+  /** The address the API is bound to (`apiBind`): 127.0.0.1 without keys unless HOST says otherwise. */
+  apiHost: string;
+  /** `/live`, `/ready`, `/metrics`: a second listener on OPS_HOST:OPS_PORT. */
+  opsUrl: string;
+  /** Set when the API has no keys: what that means and where it listens (see `apiBind`). */
+  apiWarning?: string;
   instanceId: string;
   /** The system's bus (tests observe its messages, e.g. the session agent's heartbeats). */
   bus: Bus;
@@ -39,6 +47,7 @@ export interface RunningSystem {
  */
 export async function startStandalone(config: DroverConfig, logger: Logger): Promise<RunningSystem> {
   const { env, profile } = config;
+  const bind = apiBind(env); // before opening anything: a refused bind fails the start at once
   const clock = systemClock;
   const store = await openStore({ ...env, DROVER_DATA_DIR: resolve(env.DROVER_DATA_DIR) });
   const metrics = new DroverMetrics('standalone');
@@ -86,17 +95,26 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
     bus,
     logger: child('gateway'),
     config: { commandTimeoutMs: profile.gateway.commandTimeoutMs, queryTimeoutMs: profile.gateway.queryTimeoutMs },
-    metrics,
     screenshots: new ScreenshotStore(resolve(env.PERSISTENT_DATA_PATH), env.SCREENSHOT_LIMIT),
     security: securityFromEnv(env, redis),
     secrets,
   });
-  await gateway.listen(env.PORT, env.HOST);
+  await gateway.listen(env.PORT, bind.host);
   const address = (gateway.getHttpServer() as Server).address() as AddressInfo;
-  const url = `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${address.port}`;
+  const url = localUrl(bind.host, address.port);
+  if (bind.warning) logger.warn({ host: bind.host }, bind.warning);
+  // The probes and metrics on their own listener, as in the separate services.
+  const ops = await startOpsServer({
+    port: env.OPS_PORT,
+    host: env.OPS_HOST,
+    checks: { bus: () => bus.ping(), store: () => store.ping() },
+    metrics,
+    logger: child('ops'),
+  });
 
   const stop = async (): Promise<void> => {
     await gateway.close();
+    await ops.close();
     await scheduler.stop();
     await sessions.shutdown();
     // Let the last reports and the goodbye heartbeat reach the read side before closing.
@@ -111,7 +129,15 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
     await store.close();
     redis?.disconnect();
   };
-  return { url, instanceId: sessions.instanceId, bus, stop };
+  return {
+    url,
+    apiHost: bind.host,
+    opsUrl: ops.url,
+    ...(bind.warning ? { apiWarning: bind.warning } : {}),
+    instanceId: sessions.instanceId,
+    bus,
+    stop,
+  };
 }
 
 async function drain(bus: Bus, queues: string[], maxMs: number): Promise<void> {

@@ -241,12 +241,15 @@ describe('standalone system: an http-monitor agent through the REST API', () => 
     }
   });
 
-  it('answers health checks', async () => {
+  it('answers /live on the API port, and /live, /ready, /metrics on the ops port only', async () => {
     expect((await http(`${system.url}/live`)).status).toBe(200);
-    const ready = await http(`${system.url}/ready`);
-    expect(ready.status).toBe(200);
-    const health = await http(`${system.url}/health`);
-    expect(health.status).toBe(200);
-    expect(health.headers.get('deprecation')).toBeTruthy();
+    for (const path of ['/ready', '/metrics', '/health'])
+      expect(`${path} ${(await http(`${system.url}${path}`)).status}`).toBe(`${path} 404`);
+    expect((await http(`${system.opsUrl}/live`)).status).toBe(200);
+    const ready = await http(`${system.opsUrl}/ready`);
+    expect(ready.body).toEqual({ status: 'ok', checks: { bus: 'ok', store: 'ok' } });
+    const metrics = await fetch(`${system.opsUrl}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/drover_/);
   });
 });

@@ -44,6 +44,7 @@ describe('standalone system: rotation when agents wait for a slot', () => {
       PATH: process.env.PATH,
       PORT: '0',
       HOST: '127.0.0.1',
+      OPS_PORT: '0',
       DROVER_DATA_DIR: dataDir,
       DROVER_PROFILES_DIR: profilesDir,
       DROVER_PROFILE: 'e2e',

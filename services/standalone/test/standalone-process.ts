@@ -31,6 +31,8 @@ export function writeFastProfile(overrides: Record<string, unknown> = {}): strin
 
 export interface StandaloneProcess {
   url: string;
+  /** `/live`, `/ready`, `/metrics` (OPS_PORT). */
+  opsUrl: string;
   child: ChildProcess;
   output: () => string;
   /** Resolves with the exit code (or the signal name). */
@@ -41,19 +43,20 @@ export interface StandaloneProcess {
 export async function startStandaloneProcess(
   dataDir: string,
   profilesDir: string,
-  extraEnv: Record<string, string> = {},
+  env: Record<string, string> = {},
 ): Promise<StandaloneProcess> {
   const child = spawn(process.execPath, [MAIN], {
     env: {
       PATH: process.env.PATH,
       PORT: '0',
       HOST: '127.0.0.1',
+      OPS_PORT: '0',
       DROVER_DATA_DIR: dataDir,
       DROVER_PROFILES_DIR: profilesDir,
       DROVER_PROFILE: 'e2e',
       LOG_LEVEL: 'warn',
       ...sandboxOptOut(),
-      ...extraEnv,
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -63,8 +66,9 @@ export async function startStandaloneProcess(
   const exited = new Promise<number | string>((done) => child.on('exit', (code, signal) => done(code ?? signal ?? -1)));
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    const match = /running at (http:\/\/[\d.]+:\d+)/.exec(output);
-    if (match?.[1]) return { url: match[1], child, output: () => output, exited };
+    const url = /running at (http:\/\/[\d.]+:\d+)/.exec(output)?.[1];
+    const opsUrl = /\/metrics at (http:\/\/[\d.]+:\d+)/.exec(output)?.[1];
+    if (url && opsUrl) return { url, opsUrl, child, output: () => output, exited };
     if (child.exitCode !== null) break;
     await sleep(50);
   }

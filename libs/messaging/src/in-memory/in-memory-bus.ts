@@ -17,7 +17,7 @@ import {
   DEFAULT_DELIVERY_LIMIT,
   DEFAULT_PREFETCH,
   DEFAULT_RETRY_DELAYS_MS,
-  toJson,
+  messageJson,
   waitAtMost,
 } from '../delivery-policy';
 import { InMemoryDispatcher, Timers } from './in-memory-dispatcher';
@@ -124,7 +124,7 @@ export class InMemoryBus implements Bus {
       this.pendingRequests.add(fail);
       message.reply = async (answer: unknown): Promise<void> => {
         if (answered) return;
-        const copy = JSON.parse(toJson(answer)) as T;
+        const copy = JSON.parse(messageJson('(reply)', routingKey, answer)) as T;
         finish(() => resolve(copy));
       };
       this.enqueue(targets, message);

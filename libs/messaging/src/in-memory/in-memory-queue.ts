@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { BindingSpec, Delivery, Handler, PublishOptions, QueueSpec, Settlement } from '../bus.port';
-import { toJson } from '../delivery-policy';
+import { messageJson, toJson } from '../delivery-policy';
 import { addBindings } from './in-memory-routing';
 
 /** A message as stored in a queue; body and headers are JSON text, parsed afresh for each delivery. */
@@ -86,7 +86,7 @@ export function storedMessage(
     exchange,
     routingKey,
     messageId: options.messageId ?? randomUUID(),
-    body: toJson(body),
+    body: messageJson(exchange, routingKey, body),
     headers: toJson(options.headers ?? {}),
     attempt: 1,
   };

@@ -1,7 +1,7 @@
 import type { Options } from 'amqplib';
 import type { BrokerAsPromised } from 'rascal';
 import type { Logger } from '@drover/runtime';
-import { toJson } from '../delivery-policy';
+import { messageJson } from '../delivery-policy';
 
 /** Sends of one message before a publish gives up (see `send`). */
 const PUBLISH_ATTEMPTS = 3;
@@ -34,7 +34,7 @@ export class RabbitMqPublisher {
     options: Options.Publish,
     onReturn?: () => void,
   ): Promise<void> {
-    const content = Buffer.from(toJson(body));
+    const content = Buffer.from(messageJson(publication, routingKey, body));
     options = { ...options, userId: this.userId };
     for (let attempt = 1; ; attempt += 1) {
       try {

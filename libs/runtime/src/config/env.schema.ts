@@ -6,8 +6,21 @@ const positiveInt = z.coerce.number().int().positive();
 
 /** Every environment variable Drover reads. Nothing else touches `process.env`. */
 export const EnvSchema = z.object({
+  /** The gateway's (and standalone's) public REST API. */
   PORT: port.default(8080),
-  HOST: z.string().default('0.0.0.0'),
+  /**
+   * Where the API listens. Unset: every interface when DROVER_API_KEYS is set, else 127.0.0.1
+   * only; a non-loopback HOST without keys refuses to start (see `apiBind` in the gateway).
+   */
+  HOST: z.string().min(1).optional(),
+  /** Lets the API listen on a non-loopback HOST without API keys (something in front authenticates). */
+  DROVER_ALLOW_OPEN_API: z
+    .enum(['true', 'false'], { message: 'DROVER_ALLOW_OPEN_API is true or false' })
+    .default('false')
+    .transform((value) => value === 'true'),
+  /** Every long-running service's `/live`, `/ready` and `/metrics`: internal, never the public API port. */
+  OPS_PORT: port.default(9090),
+  OPS_HOST: z.string().min(1).default('127.0.0.1'),
   DROVER_DATA_DIR: z.string().min(1).default('./.drover'),
   DROVER_PROFILE: z
     .string()

@@ -1,41 +1,15 @@
-import { Controller, Get, Header, Inject } from '@nestjs/common';
-import { ApiError } from '../infrastructure/api-error';
-import { BusClients } from '../infrastructure/bus-clients';
+import { Controller, Get } from '@nestjs/common';
 
-/** Liveness (the process answers) and readiness (the bus and, through it, the store answer). */
+/**
+ * The one probe on the public API port: `200` while the process answers. It touches nothing
+ * (no bus, no store), so any number of calls cost nothing else; load balancers and the README's
+ * examples (an http-monitor agent watching Drover itself) use it. `/ready` and `/metrics` are on
+ * the ops port only (`gatewayReadiness`, `OPS_PORT`).
+ */
 @Controller()
 export class HealthController {
-  constructor(@Inject(BusClients) private readonly clients: BusClients) {}
-
   @Get('live')
   live() {
     return { status: 'ok' };
-  }
-
-  @Get('ready')
-  ready() {
-    return this.checks();
-  }
-
-  /** The old name of `/ready`, kept for existing probes. */
-  @Get('health')
-  @Header('Deprecation', 'true')
-  @Header('Link', '</ready>; rel="successor-version"')
-  health() {
-    return this.checks();
-  }
-
-  private async checks() {
-    try {
-      await this.clients.ping();
-    } catch (error) {
-      throw new ApiError(503, 'not_ready', `bus: ${(error as Error).message}`, { bus: 'down' });
-    }
-    try {
-      await this.clients.ask({ query: 'health' });
-    } catch (error) {
-      throw new ApiError(503, 'not_ready', `store: ${(error as Error).message}`, { bus: 'ok', store: 'down' });
-    }
-    return { status: 'ok', checks: { bus: 'ok', store: 'ok' } };
   }
 }

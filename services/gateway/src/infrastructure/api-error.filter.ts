@@ -11,10 +11,19 @@ export class ApiErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     const error = toApiError(exception);
-    if (error.status >= 500) this.logger.error({ err: (exception as Error).message }, 'request failed');
+    if (error.status >= 500) {
+      // The client gets a generic reason; the cause (hosts, URLs, driver messages) stays here.
+      this.logger.error({ err: (exception as Error)?.message, cause: causeOf(exception) }, 'request failed');
+    }
     const body = { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) };
     response.status(error.status).json({ error: body });
   }
+}
+
+function causeOf(exception: unknown): string | undefined {
+  const cause = (exception as Error)?.cause;
+  if (cause === undefined) return undefined;
+  return cause instanceof Error ? cause.message : typeof cause === 'string' ? cause : JSON.stringify(cause);
 }
 
 export function toApiError(exception: unknown): ApiError {

@@ -3,15 +3,20 @@ import { describeIssues, fieldIssues, type FieldIssue } from '@drover/contracts'
 
 export type { FieldIssue } from '@drover/contracts';
 
-/** An error the API answers as `{"error": {"code", "message", "details?"}}` with this status. */
+/**
+ * An error the API answers as `{"error": {"code", "message", "details?"}}` with this status.
+ * `cause` is what went wrong inside (a broker or store error naming hosts and URLs): it is
+ * logged, never sent.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'ApiError';
   }
 

@@ -8,7 +8,7 @@ import {
   type ReadQuery,
 } from '@drover/contracts';
 import { sealStartPayload } from '@drover/behaviors/catalog';
-import { RequestTimeoutError, type Bus } from '@drover/messaging';
+import { MessageTooLargeError, RequestTimeoutError, type Bus } from '@drover/messaging';
 import { SealedValueError, type SecretBox } from '@drover/runtime';
 import { ApiError } from './api-error';
 
@@ -52,7 +52,8 @@ export class BusClients {
       });
     } catch (error) {
       if (error instanceof RequestTimeoutError) return { pending: true, commandId: command.messageId };
-      throw new ApiError(503, 'unavailable', `the engine cannot be reached: ${(error as Error).message}`);
+      if (error instanceof MessageTooLargeError) throw tooLarge(error);
+      throw new ApiError(503, 'unavailable', 'the bus is not reachable', undefined, error);
     }
   }
 
@@ -64,16 +65,30 @@ export class BusClients {
         timeoutMs: this.config.queryTimeoutMs,
       });
     } catch (error) {
-      const reason = error instanceof RequestTimeoutError ? 'did not answer in time' : (error as Error).message;
-      throw new ApiError(503, 'unavailable', `the read side ${reason}`);
+      if (error instanceof RequestTimeoutError)
+        throw new ApiError(503, 'unavailable', 'the read side did not answer in time');
+      if (error instanceof MessageTooLargeError) throw tooLarge(error);
+      throw new ApiError(503, 'unavailable', 'the bus is not reachable', undefined, error);
     }
     if (reply.ok) return reply.result;
     const status = reply.error.code === 'not_found' ? 404 : reply.error.code === 'invalid_task' ? 400 : 500;
     const code = reply.error.code === 'not_found' && query.query === 'agent.get' ? 'agent_not_found' : reply.error.code;
+    // A read-side failure's own words may name its store; the client gets a generic reason.
+    if (status >= 500)
+      throw new ApiError(status, code, 'the read side failed; try again', undefined, reply.error.message);
     throw new ApiError(status, code, reply.error.message, reply.error.details);
   }
 
   ping(): Promise<void> {
     return this.bus.ping();
   }
+}
+
+/** A command the bus would not carry: the client's to shrink, not an outage. */
+function tooLarge(error: MessageTooLargeError): ApiError {
+  return new ApiError(
+    413,
+    'payload_too_large',
+    `the request is ${error.bytes} bytes as a message, more than ${error.maxBytes}`,
+  );
 }

@@ -16,8 +16,9 @@ import { DEFAULT_RATE_LIMIT, RateLimiter, rateLimitHeaders, type RateLimitOption
  *   behind a load balancer). Exhausted budgets answer `429 rate_limited` with `Retry-After`.
  * - `redis`: share the budgets with every replica on that Redis; without it they are per process.
  *
- * The probes `/live`, `/ready`, `/health` and `/metrics` are never authenticated or limited.
- * Everything else (`/api/*`, and unknown paths, so new routes are closed by default) is.
+ * `/live` (the only probe on the API port; `/ready` and `/metrics` are on the ops port) is never
+ * authenticated or limited. Everything else (`/api/*`, and unknown paths, so new routes are
+ * closed by default) is.
  */
 export interface GatewaySecurity {
   apiKeys?: string[];
@@ -25,8 +26,8 @@ export interface GatewaySecurity {
   redis?: Redis;
 }
 
-/** Probe paths stay open; matched like express routes (case-insensitive, optional trailing slash). */
-const OPEN_PATHS = /^\/(?:live|ready|health|metrics)\/?$/i;
+/** The liveness probe stays open; matched like express routes (case-insensitive, optional trailing slash). */
+const OPEN_PATHS = /^\/live\/?$/i;
 
 export function isOpenPath(path: string): boolean {
   return OPEN_PATHS.test(path);

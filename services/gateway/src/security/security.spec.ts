@@ -101,13 +101,22 @@ describe('gateway API keys', () => {
     expect(invalid.status).toBe(400);
   });
 
-  it('keeps the probes open and closes every other path, whatever its case', async () => {
+  it('keeps /live open and closes every other path, whatever its case (/ready and /metrics are on the ops port)', async () => {
     const url = await gateway(security);
     expect((await call(`${url}/live`)).status).toBe(200);
-    for (const path of ['/ready', '/health', '/LIVE', '/live/']) {
+    for (const path of ['/LIVE', '/live/']) {
       assert.notEqual((await call(`${url}${path}`)).status, 401, path);
     }
-    for (const path of ['/API/agents/x', '/api', '/api/', '/Api/commands/c-1', '/nope']) {
+    for (const path of [
+      '/API/agents/x',
+      '/api',
+      '/api/',
+      '/Api/commands/c-1',
+      '/nope',
+      '/ready',
+      '/metrics',
+      '/health',
+    ]) {
       assert.equal((await call(`${url}${path}`)).status, 401, path);
     }
   });
@@ -151,12 +160,12 @@ describe('gateway rate limits (in memory)', () => {
     assert.equal((await call(`${url}/api/commands/c-1`)).status, 429, 'one budget for all of /api');
   });
 
-  it('never limits the probes', async () => {
+  it('never limits /live', async () => {
     const url = await gateway({ rateLimit: { points: 1, durationS: 60 } });
     expect((await call(`${url}/api/agents/x`)).status).toBe(503);
     expect((await call(`${url}/api/agents/x`)).status).toBe(429);
     for (let i = 0; i < 5; i++) {
-      for (const path of ['/live', '/ready', '/health']) {
+      for (const path of ['/live', '/LIVE', '/live/']) {
         const res = await call(`${url}${path}`);
         assert.notEqual(res.status, 429, path);
         assert.equal(res.headers.get('ratelimit-limit'), null, path);
