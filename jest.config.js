@@ -34,6 +34,7 @@ const ESM_ONLY = [
   '@tokenizer',
   'uint8array-extras',
   '@borewit',
+  '@apidevtools/json-schema-ref-parser',
 ];
 
 /** What every level shares: sources, the `@drover/*` paths of tsconfig.json, the transform. */

@@ -1,8 +1,8 @@
 import { describeIssues, fieldIssues, type FieldIssue } from '@drover/contracts';
 import { BEHAVIOR_CONFIG_SCHEMAS } from './behavior-schemas';
 
-export { BEHAVIOR_CONFIG_SCHEMAS } from './behavior-schemas';
-export { isSecretField, secretPaths, type FieldPath } from './secret-fields';
+export { BEHAVIOR_CATALOG, BEHAVIOR_CONFIG_SCHEMAS, type BehaviorInfo } from './behavior-schemas';
+export { secretMark, secretPaths, unwrapSchema, type FieldPath } from './secret-fields';
 export {
   openStartSecrets,
   sealStartPayload,

@@ -24,9 +24,18 @@ export function secretWhen<T extends z.ZodTypeAny>(schema: T, when: SecretWhen):
   return schema;
 }
 
-/** Whether the schema of a field is marked secret (for documents that describe the configs). */
-export function isSecretField(schema: z.ZodTypeAny): boolean {
-  return SECRET_FIELDS.has(schema);
+/**
+ * How a field's schema is marked, for documents that describe the configs: `always` secret,
+ * secret on a `condition` of the object holding it, or not at all.
+ */
+export function secretMark(schema: z.ZodTypeAny): 'always' | 'condition' | undefined {
+  const when = markOf(schema);
+  return when === undefined ? undefined : when === always ? 'always' : 'condition';
+}
+
+/** The schema inside its wrappers (optional, default, refinements...). */
+export function unwrapSchema(schema: z.ZodTypeAny): z.ZodTypeAny {
+  return unwrap(schema);
 }
 
 /**

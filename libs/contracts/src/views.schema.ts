@@ -43,31 +43,38 @@ export const COMMAND_STATES = ['received', 'accepted', 'noop', 'rejected'] as co
 export type CommandState = (typeof COMMAND_STATES)[number];
 
 /** The read model of one command (`GET /api/commands/{id}`). */
-export interface CommandView {
-  commandId: string;
-  agentId: string;
-  type: string;
-  state: CommandState;
-  receivedAt?: string;
-  processedAt?: string;
-  version?: number;
-  status?: string;
-  error?: { code: string; message: string };
-}
+export const CommandView = z.object({
+  commandId: z.string(),
+  agentId: z.string(),
+  type: z.string(),
+  state: z.enum(COMMAND_STATES),
+  receivedAt: z.string().optional(),
+  processedAt: z.string().optional(),
+  version: z.number().int().optional(),
+  status: z.string().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type CommandView = z.infer<typeof CommandView>;
 
-export interface ActivityView {
+/** One entry of an agent's activity log (`GET /api/agents/{id}/activities`). */
+export const ActivityView = z.object({
   /** Sortable key (`<ISO time>|<messageId>`); the pagination cursor. */
-  id: string;
-  agentId: string;
-  kind: string;
-  ok: boolean;
-  message?: string;
-  details?: Record<string, unknown>;
-  instanceId?: string;
-  at: string;
-}
+  id: z.string(),
+  agentId: z.string(),
+  kind: z.string(),
+  ok: z.boolean(),
+  message: z.string().optional(),
+  details: z.record(z.unknown()).optional(),
+  instanceId: z.string().optional(),
+  at: z.string(),
+});
+export type ActivityView = z.infer<typeof ActivityView>;
 
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
+
+/** A page of a list answer: the items, and the cursor of the next page (`null` on the last). */
+export const pageOf = <T extends z.ZodTypeAny>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() });

@@ -7,6 +7,7 @@ import type { Logger, SecretBox } from '@drover/runtime';
 import { AgentsController } from './agents/agents.controller';
 import { CommandsController } from './commands/commands.controller';
 import { HealthController } from './health/health.controller';
+import { DocsController } from './openapi/docs.controller';
 import { ScreenshotsController } from './screenshots/screenshots.controller';
 import { ApiErrorFilter } from './infrastructure/api-error.filter';
 import { BusClients, type GatewayConfig } from './infrastructure/bus-clients';
@@ -39,7 +40,7 @@ export class GatewayModule {
   static forRoot({ bus, config, screenshots, secrets }: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [AgentsController, CommandsController, HealthController, ScreenshotsController],
+      controllers: [AgentsController, CommandsController, HealthController, ScreenshotsController, DocsController],
       providers: [
         { provide: BusClients, useValue: new BusClients(bus, config, secrets) },
         { provide: ScreenshotStore, useValue: screenshots ?? new ScreenshotStore('./.drover/data', 50) },

@@ -4,6 +4,7 @@ import type { Behavior, BehaviorContext } from '../behavior.port';
 import { EgressFetch } from '../http/egress-fetch';
 import { ProxiedFetch, type FetchLike } from '../http/proxied-fetch';
 import { HttpMonitorConfig } from './http-monitor.schema';
+import { BEHAVIOR_CATALOG } from '../behavior-schemas';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -16,9 +17,9 @@ const DEFAULT_TIMEOUT_MS = 10_000;
  */
 export const httpMonitor: Behavior<HttpMonitorConfig> = {
   name: 'http-monitor',
-  description: 'GETs a URL every intervalMs and records status and latency',
+  description: BEHAVIOR_CATALOG['http-monitor']!.description,
   configSchema: HttpMonitorConfig,
-  requires: [],
+  requires: BEHAVIOR_CATALOG['http-monitor']!.requires,
   async run(context) {
     const refusals: string[] = [];
     const client = context.proxy

@@ -4,6 +4,7 @@ import type { Behavior, BehaviorContext } from '../behavior.port';
 import { PageMonitorConfig } from './page-monitor.schema';
 import { elementProperty } from './element-property';
 import { describeError } from './describe-error';
+import { BEHAVIOR_CATALOG } from '../behavior-schemas';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_TEXT = 500;
@@ -22,9 +23,9 @@ interface LastSeen {
  */
 export const pageMonitor: Behavior<PageMonitorConfig> = {
   name: 'page-monitor',
-  description: 'Loads a page every intervalMs and records status, title and changes of the watched text',
+  description: BEHAVIOR_CATALOG['page-monitor']!.description,
   configSchema: PageMonitorConfig,
-  requires: ['browser'],
+  requires: BEHAVIOR_CATALOG['page-monitor']!.requires,
   async run(context) {
     const { config, capabilities } = context;
     const browser = capabilities.browser;

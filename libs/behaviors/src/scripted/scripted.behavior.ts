@@ -6,6 +6,7 @@ import type { AgentBrowser } from '../browser.port';
 import { elementProperty } from '../page-monitor/element-property';
 import { describeError } from '../page-monitor/describe-error';
 import { ScriptedConfig, type ScriptStep } from './scripted.schema';
+import { BEHAVIOR_CATALOG } from '../behavior-schemas';
 
 const NAVIGATION_TIMEOUT_MS = 30_000;
 /** How long click, type and extract wait for their element to appear. */
@@ -22,9 +23,9 @@ const MAX_EXTRACTED = 1_000;
  */
 export const scripted: Behavior<ScriptedConfig> = {
   name: 'scripted',
-  description: 'Runs a list of browser steps (goto, click, type, waitFor, extract, screenshot, sleep)',
+  description: BEHAVIOR_CATALOG['scripted']!.description,
   configSchema: ScriptedConfig,
-  requires: ['browser'],
+  requires: BEHAVIOR_CATALOG['scripted']!.requires,
   async run(context) {
     const browser = context.capabilities.browser;
     if (!browser) throw new Error('scripted needs a browser host');

@@ -4,6 +4,7 @@ import { AbortedError, untilAborted, withTimeout } from '@drover/runtime';
 import type { Behavior, BehaviorContext } from '../behavior.port';
 import { MemoryAgentStorage, type AgentStorage } from '../storage.port';
 import { SocialFeedConfig, type SocialFeedSelectors } from './social-feed.schema';
+import { BEHAVIOR_CATALOG } from '../behavior-schemas';
 
 const NAVIGATION_TIMEOUT_MS = 20_000;
 const VERIFY_POLL_MS = 100;
@@ -35,9 +36,9 @@ export function createSocialFeed(options: SocialFeedOptions = {}): Behavior<Soci
   const tuning: Tuning = { verifyTimeoutMs: options.verifyTimeoutMs ?? 8_000 };
   return {
     name: 'social-feed',
-    description: 'Logs in to a social feed and likes / comments posts within daily caps',
+    description: BEHAVIOR_CATALOG['social-feed']!.description,
     configSchema: SocialFeedConfig,
-    requires: ['browser'],
+    requires: BEHAVIOR_CATALOG['social-feed']!.requires,
     async run(context) {
       if (!context.capabilities.browser) throw new Error('social-feed needs a browser (capabilities.browser)');
       // Without persistent storage the caps still hold for the life of this run.

@@ -17,8 +17,9 @@ import { DEFAULT_RATE_LIMIT, RateLimiter, rateLimitHeaders, type RateLimitOption
  * - `redis`: share the budgets with every replica on that Redis; without it they are per process.
  *
  * `/live` (the only probe on the API port; `/ready` and `/metrics` are on the ops port) is never
- * authenticated or limited. Everything else (`/api/*`, and unknown paths, so new routes are
- * closed by default) is.
+ * authenticated or limited. The API's description (`/openapi.json`, `/docs` and its assets) needs
+ * no key, so the docs page can load it, but counts against the caller's rate limit. Everything
+ * else (`/api/*`, and unknown paths, so new routes are closed by default) needs both.
  */
 export interface GatewaySecurity {
   apiKeys?: string[];
@@ -33,6 +34,13 @@ export function isOpenPath(path: string): boolean {
   return OPEN_PATHS.test(path);
 }
 
+const DOCS_PATHS = /^\/(openapi\.json|docs(\/[A-Za-z0-9._-]+)?)\/?$/i;
+
+/** The API's description and its page: no key needed, the rate limit applies. */
+export function isDocsPath(path: string): boolean {
+  return DOCS_PATHS.test(path);
+}
+
 /** Builds the express middleware; throws on invalid configuration. Keys are never logged. */
 export function securityMiddleware(security: GatewaySecurity, logger: Logger): RequestHandler {
   const keys = new ApiKeys(security.apiKeys ?? []);
@@ -41,7 +49,7 @@ export function securityMiddleware(security: GatewaySecurity, logger: Logger): R
 
   const handle = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     if (isOpenPath(req.path)) return next();
-    const auth = keys.enabled ? keys.authenticate(req.headers) : undefined;
+    const auth = keys.enabled && !isDocsPath(req.path) ? keys.authenticate(req.headers) : undefined;
     // Failed attempts count against the caller's IP, which also slows down key guessing.
     const client = auth?.ok ? `key:${auth.keyId}` : `ip:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`;
     const decision = await limiter.take(client);
