@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -26,19 +25,11 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-let testKeyFile: string | undefined;
-
 /**
- * The secrets key ring every service a test process starts shares (`DROVER_SECRETS_KEY_FILE`,
- * unless the test sets its own): one file per test process, readable by its owner only.
+ * The secrets key ring every service a test process starts shares (`DROVER_SECRETS_KEY`, unless
+ * the test sets its own), made once per test process and held in memory only.
  */
-export function testSecretsKeyFile(): string {
-  if (!testKeyFile) {
-    testKeyFile = join(tmpdir(), `drover-test-secrets-${process.pid}.key`);
-    writeFileSync(testKeyFile, `test:${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-  }
-  return testKeyFile;
-}
+export const TEST_SECRETS_KEY = `test:${randomBytes(32).toString('base64')}`;
 
 /** The services with a public REST API besides their ops endpoints. */
 const API_SERVICES = new Set(['gateway', 'standalone']);
@@ -69,7 +60,7 @@ export async function startService(name: string, env: Record<string, string>): P
       OPS_HOST: '127.0.0.1',
       OPS_PORT: '0',
       LOG_LEVEL: 'info',
-      DROVER_SECRETS_KEY_FILE: testSecretsKeyFile(),
+      DROVER_SECRETS_KEY: TEST_SECRETS_KEY,
       ...sandboxOptOut(),
       ...env,
     },
