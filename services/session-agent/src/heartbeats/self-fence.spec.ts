@@ -147,11 +147,14 @@ describe('a session agent fences itself when its heartbeat lease lapses', () => 
       expect(fencedAfter).toBeGreaterThanOrEqual(LEASE_MS - HEARTBEAT_MS - SLACK_MS);
       expect(await fencedTotal()).toBe(1);
 
-      // Nothing more from the fenced sessions: no activity, no stopped or failed report.
+      // Nothing more from the fenced sessions: no activity, no stopped or failed report. Reports
+      // are told apart by when they were made (`occurredAt`), not when the test's queue delivered
+      // them: one made just before the fence may still be on its way.
       const fencedAt = performance.now();
+      const fencedAtWall = Date.now();
       await sleep(100);
       for (const agentId of ['a-1', 'a-2']) {
-        expect(of(agentId).filter((r) => r.at > fencedAt)).toEqual([]);
+        expect(of(agentId).filter((r) => madeAfter(r, fencedAtWall))).toEqual([]);
         expect(of(agentId, 'session.stopped')).toEqual([]);
         expect(of(agentId, 'session.failed')).toEqual([]);
       }
@@ -189,9 +192,10 @@ describe('a session agent fences itself when its heartbeat lease lapses', () => 
     await until(() => of('a-1', 'session.activity')[0]);
     // As if the process had been frozen for a whole lease: no timer fired in between.
     skew = LEASE_MS;
-    const wokeAt = performance.now();
+    const wokeAt = Date.now();
     await until(() => (host!.agentIds().length === 0 ? 1 : undefined), 1_000);
-    expect(of('a-1').filter((r) => r.at > wokeAt)).toEqual([]);
+    // By when each report was made: one made just before the pause may still be on its way.
+    expect(of('a-1').filter((r) => madeAfter(r, wokeAt))).toEqual([]);
     expect(await fencedTotal()).toBe(1);
   });
 
@@ -216,3 +220,8 @@ describe('a session agent fences itself when its heartbeat lease lapses', () => 
     expect(of('w-1', 'session.stopped')).toEqual([]);
   });
 });
+
+/** Whether a report was made (its `occurredAt`, on the wall clock) after `wallMs`. */
+function madeAfter(report: { delivery: Delivery }, wallMs: number): boolean {
+  return Date.parse((report.delivery.body as { occurredAt: string }).occurredAt) > wallMs;
+}
