@@ -4,15 +4,12 @@ import { connect as amqpConnect, type Channel, type Options } from 'amqplib';
 import { Exchanges, type BusRole } from '@drover/contracts';
 import {
   DEATH_REASON_HEADER,
-  DROVER_TOPOLOGY,
   Queues,
   retryLater,
   SenderGuardBus,
   sessionAgentQueue,
-  type Bus,
   type Delivery,
 } from '@drover/messaging';
-import { RabbitMqBus } from '@drover/messaging/rabbitmq';
 import { createRoleUsers, createTestVhost, reportMissing, type RoleUsers, type TestVhost } from '@drover/testing';
 import { repoRoot } from '../compose-checks';
 
@@ -39,17 +36,9 @@ if (!url) {
   describe('deploy/rabbitmq/definitions.json permissions on RabbitMQ', () => {
     let vhost: TestVhost;
     let roles: RoleUsers;
-    const buses: Bus[] = [];
 
-    const connectAs = async (role: BusRole, declareTopology = false): Promise<RabbitMqBus> => {
-      const bus = await RabbitMqBus.connect(roles.url(role), DROVER_TOPOLOGY, {
-        declareTopology,
-        retryDelaysMs: [20],
-        connectionName: `permissions-${role}`,
-      });
-      buses.push(bus);
-      return bus;
-    };
+    const connectAs = (role: BusRole, declareTopology = false) =>
+      roles.connect(role, { declareTopology, connectionName: `permissions-${role}` });
 
     /** Publishes one message as `role` on a raw confirm channel: `confirmed`, or the broker's error. */
     const publishAs = async (
@@ -104,7 +93,6 @@ if (!url) {
       await connectAs('bootstrap', true);
     });
     afterAll(async () => {
-      for (const bus of buses.splice(0)) await bus.close();
       await roles?.delete();
       await vhost?.delete();
     });

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUS_ROLES, type BusRole, type BusUsers } from '@drover/contracts';
+import { DROVER_TOPOLOGY } from '@drover/messaging';
+import { RabbitMqBus } from '@drover/messaging/rabbitmq';
 
 const MANAGEMENT = process.env.RABBITMQ_MANAGEMENT_URL ?? 'http://127.0.0.1:15672';
 const AUTH = `Basic ${Buffer.from('guest:guest').toString('base64')}`;
@@ -21,7 +23,12 @@ export interface RoleUsers {
   users: BusUsers;
   /** An AMQP URL logging in as the role's user on the vhost. */
   url(role: BusRole): string;
-  /** Removes the users. */
+  /**
+   * Drover's bus logged in as the role's user (closed by `delete`); only bootstrap's user may
+   * declare the topology, the others check it.
+   */
+  connect(role: BusRole, options?: { declareTopology?: boolean; connectionName?: string }): Promise<RabbitMqBus>;
+  /** Closes the buses `connect` opened, then removes the users. */
   delete(): Promise<void>;
 }
 
@@ -60,17 +67,29 @@ export async function createRoleUsers(repoRoot: string, baseUrl: string, vhost: 
     await management('PUT', `/permissions/${encodeURIComponent(vhost)}/${names[role]}`, { configure, write, read });
   }
   const base = new URL(baseUrl);
+  const url = (role: BusRole): string => {
+    const roleUrl = new URL(base.href);
+    roleUrl.username = names[role];
+    roleUrl.password = password;
+    roleUrl.pathname = `/${encodeURIComponent(vhost)}`;
+    return roleUrl.href;
+  };
+  const buses: RabbitMqBus[] = [];
   return {
     names,
     users: new Map(BUS_ROLES.map((role) => [names[role], role])),
-    url: (role) => {
-      const url = new URL(base.href);
-      url.username = names[role];
-      url.password = password;
-      url.pathname = `/${encodeURIComponent(vhost)}`;
-      return url.href;
+    url,
+    connect: async (role, { declareTopology = false, connectionName } = {}) => {
+      const bus = await RabbitMqBus.connect(url(role), DROVER_TOPOLOGY, {
+        declareTopology,
+        retryDelaysMs: [20],
+        ...(connectionName ? { connectionName } : {}),
+      });
+      buses.push(bus);
+      return bus;
     },
     delete: async () => {
+      for (const bus of buses.splice(0)) await bus.close();
       for (const role of BUS_ROLES) await management('DELETE', `/users/${names[role]}`);
     },
   };

@@ -2,15 +2,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { Exchanges, type BusRole, type CommandReply } from '@drover/contracts';
 import { DEFAULT_RECOVERY_POLICY } from '@drover/domain';
-import {
-  DEATH_REASON_HEADER,
-  DROVER_TOPOLOGY,
-  Queues,
-  SenderGuardBus,
-  type Bus,
-  type Delivery,
-} from '@drover/messaging';
-import { RabbitMqBus } from '@drover/messaging/rabbitmq';
+import { DEATH_REASON_HEADER, Queues, SenderGuardBus, type Delivery } from '@drover/messaging';
 import { SecretBox, silentLogger, systemClock } from '@drover/runtime';
 import type { Store } from '@drover/store';
 import { openSqliteStore } from '@drover/store/sqlite';
@@ -47,14 +39,9 @@ describeUnless(skip, 'engine: message ids on a bus with a user per service', () 
   let roles: RoleUsers;
   let store: Store;
   let engine: Engine;
-  const buses: Bus[] = [];
   const dead: Delivery[] = [];
 
-  const connectAs = async (role: BusRole, declareTopology = false): Promise<RabbitMqBus> => {
-    const bus = await RabbitMqBus.connect(roles.url(role), DROVER_TOPOLOGY, { declareTopology, retryDelaysMs: [20] });
-    buses.push(bus);
-    return bus;
-  };
+  const connectAs = (role: BusRole, declareTopology = false) => roles.connect(role, { declareTopology });
   const deathOf = (messageId: string) =>
     eventually(`${messageId} dead-lettered`, async () => {
       const letter = dead.find((d) => (d.body as { messageId?: string }).messageId === messageId);
@@ -77,7 +64,6 @@ describeUnless(skip, 'engine: message ids on a bus with a user per service', () 
   });
   afterAll(async () => {
     await engine?.stop();
-    for (const bus of buses.splice(0)) await bus.close();
     await store?.close();
     await roles?.delete();
     await vhost?.delete();

@@ -2,15 +2,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Exchanges, RoutingKeys, type BusRole, type PersistenceReply } from '@drover/contracts';
-import {
-  DEATH_REASON_HEADER,
-  DROVER_TOPOLOGY,
-  Queues,
-  SenderGuardBus,
-  type Bus,
-  type Delivery,
-} from '@drover/messaging';
-import { RabbitMqBus } from '@drover/messaging/rabbitmq';
+import { DEATH_REASON_HEADER, Queues, SenderGuardBus, type Delivery } from '@drover/messaging';
 import { silentLogger, systemClock } from '@drover/runtime';
 import type { Store } from '@drover/store';
 import { openSqliteStore } from '@drover/store/sqlite';
@@ -38,14 +30,9 @@ describeUnless(skip, 'persistence agent: generic tasks by the sender role', () =
   let roles: RoleUsers;
   let store: Store;
   let agent: PersistenceAgent;
-  const buses: Bus[] = [];
   const dead: Delivery[] = [];
 
-  const connectAs = async (role: BusRole, declareTopology = false): Promise<RabbitMqBus> => {
-    const bus = await RabbitMqBus.connect(roles.url(role), DROVER_TOPOLOGY, { declareTopology, retryDelaysMs: [20] });
-    buses.push(bus);
-    return bus;
-  };
+  const connectAs = (role: BusRole, declareTopology = false) => roles.connect(role, { declareTopology });
   const taskAs = async (role: BusRole, task: Record<string, unknown>) =>
     (await connectAs(role)).request<PersistenceReply>(Exchanges.persistence, RoutingKeys.persistenceTask, task, {
       timeoutMs: 10_000,
@@ -64,7 +51,6 @@ describeUnless(skip, 'persistence agent: generic tasks by the sender role', () =
   });
   afterAll(async () => {
     await agent?.stop();
-    for (const bus of buses.splice(0)) await bus.close();
     await store?.close();
     await roles?.delete();
     await vhost?.delete();
