@@ -309,6 +309,26 @@ describe('engine', () => {
     expect(JSON.stringify(commits)).not.toContain('Pw-in-clear');
   });
 
+  it('commits once a start sent in clear twice under one id (a redelivery after a crash between seal and ack)', async () => {
+    const clear = {
+      ...start('clear-2', 'cmd-clear-2'),
+      payload: { ...start('', '').payload, proxy: 'http://al:pw2@127.0.0.1:9' },
+    };
+    // Each delivery is sealed afresh (a new IV, so two different copies); the id makes them one command.
+    await bus.publish(Exchanges.commands, 'agent.start', clear, { messageId: 'cmd-clear-2' });
+    await bus.publish(Exchanges.commands, 'agent.start', clear, { messageId: 'cmd-clear-2' });
+    // Both copies handled: nothing ready, in flight or waiting in the queue.
+    for (let stats = await bus.queueStats(Queues.engineCommands); stats.messages > 0;) {
+      await sleep(10);
+      stats = await bus.queueStats(Queues.engineCommands);
+    }
+    const commits = await store.streams.load('clear-2');
+    expect(commits.map((c) => c.commandId)).toEqual(['cmd-clear-2']);
+    // The second copy is a duplicate, not a second start refused as `agent_active`.
+    const outcomes = events.filter((d) => (d.body as { commandId?: string }).commandId === 'cmd-clear-2');
+    expect(outcomes.map((d) => d.routingKey)).not.toContain('command.rejected');
+  });
+
   it('answers and dead-letters, sealed, a start whose sealed secrets do not open here', async () => {
     const forged = sealed(SecretBox.parse(`other:${Buffer.alloc(32, 7).toString('base64')}`));
     const reply = await request({
