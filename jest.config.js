@@ -35,6 +35,7 @@ const ESM_ONLY = [
   'uint8array-extras',
   '@borewit',
   '@apidevtools/json-schema-ref-parser',
+  'preact',
 ];
 
 /** What every level shares: sources, the `@drover/*` paths of tsconfig.json, the transform. */

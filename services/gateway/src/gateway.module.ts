@@ -6,6 +6,8 @@ import { ScreenshotStore } from '@drover/platform';
 import type { Logger, SecretBox } from '@drover/runtime';
 import { AgentsController } from './agents/agents.controller';
 import { CommandsController } from './commands/commands.controller';
+import { ConsoleFiles } from './console/console-files';
+import { ConsoleController } from './console/console.controller';
 import { HealthController } from './health/health.controller';
 import { DocsController } from './openapi/docs.controller';
 import { ScreenshotsController } from './screenshots/screenshots.controller';
@@ -32,18 +34,28 @@ export interface GatewayDeps {
    * in clear and the engine seals them.
    */
   secrets?: SecretBox;
+  /** The web console's built files; `dist/console` by default (`npm run build`). */
+  consoleFiles?: ConsoleFiles;
 }
 
 /** The REST shim: validates HTTP calls and turns them into bus requests. No store access. */
 @Module({})
 export class GatewayModule {
-  static forRoot({ bus, config, screenshots, secrets }: GatewayDeps): DynamicModule {
+  static forRoot({ bus, config, screenshots, secrets, consoleFiles }: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [AgentsController, CommandsController, HealthController, ScreenshotsController, DocsController],
+      controllers: [
+        AgentsController,
+        CommandsController,
+        HealthController,
+        ScreenshotsController,
+        DocsController,
+        ConsoleController,
+      ],
       providers: [
         { provide: BusClients, useValue: new BusClients(bus, config, secrets) },
         { provide: ScreenshotStore, useValue: screenshots ?? new ScreenshotStore('./.drover/data', 50) },
+        { provide: ConsoleFiles, useValue: consoleFiles ?? new ConsoleFiles() },
       ],
     };
   }

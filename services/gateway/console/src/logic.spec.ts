@@ -1,0 +1,108 @@
+import { describe, expect, it } from '@jest/globals';
+import { ApiFailure, query } from './api';
+import { actionsFor, maskSecrets, parseLabels, sortBy } from './agents';
+import { addEntries, summarize } from './feed';
+import { parseRoute } from './route';
+import { configTemplate, secretFieldsOf } from './schema';
+import type { FeedEntry, JsonSchema } from './types';
+
+const entry = (id: string, occurredAt: string, more: Partial<FeedEntry> = {}): FeedEntry => ({
+  id,
+  kind: 'event',
+  type: 'agent.started',
+  agentId: 'a-1',
+  occurredAt,
+  data: {},
+  ...more,
+});
+
+describe('the console timeline', () => {
+  it('shows each entry once, newest first, even when a resumed stream repeats one', () => {
+    let timeline = addEntries([], [entry('1', '2026-01-01T00:00:01Z'), entry('2', '2026-01-01T00:00:02Z')]);
+    timeline = addEntries(timeline, [entry('2', '2026-01-01T00:00:02Z'), entry('3', '2026-01-01T00:00:03Z')]);
+    expect(timeline.map((e) => e.id)).toEqual(['3', '2', '1']);
+  });
+
+  it('keeps arrival order among entries of the same instant, and at most `limit` entries', () => {
+    const same = '2026-01-01T00:00:05Z';
+    const timeline = addEntries([entry('a', same)], [entry('b', same), entry('c', same)], 2);
+    expect(timeline.map((e) => e.id)).toEqual(['c', 'b']);
+  });
+
+  it("summarizes an event's reason and an activity's failure", () => {
+    expect(summarize(entry('1', 'x', { type: 'agent.stopped', data: { reason: 'by hand' } }))).toBe('reason: by hand');
+    expect(
+      summarize(entry('2', 'x', { kind: 'activity', type: 'http.check', data: { ok: false, message: 'timeout' } })),
+    ).toBe('failed · timeout');
+  });
+});
+
+describe('the console pages and filters', () => {
+  it('reads the page and id from the fragment, the fleet by default', () => {
+    expect(parseRoute('#/agents/a%2F1')).toEqual(['agents', 'a/1']);
+    expect(parseRoute('#/dead-letters')).toEqual(['dead-letters', undefined]);
+    expect(parseRoute('')).toEqual(['agents', undefined]);
+    expect(parseRoute('#/nowhere/x')).toEqual(['agents', undefined]);
+  });
+
+  it('parses labels as key=value pairs and names a pair that is not one', () => {
+    expect(parseLabels('team=growth, env=prod\nx=a=b')).toEqual({ labels: { team: 'growth', env: 'prod', x: 'a=b' } });
+    expect(parseLabels('')).toEqual({ labels: {} });
+    expect(parseLabels('team=growth oops')).toEqual({ error: '"oops" is not key=value' });
+    expect(parseLabels('=x')).toEqual({ error: '"=x" is not key=value' });
+  });
+
+  it('builds query strings from the set filters only, repeating list values', () => {
+    expect(query({ status: 'running', behavior: '', label: ['a=1', 'b=2'], cursor: undefined, limit: 20 })).toBe(
+      '?status=running&label=a%3D1&label=b%3D2&limit=20',
+    );
+    expect(query({ status: '' })).toBe('');
+  });
+
+  it('sorts a page by a column, missing values last in either direction', () => {
+    const rows = [{ id: 'b', at: '2' }, { id: 'a' }, { id: 'c', at: '1' }] as { id: string; at?: string }[];
+    expect(sortBy(rows, 'at', 'asc').map((r) => r.id)).toEqual(['c', 'b', 'a']);
+    expect(sortBy(rows, 'at', 'desc').map((r) => r.id)).toEqual(['b', 'c', 'a']);
+  });
+
+  it('offers resume for a paused agent, and no action for one already stopping', () => {
+    expect(actionsFor('paused')).toContain('resume');
+    expect(actionsFor('running')).toEqual(['stop', 'restart', 'pause']);
+    expect(actionsFor('stopping')).toEqual([]);
+  });
+
+  it('names each field of a 400 in one line', () => {
+    const failure = new ApiFailure(400, 'invalid_request', 'invalid request', [
+      { field: 'config.url', message: 'Invalid url' },
+    ]);
+    expect(failure.describe()).toBe('400 invalid_request: invalid request (config.url: Invalid url)');
+  });
+});
+
+describe('the console keeps secrets out of sight', () => {
+  const schema: JsonSchema = {
+    type: 'object',
+    required: ['url', 'intervalMs', 'password'],
+    properties: {
+      url: { type: 'string' },
+      intervalMs: { type: 'integer', minimum: 500 },
+      screenshot: { type: 'string', enum: ['never', 'always'], default: 'never' },
+      selector: { type: 'string' },
+      password: { type: 'string', writeOnly: true, 'x-drover-secret': true },
+      script: { type: 'string', 'x-drover-secret': 'when secret is true' },
+    },
+  };
+
+  it('asks for secret fields apart, and leaves them out of the config template', () => {
+    expect(secretFieldsOf(schema)).toEqual(['password']);
+    expect(configTemplate(schema)).toEqual({ url: '', intervalMs: 500, screenshot: 'never' });
+  });
+
+  it('masks the secret fields of a shown config, whatever the API sent', () => {
+    expect(maskSecrets({ url: 'http://x', password: 'hunter2' }, ['password'])).toEqual({
+      url: 'http://x',
+      password: '***',
+    });
+    expect(maskSecrets(undefined, ['password'])).toBeUndefined();
+  });
+});
