@@ -1,6 +1,6 @@
 import { fetchEventSource } from '@microsoft/fetch-event-source';
 import { authHeaders, failure } from './api';
-import type { FeedEntry } from './types';
+import type { ActivityView, FeedEntry } from './types';
 
 export type FeedState = 'connecting' | 'live' | 'retrying' | 'closed';
 
@@ -60,16 +60,53 @@ export function followFeed(path: string, handlers: FeedHandlers): () => void {
 }
 
 /**
- * Adds entries to a timeline, newest first, each once (a resumed stream may repeat the entry
- * it resumed from), keeping at most `limit`.
+ * Adds entries to a timeline, newest first, each once, keeping at most `limit`. An entry is
+ * known by its id (a resumed stream may repeat the entry it resumed from); an entry of the
+ * activity log and one of the stream are the same when they have the same type and time (their
+ * ids differ).
  */
 export function addEntries(timeline: readonly FeedEntry[], entries: readonly FeedEntry[], limit = 500): FeedEntry[] {
-  const seen = new Set(timeline.map((entry) => entry.id));
-  const fresh = entries.filter((entry) => !seen.has(entry.id) && seen.add(entry.id));
+  const seen = new Set(timeline.flatMap(keysOf));
+  const fresh = entries.filter((entry) => {
+    const [id, same] = keysOf(entry);
+    if (seen.has(id!) || seen.has(counterpart(same!))) return false;
+    seen.add(id!).add(same!);
+    return true;
+  });
   if (fresh.length === 0) return timeline as FeedEntry[];
   const merged = [...fresh.reverse(), ...timeline];
   merged.sort((a, b) => (a.occurredAt < b.occurredAt ? 1 : a.occurredAt > b.occurredAt ? -1 : 0));
   return merged.slice(0, limit);
+}
+
+const LOG_PREFIX = 'log:';
+/** Its id, and its type and time under the name of its source (the log or the stream). */
+const keysOf = (entry: FeedEntry): string[] => [
+  `id:${entry.id}`,
+  `${entry.id.startsWith(LOG_PREFIX) ? 'log' : 'stream'}:${entry.type}|${entry.occurredAt}`,
+];
+/** The same type and time as seen from the other source. */
+const counterpart = (key: string): string =>
+  key.startsWith('log:') ? `stream:${key.slice(4)}` : `log:${key.slice('stream:'.length)}`;
+
+/**
+ * The activity log (`GET /api/agents/{id}/activities`, which holds the agent's events too) as
+ * timeline entries: what happened before the stream was opened, which starts with what happens
+ * next. They carry no status; entries from the stream do.
+ */
+export function historyEntries(activities: readonly ActivityView[]): FeedEntry[] {
+  return activities.map((activity) => ({
+    id: `${LOG_PREFIX}${activity.id}`,
+    kind: activity.kind.startsWith('agent.') ? 'event' : 'activity',
+    type: activity.kind,
+    agentId: activity.agentId,
+    occurredAt: activity.at,
+    data: {
+      ok: activity.ok,
+      ...(activity.message ? { message: activity.message } : {}),
+      ...(activity.details ?? {}),
+    },
+  }));
 }
 
 /** A one-line summary of an entry's data: an activity's message, an event's reason or error. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ApiFailure, query } from './api';
 import { actionsFor, maskSecrets, parseLabels, sortBy } from './agents';
-import { addEntries, summarize } from './feed';
+import { addEntries, historyEntries, summarize } from './feed';
 import { parseRoute } from './route';
 import { configTemplate, secretFieldsOf } from './schema';
 import type { FeedEntry, JsonSchema } from './types';
@@ -27,6 +27,29 @@ describe('the console timeline', () => {
     const same = '2026-01-01T00:00:05Z';
     const timeline = addEntries([entry('a', same)], [entry('b', same), entry('c', same)], 2);
     expect(timeline.map((e) => e.id)).toEqual(['c', 'b']);
+  });
+
+  it("shows the activity log's copy of a streamed entry once, keeping the streamed one (it has the status)", () => {
+    const live = entry('41', '2026-01-01T00:00:02.000Z', { status: 'running' });
+    const history = historyEntries([
+      { id: '2026-01-01T00:00:02.000Z|a-1:2:0', agentId: 'a-1', kind: 'agent.started', ok: true, at: live.occurredAt },
+      {
+        id: '2026-01-01T00:00:01.000Z|m-1',
+        agentId: 'a-1',
+        kind: 'page.check',
+        ok: false,
+        message: 'timeout',
+        at: '2026-01-01T00:00:01.000Z',
+      },
+    ]);
+    const timeline = addEntries(addEntries([], [live]), history);
+    expect(timeline.map((e) => [e.type, e.kind, e.status])).toEqual([
+      ['agent.started', 'event', 'running'],
+      ['page.check', 'activity', undefined],
+    ]);
+    expect(summarize(timeline[1]!)).toBe('failed · timeout');
+    // And the other way round: history first, then the stream sends the same event.
+    expect(addEntries(addEntries([], history), [live]).filter((e) => e.type === 'agent.started')).toHaveLength(1);
   });
 
   it("summarizes an event's reason and an activity's failure", () => {

@@ -54,7 +54,7 @@ function App() {
         {page === 'agents' && !id ? <FleetPage /> : null}
         {page === 'start' ? <StartPage /> : null}
         {page === 'load' ? <LoadPage /> : null}
-        {page === 'dead-letters' ? <DeadLettersPage /> : null}
+        {page === 'dead-letters' ? <DeadLettersPage key={id ?? ''} queue={id} /> : null}
       </main>
     </>
   );

@@ -116,12 +116,16 @@ export interface FleetLoad {
   sessionAgents: { instanceId: string; capacity: number; sessions: number; alive: boolean; lastSeenAt?: string }[];
   queued: number;
   queues: { name: string; messages: number; consumers: number }[];
+  /** Set when some queue depths could not be read. */
+  queuesNote?: string;
   deadLetters: { total: number; byQueue: Record<string, number> };
 }
 
 export interface DeadLetterView {
   id: string;
+  /** The queue the message died in. */
   queue: string;
+  deadLetterQueue?: string;
   exchange: string;
   routingKey: string;
   messageId: string;
@@ -132,6 +136,8 @@ export interface DeadLetterView {
   deaths: number;
   body: unknown;
   replayable: boolean;
+  /** Why it may not be replayed (absent when it may). */
+  notReplayableReason?: string;
   replays: { messageId: string; at: string }[];
 }
 

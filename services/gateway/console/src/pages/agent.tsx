@@ -2,8 +2,11 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { call, describeError, imageUrl } from '../api';
 import { act, actionsFor, formatLabels, maskSecrets, parseLabels } from '../agents';
 import { ErrorLine, Json, Notice, StatusBadge, Time } from '../components';
-import { addEntries, followFeed, summarize, type FeedState } from '../feed';
-import type { AgentAction, AgentView, Behavior, FeedEntry } from '../types';
+import { addEntries, followFeed, historyEntries, summarize, type FeedState } from '../feed';
+import type { ActivityView, AgentAction, AgentView, Behavior, FeedEntry, Page } from '../types';
+
+/** Entries of the activity log shown before the live ones. */
+const HISTORY = 30;
 
 /**
  * One agent: its status and actions, its configuration (secrets masked), its latest screenshot,
@@ -45,7 +48,8 @@ export function AgentPage({ agentId }: { agentId: string }) {
   loadRef.current = load;
   useEffect(() => {
     let timer: number | undefined;
-    return followFeed(`${path}/events`, {
+    // The stream first, then the log of what came before: an entry in between is in one or both.
+    const stop = followFeed(`${path}/events`, {
       entry: (entry) => {
         setTimeline((current) => addEntries(current, [entry]));
         if (entry.kind !== 'event') return;
@@ -57,6 +61,11 @@ export function AgentPage({ agentId }: { agentId: string }) {
       },
       state: (state, detail) => setFeed({ state, detail }),
     });
+    call<Page<ActivityView>>(`${path}/activities?limit=${HISTORY}`).then(
+      (page) => setTimeline((current) => addEntries(current, historyEntries(page.items).reverse())),
+      () => undefined,
+    );
+    return stop;
   }, [path]);
 
   // Without the stream (not reachable, or reconnecting), the view is read every 5 seconds instead.
@@ -126,7 +135,12 @@ export function AgentPage({ agentId }: { agentId: string }) {
           {feed.detail && feed.state !== 'live' ? <p class="muted">{feed.detail}</p> : null}
           <ol class="timeline" id="timeline">
             {timeline.map((entry) => (
-              <li class={`entry entry-${entry.kind}`} data-type={entry.type} data-status={entry.status ?? ''}>
+              <li
+                key={entry.id}
+                class={`entry entry-${entry.kind}`}
+                data-type={entry.type}
+                data-status={entry.status ?? ''}
+              >
                 <Time at={entry.occurredAt} /> <span class="type">{entry.type}</span>{' '}
                 <StatusBadge status={entry.status} /> <span class="muted">{summarize(entry)}</span>
               </li>

@@ -7,9 +7,10 @@ import type { DeadLetterView, Page, ReplayAnswer } from '../types';
 /**
  * Messages the bus dead-lettered, with the reason, the (redacted) body and their replays; a
  * replayable one can be published again to where it first went (`POST .../replay`).
+ * `#/dead-letters/{queue}` opens it filtered by that queue.
  */
-export function DeadLettersPage() {
-  const [queue, setQueue] = useState('');
+export function DeadLettersPage({ queue: initialQueue }: { queue?: string }) {
+  const [queue, setQueue] = useState(initialQueue ?? '');
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [page, setPage] = useState<Page<DeadLetterView>>();
   const [open, setOpen] = useState<string>();
@@ -48,7 +49,7 @@ export function DeadLettersPage() {
           Queue
           <input
             id="filter-queue"
-            placeholder="engine.commands.dead"
+            placeholder="engine.commands"
             value={queue}
             onChange={(event) => {
               setQueue(event.currentTarget.value.trim());
@@ -85,7 +86,12 @@ export function DeadLettersPage() {
                 <td>{letter.queue}</td>
                 <td>{letter.type ?? '—'}</td>
                 <td>{letter.agentId ? <a href={agentHref(letter.agentId)}>{letter.agentId}</a> : '—'}</td>
-                <td class="reason">{letter.reason}</td>
+                <td class="reason">
+                  {letter.reason}
+                  {letter.notReplayableReason ? (
+                    <span class="muted not-replayable"> (not replayable: {letter.notReplayableReason})</span>
+                  ) : null}
+                </td>
                 <td>{letter.deaths}</td>
                 <td>{letter.replays.length}</td>
                 <td class="actions">
@@ -96,7 +102,7 @@ export function DeadLettersPage() {
                     type="button"
                     data-action="replay"
                     disabled={!letter.replayable}
-                    title={letter.replayable ? 'publish it again' : 'this message cannot be replayed'}
+                    title={letter.replayable ? 'publish it again' : (letter.notReplayableReason ?? 'not replayable')}
                     onClick={() => void replay(letter)}
                   >
                     Replay
@@ -107,7 +113,8 @@ export function DeadLettersPage() {
                 <tr class="detail">
                   <td colSpan={8}>
                     <p>
-                      message {letter.messageId} from {letter.exchange} ({letter.routingKey})
+                      message {letter.messageId}, published to {letter.exchange} ({letter.routingKey}), filed from{' '}
+                      {letter.deadLetterQueue ?? `${letter.queue}.dead`}
                     </p>
                     {letter.replays.length ? (
                       <p>

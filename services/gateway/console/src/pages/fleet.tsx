@@ -234,17 +234,20 @@ function BulkActions({ filters, onDone }: { filters: Filters; onDone: () => void
   const [armed, setArmed] = useState(false);
   const [result, setResult] = useState<string>();
   const [error, setError] = useState<string>();
+  const filtered = Boolean(filters.status || filters.behavior || filters.label.trim());
 
   const apply = async () => {
     if (!armed) return setArmed(true);
     setArmed(false);
     const labels = parseLabels(filters.label);
     if ('error' in labels) return setError(`Label filter: ${labels.error}`);
-    const selector = {
+    const criteria = {
       ...(filters.status ? { status: filters.status } : {}),
       ...(filters.behavior ? { behavior: filters.behavior } : {}),
       ...(Object.keys(labels.labels).length ? { label: labels.labels } : {}),
     };
+    // No filter: the whole fleet, which the API wants said explicitly.
+    const selector = Object.keys(criteria).length ? criteria : { all: true };
     try {
       const answer = await call<BulkResult>('/api/agents/actions', {
         method: 'POST',
@@ -272,7 +275,9 @@ function BulkActions({ filters, onDone }: { filters: Filters; onDone: () => void
         ))}
       </select>
       <button type="button" class={armed ? 'danger' : ''} onClick={() => void apply()} onBlur={() => setArmed(false)}>
-        {armed ? `Confirm: ${action} every matching agent` : 'Apply to every matching agent'}
+        {armed
+          ? `Confirm: ${action} ${filtered ? 'every matching agent' : 'EVERY agent of the fleet'}`
+          : 'Apply to every matching agent'}
       </button>
       {result ? <span class="muted">{result}</span> : null}
       <ErrorLine error={error} />

@@ -94,14 +94,23 @@ export function LoadPage() {
               ))}
             </tbody>
           </table>
+          <h2>Dead letters by queue</h2>
+          <p class="counts" id="dead-letters-by-queue">
+            {Object.entries(load.deadLetters.byQueue).map(([queue, count]) => (
+              <span>
+                <a href={`#/dead-letters/${encodeURIComponent(queue)}`}>{queue}</a> {count}
+              </span>
+            ))}
+            {Object.keys(load.deadLetters.byQueue).length === 0 ? <span class="muted">none</span> : null}
+          </p>
           <h2>Queues</h2>
+          {load.queuesNote ? <p class="muted">{load.queuesNote}</p> : null}
           <table>
             <thead>
               <tr>
                 <th>Queue</th>
                 <th>Messages</th>
                 <th>Consumers</th>
-                <th>Dead letters</th>
               </tr>
             </thead>
             <tbody>
@@ -110,7 +119,6 @@ export function LoadPage() {
                   <td>{queue.name}</td>
                   <td>{queue.messages}</td>
                   <td>{queue.consumers}</td>
-                  <td>{load.deadLetters.byQueue[queue.name] ?? 0}</td>
                 </tr>
               ))}
             </tbody>
