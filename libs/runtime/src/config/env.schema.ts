@@ -49,7 +49,10 @@ export const EnvSchema = z.object({
   /** Production adapters: each one replaces its embedded default when set. */
   RABBITMQ_URL: z
     .string()
-    .regex(/^amqps?:\/\//, 'RABBITMQ_URL must be an amqp:// or amqps:// URL')
+    .regex(
+      /^amqps?:\/\/[^,\s]+(\s*,\s*amqps?:\/\/[^,\s]+)*$/,
+      'RABBITMQ_URL must be an amqp:// or amqps:// URL, or the nodes of one cluster separated by commas',
+    )
     .optional(),
   /** The broker's management API, where bootstrap sets the dead-letter policy; unset: beside RABBITMQ_URL. */
   RABBITMQ_MANAGEMENT_URL: z
