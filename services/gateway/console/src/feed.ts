@@ -104,22 +104,29 @@ export function historyEntries(activities: readonly ActivityView[]): FeedEntry[]
     data: {
       ok: activity.ok,
       ...(activity.message ? { message: activity.message } : {}),
-      ...(activity.details ?? {}),
+      ...(activity.details ? { details: activity.details } : {}),
     },
   }));
 }
 
-/** A one-line summary of an entry's data: an activity's message, an event's reason or error. */
+/** A one-line summary of an entry's data: an activity's outcome and details, an event's reason or error. */
 export function summarize(entry: FeedEntry): string {
   const data = (entry.data ?? {}) as Record<string, unknown>;
   const parts: string[] = [];
   if (entry.kind === 'activity') {
     if (data.ok === false) parts.push('failed');
     if (typeof data.message === 'string') parts.push(data.message);
+    const details = (data.details ?? {}) as Record<string, unknown>;
+    parts.push(...scalars(details, Object.keys(details)).slice(0, 4));
+    return parts.join(' · ');
   }
-  for (const field of ['reason', 'error', 'instanceId', 'attempt']) {
-    const value = data[field];
-    if (typeof value === 'string' || typeof value === 'number') parts.push(`${field}: ${value}`);
-  }
-  return parts.join(' · ');
+  return scalars(data, ['reason', 'error', 'attempt', 'instanceId']).join(' · ');
+}
+
+/** `name: value` of the fields that hold a string, a number or a boolean. */
+function scalars(record: Record<string, unknown>, names: readonly string[]): string[] {
+  return names.flatMap((name) => {
+    const value = record[name];
+    return ['string', 'number', 'boolean'].includes(typeof value) ? [`${name}: ${String(value)}`] : [];
+  });
 }

@@ -57,6 +57,12 @@ describe('the console timeline', () => {
     expect(
       summarize(entry('2', 'x', { kind: 'activity', type: 'http.check', data: { ok: false, message: 'timeout' } })),
     ).toBe('failed · timeout');
+    const check = entry('3', 'x', {
+      kind: 'activity',
+      type: 'page.check',
+      data: { ok: true, instanceId: 'vm-1', details: { status: 200, title: 'Home', changed: false, headers: {} } },
+    });
+    expect(summarize(check)).toBe('status: 200 · title: Home · changed: false');
   });
 });
 

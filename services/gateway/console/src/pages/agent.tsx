@@ -48,16 +48,26 @@ export function AgentPage({ agentId }: { agentId: string }) {
   loadRef.current = load;
   useEffect(() => {
     let timer: number | undefined;
+    let again = false;
+    const refresh = () => {
+      timer = window.setTimeout(() => {
+        timer = undefined;
+        void loadRef.current();
+        // An event came while waiting: read once more, so the view is never older than the last event.
+        if (again) {
+          again = false;
+          refresh();
+        }
+      }, 1_000);
+    };
     // The stream first, then the log of what came before: an entry in between is in one or both.
     const stop = followFeed(`${path}/events`, {
       entry: (entry) => {
         setTimeline((current) => addEntries(current, [entry]));
         if (entry.kind !== 'event') return;
         if (entry.status) setView((current) => current && { ...current, status: entry.status as AgentView['status'] });
-        timer ??= window.setTimeout(() => {
-          timer = undefined;
-          void loadRef.current();
-        }, 1_000);
+        if (timer === undefined) refresh();
+        else again = true;
       },
       state: (state, detail) => setFeed({ state, detail }),
     });
