@@ -109,12 +109,13 @@ describe('redaction', () => {
 describe('label selectors', () => {
   it('read key=value once or repeated as labels (AND), and name what is wrong', () => {
     expect(LabelSelectors.parse('team=growth')).toEqual({ team: 'growth' });
-    expect(LabelSelectors.parse(['team=growth', 'app.kubernetes.io/tier=web'])).toEqual({
+    expect(LabelSelectors.parse(['team=growth', 'app-kubernetes-io/tier=web'])).toEqual({
       team: 'growth',
-      'app.kubernetes.io/tier': 'web',
+      'app-kubernetes-io/tier': 'web',
     });
     expect(LabelSelectors.parse('empty=')).toEqual({ empty: '' });
     expect(LabelSelectors.safeParse('no-equals').success).toBe(false);
+    expect(LabelSelectors.safeParse('example.com/team=a').success).toBe(false);
     expect(LabelSelectors.safeParse('team=a b').success).toBe(false);
     expect(LabelSelectors.safeParse(['team=a', 'team=b']).success).toBe(false);
   });

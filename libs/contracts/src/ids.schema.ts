@@ -34,12 +34,16 @@ export const SealedSecrets = z
   .max(1_000_000)
   .regex(/^sealed\.v1\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/, 'a sealed value');
 
-/** Kubernetes-like label keys: letters, digits, ".", "_", "/" and "-", up to 128 characters. */
+/**
+ * Label keys, like Kubernetes' but without ".": letters, digits, "_", "/" and "-", up to 128
+ * characters (`example.com/team` becomes `example-com/team`). Labels are stored as document
+ * fields (events, snapshots, views), and FerretDB refuses field names with a dot.
+ */
 export const LabelKey = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z0-9._/-]+$/, 'label keys use only letters, digits, ".", "_", "/" and "-"');
+  .regex(/^[A-Za-z0-9_/-]+$/, 'label keys use only letters, digits, "_", "/" and "-" (no ".")');
 /** Label values: up to 63 letters, digits, ".", "_" and "-" (empty allowed), safe in a query string. */
 export const LabelValue = z
   .string()

@@ -466,7 +466,7 @@ describe('agent state machine: the agent’s own egress rules', () => {
 
 describe('agent state machine: restart', () => {
   const restart: DomainMessage = { ...envelope, type: 'agent.restart', payload: {} };
-  const labels = { team: 'growth', 'app.kubernetes.io/name': 'feed' };
+  const labels = { team: 'growth', 'app-kubernetes-io/name': 'feed' };
   const full: AgentEvent = {
     type: 'agent.start-requested',
     data: {
@@ -675,7 +675,7 @@ describe('agent state machine: pause and resume', () => {
 });
 
 describe('agent state machine: labels', () => {
-  const labels = { team: 'growth', 'app.kubernetes.io/name': 'feed' };
+  const labels = { team: 'growth', 'app-kubernetes-io/name': 'feed' };
   const label = (l: Record<string, string>): DomainMessage => ({
     ...envelope,
     type: 'agent.label',

@@ -57,17 +57,17 @@ describe('standalone system: labels, list filters and bulk actions through the R
     eventually(`${agentId} running`, async () => ((await view(agentId)).status === 'running' ? true : undefined));
 
   beforeAll(async () => {
-    expect((await startMonitor('web-1', { team: 'growth', 'app.kubernetes.io/tier': 'web' })).status).toBe(202);
-    expect((await startMonitor('web-2', { team: 'growth', 'app.kubernetes.io/tier': 'api' })).status).toBe(202);
+    expect((await startMonitor('web-1', { team: 'growth', 'app-kubernetes-io/tier': 'web' })).status).toBe(202);
+    expect((await startMonitor('web-2', { team: 'growth', 'app-kubernetes-io/tier': 'api' })).status).toBe(202);
     expect((await startMonitor('ops-1', { team: 'ops' })).status).toBe(202);
     expect((await startMonitor('bare-1')).status).toBe(202);
     for (const id of ['web-1', 'web-2', 'ops-1', 'bare-1']) await running(id);
   });
 
   it('keeps the start’s labels in the view and filters the list by label (AND) and behaviour', async () => {
-    expect((await view('web-1')).labels).toEqual({ team: 'growth', 'app.kubernetes.io/tier': 'web' });
+    expect((await view('web-1')).labels).toEqual({ team: 'growth', 'app-kubernetes-io/tier': 'web' });
     expect(await ids('label=team=growth')).toEqual(['web-1', 'web-2']);
-    expect(await ids('label=team=growth&label=app.kubernetes.io/tier=api')).toEqual(['web-2']);
+    expect(await ids('label=team=growth&label=app-kubernetes-io/tier=api')).toEqual(['web-2']);
     expect(await ids('label=team=nobody')).toEqual([]);
     expect(await ids('behavior=http-monitor&status=running')).toEqual(['bare-1', 'ops-1', 'web-1', 'web-2']);
     expect(await ids('behavior=page-monitor')).toEqual([]);
@@ -215,7 +215,7 @@ describe('standalone system: labels, list filters and bulk actions through the R
       ['web-2', 'starting'],
     ]);
     for (const id of ['web-1', 'web-2']) await running(id);
-    expect((await view('web-2')).labels).toEqual({ team: 'growth', 'app.kubernetes.io/tier': 'api' });
+    expect((await view('web-2')).labels).toEqual({ team: 'growth', 'app-kubernetes-io/tier': 'api' });
   });
 });
 

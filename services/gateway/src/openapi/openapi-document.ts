@@ -185,7 +185,7 @@ const ROUTES: RouteConfig[] = [
     tags: ['agents'],
     summary: "Replace an agent's labels",
     description:
-      'Sends `agent.label`. Keys: up to 128 of `A-Za-z0-9._/-`; values: up to 63 of `A-Za-z0-9._-`; at most 32 labels. `{}` removes them.',
+      'Sends `agent.label`. Keys: up to 128 of `A-Za-z0-9_/-` (no `.`); values: up to 63 of `A-Za-z0-9._-`; at most 32 labels. `{}` removes them.',
     request: { ...agentPath, body: { content: { 'application/json': { schema: LabelsRequest } } } },
     responses: {
       200: json(AgentView, 'the agent already has these labels'),

@@ -51,7 +51,7 @@ export class ReadQueries {
       const docs = await this.findAgents(filters, query.cursor, query.limit + 1);
       return page(docs, query.limit, (doc) => doc._id);
     }
-    // Label keys may hold ".", "/" and "-", which no store-neutral field path can name: label
+    // Label keys may hold "/" and "-", which no store-neutral field path can name: label
     // selectors are applied here, on batches of the agents the other filters select, in id order.
     const matches: Doc[] = [];
     let cursor = query.cursor;
