@@ -9,7 +9,7 @@ import { Exchanges } from '@drover/contracts';
 import { loadConfig, silentLogger } from '@drover/runtime';
 import { describeWithChromium, TestChromium } from '../../../libs/behaviors/src/testing/test-browser';
 import { startStandalone, type RunningSystem } from '../src/standalone-system';
-import { writeFastProfile } from './standalone-process';
+import { http, writeFastProfile } from './standalone-process';
 
 const API_KEY = 'console-e2e-key-'.padEnd(40, 'x');
 /** Set to a directory (e.g. `docs/images`) to save screenshots of the console for the docs. */
@@ -113,6 +113,7 @@ describeWithChromium('the web console, driven in Chromium', (executablePath) => 
     await page.type('#start-agent-id', 'console-1');
     await clear('#start-config');
     await page.type('#start-config', JSON.stringify({ url: siteUrl, intervalMs: 500, screenshot: 'always' }));
+    await page.type('#start-labels', 'team=growth');
     await shot('start');
     // A mark on this document: a reload would drop it.
     await page.evaluate('window.consoleTestMark = true');
@@ -147,20 +148,61 @@ describeWithChromium('the web console, driven in Chromium', (executablePath) => 
     await shot('agent');
   });
 
+  it('pauses and resumes the agent from its page, each step on the timeline', async () => {
+    await page.click('.agent .actions button[data-action="pause"]');
+    await page.waitForSelector('#timeline li[data-type="agent.paused"][data-status="paused"]', WAIT);
+    await page.waitForSelector('.agent .actions button[data-action="resume"]', WAIT);
+    await page.click('.agent .actions button[data-action="resume"]');
+    await page.waitForSelector('#timeline li[data-type="agent.resumed"][data-status="running"]', WAIT);
+  });
+
   it('stops the agent, and the timeline shows it stopped', async () => {
     await page.click('.agent .actions button[data-action="stop"]');
     await page.waitForSelector('#timeline li[data-status="stopped"]', WAIT);
     await page.waitForFunction(`document.querySelector('h1')?.textContent?.includes('stopped')`, WAIT);
   });
 
-  it('lists the agent in the fleet table, filtered by status', async () => {
+  it('lists the fleet filtered by status and label, and stops the agents a label selects', async () => {
+    for (const [agentId, team] of [
+      ['mon-growth', 'growth'],
+      ['mon-ops', 'ops'],
+    ] as const) {
+      const started = await http(`${system.url}/api/agents`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}` },
+        body: { agentId, behavior: 'http-monitor', config: { url: siteUrl, intervalMs: 1_000 }, labels: { team } },
+      });
+      expect([agentId, started.status]).toEqual([agentId, 202]);
+    }
     await page.click('a[href="#/agents"]');
-    await page.waitForSelector('tr[data-agent-id="console-1"]', WAIT);
-    await page.select('#filter-status', 'running');
-    await page.waitForFunction(`!document.querySelector('tr[data-agent-id="console-1"]')`, WAIT);
+    const row = (agentId: string) => `tr[data-agent-id="${agentId}"]`;
+    const gone = (agentId: string) => page.waitForFunction(`!document.querySelector('${row(agentId)}')`, WAIT);
+    for (const agentId of ['console-1', 'mon-growth', 'mon-ops']) await page.waitForSelector(row(agentId), WAIT);
+    expect(await text(`${row('console-1')} td.labels`)).toBe('team=growth');
+
     await page.select('#filter-status', 'stopped');
-    await page.waitForSelector('tr[data-agent-id="console-1"]', WAIT);
+    await gone('mon-growth');
+    await page.waitForSelector(row('console-1'), WAIT);
     await page.select('#filter-status', '');
+
+    await page.type('#filter-label', 'team=ops');
+    await page.keyboard.press('Tab');
+    await gone('console-1');
+    await gone('mon-growth');
+    await page.waitForSelector(row('mon-ops'), WAIT);
+    await page.select('.bulk select', 'stop');
+    await page.click('.bulk button');
+    await page.waitForFunction(`document.querySelector('.bulk button').textContent.includes('Confirm')`, WAIT);
+    await page.click('.bulk button');
+    await page.waitForFunction(`document.querySelector('.bulk').textContent.includes('stop: 1 matched, 1 done')`, WAIT);
+    // The table follows the stream: the stopped agent's row changes without a reload.
+    await page.waitForSelector(`${row('mon-ops')} .status-stopped`, WAIT);
+
+    await clear('#filter-label');
+    await page.type('#filter-label', ' ');
+    await page.keyboard.press('Tab');
+    for (const agentId of ['console-1', 'mon-growth', 'mon-ops']) await page.waitForSelector(row(agentId), WAIT);
+    await page.waitForSelector(`${row('mon-growth')} .status-running`, WAIT);
     await shot('fleet');
   });
 

@@ -1,16 +1,21 @@
 import { call } from './api';
 import type { AgentAction, AgentStatus, CommandAnswer } from './types';
 
-/** The actions worth offering for an agent in this status (the API still decides; 409 says why not). */
+/**
+ * The actions worth offering for an agent in this status (docs/acting-on-agents.md); the API
+ * still decides, and answers a no-op or a 409 that says why.
+ */
 export function actionsFor(status: string): AgentAction[] {
   switch (status as AgentStatus) {
     case 'running':
     case 'starting':
-    case 'queued':
-    case 'interrupted':
       return ['stop', 'restart', 'pause'];
     case 'paused':
       return ['resume', 'stop', 'restart'];
+    case 'queued':
+    case 'interrupted':
+      return ['stop', 'restart'];
+    case 'stopping':
     case 'stopped':
     case 'failed':
       return ['restart'];

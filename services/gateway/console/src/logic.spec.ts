@@ -94,10 +94,12 @@ describe('the console pages and filters', () => {
     expect(sortBy(rows, 'at', 'desc').map((r) => r.id)).toEqual(['b', 'c', 'a']);
   });
 
-  it('offers resume for a paused agent, and no action for one already stopping', () => {
-    expect(actionsFor('paused')).toContain('resume');
+  it('offers resume for a paused agent, pause only where it is not a no-op, nothing for an idle one', () => {
+    expect(actionsFor('paused')).toEqual(['resume', 'stop', 'restart']);
     expect(actionsFor('running')).toEqual(['stop', 'restart', 'pause']);
-    expect(actionsFor('stopping')).toEqual([]);
+    expect(actionsFor('queued')).toEqual(['stop', 'restart']);
+    expect(actionsFor('stopping')).toEqual(['restart']);
+    expect(actionsFor('idle')).toEqual([]);
   });
 
   it('names each field of a 400 in one line', () => {
