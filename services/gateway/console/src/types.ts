@@ -17,6 +17,25 @@ export const STATUSES = [
 ] as const;
 export type AgentStatus = (typeof STATUSES)[number];
 
+/**
+ * The agents' domain events (`AgentEvent` in libs/contracts). The fleet table asks the stream for
+ * these only: activities, far more numerous, change no row.
+ */
+export const AGENT_EVENT_TYPES = [
+  'agent.start-requested',
+  'agent.queued',
+  'agent.dequeued',
+  'agent.started',
+  'agent.stop-requested',
+  'agent.stopped',
+  'agent.failed',
+  'agent.interrupted',
+  'agent.restarted',
+  'agent.paused',
+  'agent.resumed',
+  'agent.labeled',
+] as const;
+
 export interface AgentView {
   agentId: string;
   status: AgentStatus;

@@ -4,7 +4,15 @@ import { act, actionsFor, formatLabels, parseLabels, sortBy } from '../agents';
 import { ErrorLine, Notice, StatusBadge, Time } from '../components';
 import { followFeed } from '../feed';
 import { agentHref } from '../route';
-import { STATUSES, type AgentAction, type AgentView, type Behavior, type BulkResult, type Page } from '../types';
+import {
+  AGENT_EVENT_TYPES,
+  STATUSES,
+  type AgentAction,
+  type AgentView,
+  type Behavior,
+  type BulkResult,
+  type Page,
+} from '../types';
 
 type SortField = 'agentId' | 'status' | 'behavior' | 'startedAt' | 'updatedAt';
 const COLUMNS: [SortField, string][] = [
@@ -70,7 +78,7 @@ export function FleetPage() {
   loadRef.current = load;
   useEffect(() => {
     let timer: number | undefined;
-    return followFeed('/api/events', {
+    return followFeed(`/api/events${query({ type: AGENT_EVENT_TYPES.join(',') })}`, {
       entry: (entry) => {
         if (entry.kind !== 'event' || timer !== undefined) return;
         timer = window.setTimeout(() => {
