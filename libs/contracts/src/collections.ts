@@ -7,6 +7,8 @@ export const Collections = {
   activities: 'activities',
   commands: 'commands',
   sessionAgents: 'session_agents',
+  /** The live feed's entries, by position (`FeedEntry`, `_id` = `feedKey(position)`). */
+  feed: 'feed',
 } as const;
 
 export const INTERNAL_COLLECTIONS: readonly string[] = Object.values(Collections);
@@ -63,4 +65,8 @@ export const READ_SIDE_INDEXES: readonly { collection: string; fields: string[];
   { collection: Collections.activities, fields: ['at'] },
   { collection: Collections.commands, fields: ['agentId', 'receivedAt'] },
   { collection: Collections.commands, fields: ['receivedAt'] },
+  // Live feed: one entry per recorded event or activity (a redelivery appends nothing); an agent's entries after a position; retention by age.
+  { collection: Collections.feed, fields: ['sourceId'], unique: true },
+  { collection: Collections.feed, fields: ['agentId', '_id'] },
+  { collection: Collections.feed, fields: ['occurredAt'] },
 ];

@@ -98,6 +98,18 @@ export const ReadQuery = z.discriminatedUnion('query', [
     })
     .strict(),
   z.object({ query: z.literal('command.get'), commandId: z.string().min(1).max(128) }).strict(),
+  /** Live feed entries after a position, oldest first (`FeedEntry`); `agentId` narrows to one agent. */
+  z
+    .object({
+      query: z.literal('feed.list'),
+      after: z
+        .string()
+        .regex(/^[0-9]{1,15}$/)
+        .optional(),
+      agentId: AgentId.optional(),
+      limit: Limit.default(500),
+    })
+    .strict(),
   /** Readiness: answers once the persistence agent's store round trip succeeds. */
   z.object({ query: z.literal('health') }).strict(),
 ]);

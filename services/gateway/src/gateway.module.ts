@@ -3,10 +3,12 @@ import { NestFactory } from '@nestjs/core';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Bus } from '@drover/messaging';
 import { ScreenshotStore } from '@drover/platform';
-import type { Logger, SecretBox } from '@drover/runtime';
+import { LOGGER, type Logger, type SecretBox } from '@drover/runtime';
 import { AgentsController } from './agents/agents.controller';
 import { CommandsController } from './commands/commands.controller';
 import { HealthController } from './health/health.controller';
+import { DEFAULT_FEED_SETTINGS, EventsController, FEED_SETTINGS, type FeedSettings } from './events/events.controller';
+import { FeedHub } from './events/feed-hub';
 import { DocsController } from './openapi/docs.controller';
 import { ScreenshotsController } from './screenshots/screenshots.controller';
 import { ApiErrorFilter } from './infrastructure/api-error.filter';
@@ -32,17 +34,30 @@ export interface GatewayDeps {
    * in clear and the engine seals them.
    */
   secrets?: SecretBox;
+  /** The live stream's keep-alive interval and per-client bound (`DEFAULT_FEED_SETTINGS` for what is not given). */
+  feed?: Partial<FeedSettings>;
 }
 
 /** The REST shim: validates HTTP calls and turns them into bus requests. No store access. */
 @Module({})
 export class GatewayModule {
-  static forRoot({ bus, config, screenshots, secrets }: GatewayDeps): DynamicModule {
+  static forRoot({ bus, logger, config, screenshots, secrets, feed }: GatewayDeps): DynamicModule {
+    const clients = new BusClients(bus, config, secrets);
     return {
       module: GatewayModule,
-      controllers: [AgentsController, CommandsController, HealthController, ScreenshotsController, DocsController],
+      controllers: [
+        AgentsController,
+        CommandsController,
+        EventsController,
+        HealthController,
+        ScreenshotsController,
+        DocsController,
+      ],
       providers: [
-        { provide: BusClients, useValue: new BusClients(bus, config, secrets) },
+        { provide: BusClients, useValue: clients },
+        { provide: FeedHub, useValue: new FeedHub(bus, clients, logger.child({ component: 'live-feed' })) },
+        { provide: FEED_SETTINGS, useValue: { ...DEFAULT_FEED_SETTINGS, ...feed } },
+        { provide: LOGGER, useValue: logger },
         { provide: ScreenshotStore, useValue: screenshots ?? new ScreenshotStore('./.drover/data', 50) },
       ],
     };

@@ -34,6 +34,7 @@ runService('gateway', async ({ env, profile }, logger) => {
     screenshots: new ScreenshotStore(resolve(env.PERSISTENT_DATA_PATH), env.SCREENSHOT_LIMIT),
     security: securityFromEnv(env, redis),
     secrets,
+    feed: { keepAliveMs: env.SSE_KEEPALIVE_MS },
   });
   await app.listen(env.PORT, bind.host);
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;

@@ -11,6 +11,9 @@ import {
   AgentId,
   AgentView,
   CommandView,
+  FeedEntry,
+  FeedQuery,
+  AgentFeedQuery,
   MessageId,
   pageOf,
   StartAgent,
@@ -76,6 +79,20 @@ const COMMON_ERRORS: Record<number, ResponseConfig> = {
   503: error('the bus or the read side is not reachable'),
 };
 const agentPath = { params: AgentIdParam };
+
+const FEED_DESCRIPTION = [
+  'Each message: `id: <feed id>`, `event: <event type, or activity>`, `data: <FeedEntry as JSON>`.',
+  'Reconnect with `Last-Event-ID: <last id seen>` (or `?lastEventId=`) to receive every entry after it exactly once;',
+  'without it the stream starts with what happens next. A `: keep-alive` comment comes every 15 s (`SSE_KEEPALIVE_MS`).',
+  'Filters: `agentId`, `type` (comma-separated event types or activity kinds; `activity` for every activity), `status`.',
+].join(' ');
+const LastEventIdHeader = z.object({
+  'last-event-id': z.string().optional().openapi({ description: 'resume after this feed id' }),
+});
+const feedStream: ResponseConfig = {
+  description: 'an endless `text/event-stream`; every `data:` line is one FeedEntry',
+  content: { 'text/event-stream': { schema: FeedEntry } },
+};
 
 /** The routes, in the order the document lists them. */
 const ROUTES: RouteConfig[] = [
@@ -201,6 +218,24 @@ const ROUTES: RouteConfig[] = [
     summary: 'What became of a command',
     request: { params: z.object({ commandId: MessageId }) },
     responses: { 200: json(CommandView, 'the command'), 404: error('no such command'), ...COMMON_ERRORS },
+  },
+  {
+    method: 'get',
+    path: '/api/events',
+    tags: ['events'],
+    summary: 'Live stream of domain events and activities (server-sent events), resumable with Last-Event-ID',
+    description: FEED_DESCRIPTION,
+    request: { query: FeedQuery, headers: LastEventIdHeader },
+    responses: { 200: feedStream, 400: error('a filter or `Last-Event-ID` is not valid'), ...COMMON_ERRORS },
+  },
+  {
+    method: 'get',
+    path: '/api/agents/{agentId}/events',
+    tags: ['events'],
+    summary: "Live stream of one agent's domain events and activities (server-sent events)",
+    description: FEED_DESCRIPTION,
+    request: { ...agentPath, query: AgentFeedQuery, headers: LastEventIdHeader },
+    responses: { 200: feedStream, 400: error('a filter or `Last-Event-ID` is not valid'), ...COMMON_ERRORS },
   },
   {
     method: 'get',

@@ -3,6 +3,8 @@ import {
   type ActivityView,
   type AgentView,
   type CommandView,
+  type FeedEntry,
+  feedKey,
   type Filter,
   type Page,
   type PersistenceReply,
@@ -11,6 +13,7 @@ import {
 import { Inject, Injectable } from '@nestjs/common';
 import { STORE, type Doc, type Store } from '@drover/store';
 import { withoutId } from '../infrastructure/documents';
+import { toEntry } from '../record-feed/feed-writer';
 
 /** Answers the gateway's read-side queries. Pages use the last item's sort key as the cursor. */
 @Injectable()
@@ -27,6 +30,8 @@ export class ReadQueries {
         return { ok: true, result: await this.listAgents(query) };
       case 'activity.list':
         return { ok: true, result: await this.listActivities(query) };
+      case 'feed.list':
+        return { ok: true, result: await this.listFeed(query) };
       case 'health':
         await this.store.ping();
         return { ok: true, result: { store: this.store.kind } };
@@ -37,6 +42,10 @@ export class ReadQueries {
     const doc = await this.store.documents.collection(collection).get(id);
     if (!doc) return { ok: false, error: { code: 'not_found', message: notFound } };
     return { ok: true, result: withoutId<AgentView | CommandView>(doc) };
+  }
+
+  private listFeed(query: Extract<ReadQuery, { query: 'feed.list' }>): Promise<Page<FeedEntry>> {
+    return feedPage(this.store, query);
   }
 
   private async listAgents(query: Extract<ReadQuery, { query: 'agent.list' }>): Promise<Page<AgentView>> {
@@ -61,6 +70,27 @@ export class ReadQueries {
       .find({ and: filters }, { sort: [{ field: '_id', direction: 'desc' }], limit: query.limit + 1 });
     return page(docs, query.limit, (doc) => doc._id);
   }
+}
+
+/**
+ * Feed entries after a position, oldest first; `nextCursor` is set when more follow. The
+ * positions are dense and only ever written in order (`FeedWriter`), so a read returns every
+ * entry up to the highest it saw.
+ */
+async function feedPage(store: Store, query: Extract<ReadQuery, { query: 'feed.list' }>): Promise<Page<FeedEntry>> {
+  const filters: Filter[] = [];
+  if (query.agentId) filters.push({ field: 'agentId', op: 'eq', value: query.agentId });
+  // Always a range on the key (from position 1 when no `after`), so it is an index range on both stores.
+  filters.push({ field: '_id', op: 'gt', value: feedKey(Number(query.after ?? 0)) });
+  const docs = await store.documents.collection(Collections.feed).find(
+    { and: filters },
+    {
+      sort: [{ field: '_id', direction: 'asc' }],
+      limit: query.limit + 1,
+    },
+  );
+  const items = docs.slice(0, query.limit).map(toEntry);
+  return { items, nextCursor: docs.length > query.limit ? (items.at(-1)?.id ?? null) : null };
 }
 
 function page<T>(docs: Doc[], limit: number, cursorOf: (doc: Doc) => string): Page<T> {
