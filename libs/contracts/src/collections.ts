@@ -69,4 +69,7 @@ export const READ_SIDE_INDEXES: readonly { collection: string; fields: string[];
   { collection: Collections.feed, fields: ['sourceId'], unique: true },
   { collection: Collections.feed, fields: ['agentId', '_id'] },
   { collection: Collections.feed, fields: ['occurredAt'] },
+  // Gateway: what a command caused (`GET /api/commands/{id}`): its events, and those under its correlation.
+  { collection: Collections.feed, fields: ['commandId', '_id'] },
+  { collection: Collections.feed, fields: ['correlationId', '_id'] },
 ];

@@ -17,6 +17,8 @@ export const StartSession = z
     /** The agent's own egress allow rules; the session agent checks them against its profile. */
     egress: AgentEgress.optional(),
     occurredAt: IsoDateTime,
+    /** The correlation of the command behind this work; the session agent copies it into its reports. */
+    correlationId: z.string().min(1).max(128).optional(),
   })
   .strict();
 
@@ -29,6 +31,8 @@ export const StopSession = z
     attempt: z.number().int().nonnegative(),
     reason: z.string().max(500).optional(),
     occurredAt: IsoDateTime,
+    /** The correlation of the command behind this work; the session agent copies it into its reports. */
+    correlationId: z.string().min(1).max(128).optional(),
   })
   .strict();
 

@@ -5,6 +5,7 @@ import type { Bus } from '@drover/messaging';
 import { ScreenshotStore } from '@drover/platform';
 import { LOGGER, type Logger, type SecretBox } from '@drover/runtime';
 import { AgentsController } from './agents/agents.controller';
+import { requestContextMiddleware, requestIdMiddleware } from './correlation/request-id';
 import { CommandsController } from './commands/commands.controller';
 import { HealthController } from './health/health.controller';
 import { DEFAULT_FEED_SETTINGS, EventsController, FEED_SETTINGS, type FeedSettings } from './events/events.controller';
@@ -72,11 +73,14 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<INestApplicat
   (app.getHttpAdapter().getInstance() as express.Express).disable('x-powered-by');
   // First, so every answer carries it: JSON, errors, 404s, unreadable bodies, screenshots.
   app.use(noSniff);
+  // Before anything answers, so every answer (a 401, a 429, a 404) carries the request's id.
+  app.use(requestIdMiddleware);
   // Before the body parser: rejected callers cost no parsing.
   if (security) app.use(security);
   app.use(express.json({ limit: MAX_BODY_BYTES }));
   // Body-parser errors (malformed JSON, too large) happen before Nest's filters see the request.
   app.use(bodyErrors);
+  app.use(requestContextMiddleware);
   app.useGlobalFilters(new ApiErrorFilter(deps.logger));
   app.enableShutdownHooks();
   return app;

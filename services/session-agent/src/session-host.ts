@@ -140,11 +140,11 @@ export class SessionHost implements SessionWork {
 
     if (this.closing || this.slots.isFull()) {
       const reason = `no free slot on session agent ${this.instanceId}`;
-      return this.reporter.report('session.deferred', agentId, attempt, { reason });
+      return this.reporter.reportFor(work.correlationId, 'session.deferred', agentId, attempt, { reason });
     }
     const behavior = this.options.registry.get(work.behavior);
     if (!behavior) {
-      return this.reporter.report('session.failed', agentId, attempt, {
+      return this.reporter.reportFor(work.correlationId, 'session.failed', agentId, attempt, {
         error: `behaviour ${work.behavior} is not available here`,
       });
     }
@@ -154,28 +154,40 @@ export class SessionHost implements SessionWork {
       opened = openStartSecrets(this.options.secrets, agentId, work);
     } catch (error) {
       const reason = `cannot open the start's sealed secrets: ${(error as Error).message}`;
-      return this.reporter.report('session.failed', agentId, attempt, { error: reason });
+      return this.reporter.reportFor(work.correlationId, 'session.failed', agentId, attempt, { error: reason });
     }
     const config = behavior.configSchema.safeParse(opened.config);
     if (!config.success) {
       const error = `invalid config: ${describeZodError(config.error)}`;
-      return this.reporter.report('session.failed', agentId, attempt, { error });
+      return this.reporter.reportFor(work.correlationId, 'session.failed', agentId, attempt, { error });
     }
 
     const egress = agentEgressPolicy(this.options.egress, work.egress);
-    if (typeof egress === 'string') return this.reporter.report('session.failed', agentId, attempt, { error: egress });
+    if (typeof egress === 'string')
+      return this.reporter.reportFor(work.correlationId, 'session.failed', agentId, attempt, { error: egress });
 
     const controller = new AbortController();
-    const session: Session = { agentId, attempt, dispatchedAt: work.occurredAt, controller, done: Promise.resolve() };
+    const session: Session = {
+      agentId,
+      attempt,
+      dispatchedAt: work.occurredAt,
+      ...(work.correlationId ? { correlationId: work.correlationId } : {}),
+      controller,
+      done: Promise.resolve(),
+    };
     const ref: SessionRef = { agentId, attempt, instanceId: this.instanceId };
     // The slot is taken before the (slow) browser context is ready, so a stop finds the session.
     this.slots.take(session);
-    const logger = this.options.logger.child({ agentId, attempt });
+    const logger = this.options.logger.child({
+      agentId,
+      attempt,
+      ...(work.correlationId ? { correlationId: work.correlationId } : {}),
+    });
     if (behavior.requires.includes('browser')) {
       const failure = await this.lendBrowser(session, ref, opened.proxy, egress);
       if (failure) {
         this.slots.free(session);
-        return this.reporter.report('session.failed', agentId, attempt, { error: failure });
+        return this.reporter.reportFor(work.correlationId, 'session.failed', agentId, attempt, { error: failure });
       }
     }
     if (!this.heartbeats.holdsLease() || session.cause?.kind === 'fenced') {
@@ -183,7 +195,7 @@ export class SessionHost implements SessionWork {
       session.done = this.finish(session);
       return;
     }
-    await this.reporter.report('session.started', agentId, attempt, {});
+    await this.reporter.reportFor(work.correlationId, 'session.started', agentId, attempt, {});
     logger.info({ behavior: behavior.name }, 'session started');
     const storage = this.options.storage?.(ref);
     session.done = behavior
@@ -220,7 +232,7 @@ export class SessionHost implements SessionWork {
     if (!session) {
       // Nothing runs here (already ended, or lost in a restart): confirm it is stopped.
       const reason = 'no session on this host';
-      return this.reporter.report('session.stopped', stop.agentId, stop.attempt, { reason });
+      return this.reporter.reportFor(stop.correlationId, 'session.stopped', stop.agentId, stop.attempt, { reason });
     }
     endSession(session, { kind: 'stop', ...(stop.reason ? { reason: stop.reason } : {}) });
     await session.done;
@@ -266,10 +278,18 @@ export class SessionHost implements SessionWork {
     if (!this.heartbeats.holdsLease()) return; // fenced meanwhile: no more reports
     if (error && !cause) {
       this.options.logger.warn({ agentId, err: error.message }, 'session failed');
-      await this.reporter.report('session.failed', agentId, attempt, { error: error.message.slice(0, 2000) });
+      await this.reporter.reportFor(session.correlationId, 'session.failed', agentId, attempt, {
+        error: error.message.slice(0, 2000),
+      });
     } else {
       const reason = cause?.kind === 'stop' ? cause.reason : 'behaviour finished';
-      await this.reporter.report('session.stopped', agentId, attempt, reason ? { reason } : {});
+      await this.reporter.reportFor(
+        session.correlationId,
+        'session.stopped',
+        agentId,
+        attempt,
+        reason ? { reason } : {},
+      );
     }
     if (!this.closing) await this.heartbeats.beat();
   }
@@ -324,7 +344,13 @@ export class SessionHost implements SessionWork {
   private async reportActivity(session: Session, activity: Activity): Promise<void> {
     if (session.controller.signal.aborted && session.cause?.kind !== 'stop') return;
     if (!this.heartbeats.holdsLease()) return; // fenced: the session is being aborted
-    await this.reporter.report('session.activity', session.agentId, session.attempt, withinLimits(activity));
+    await this.reporter.reportFor(
+      session.correlationId,
+      'session.activity',
+      session.agentId,
+      session.attempt,
+      withinLimits(activity),
+    );
   }
 }
 

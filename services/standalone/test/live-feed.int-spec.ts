@@ -178,6 +178,48 @@ describe.each(stores)('live event stream on $name', (under) => {
     expect([400, 404]).toContain(badAgent.status);
   });
 
+  it('carries the X-Request-Id of a start to its events, activities and command', async () => {
+    const stream = await connect('/events?agentId=feed-3');
+    const requestId = `req-${randomUUID()}`;
+    const started = await http(`${api}/agents`, {
+      method: 'POST',
+      headers: { 'X-Request-Id': requestId },
+      body: { agentId: 'feed-3', behavior: 'http-monitor', config: { url: `${system.url}/live`, intervalMs: 150 } },
+    });
+    expect(started.status).toBe(202);
+    expect(started.headers.get('x-request-id')).toBe(requestId);
+    await eventually('feed-3 started and checking', async () => {
+      const seen = entries(stream);
+      return seen.some((entry) => entry.type === 'agent.started') && seen.some((entry) => entry.type === 'http.check')
+        ? true
+        : undefined;
+    });
+    // The start's own event, the event its session report caused, and the session's activities.
+    for (const type of ['agent.start-requested', 'agent.started', 'http.check']) {
+      const entry = entries(stream).find((item) => item.type === type);
+      expect({ type, correlationId: entry?.correlationId }).toEqual({ type, correlationId: requestId });
+    }
+    const command = await http(`${api}/commands/${started.body.commandId as string}`);
+    expect(command.status).toBe(200);
+    expect(command.body.correlationId).toBe(requestId);
+    const caused = command.body.caused as { type: string; version: number; agentId: string }[];
+    expect(caused.map((item) => item.type)).toEqual(expect.arrayContaining(['agent.start-requested', 'agent.started']));
+    expect(caused.every((item) => item.agentId === 'feed-3' && typeof item.version === 'number')).toBe(true);
+  });
+
+  it('answers every request with an X-Request-Id, and refuses a malformed one naming the header', async () => {
+    const made = await http(`${api}/agents/nobody-here`);
+    expect(made.status).toBe(404);
+    expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const bad = await http(`${api}/agents`, { headers: { 'X-Request-Id': 'has spaces in it' } });
+    expect(bad.status).toBe(400);
+    expect((bad.body.error as { details: { field: string }[] }).details.map((issue) => issue.field)).toEqual([
+      'X-Request-Id',
+    ]);
+    const tooLong = await http(`${api}/agents`, { headers: { 'X-Request-Id': 'x'.repeat(129) } });
+    expect(tooLong.status).toBe(400);
+  });
+
   /** A fresh stream from the beginning, once it has caught up with something. */
   async function waitForAny(): Promise<SseClient> {
     const client = await connect('/events?lastEventId=0');

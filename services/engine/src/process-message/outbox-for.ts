@@ -1,14 +1,21 @@
 import { Exchanges, RoutingKeys, type AgentEvent, type StartSession, type StopSession } from '@drover/contracts';
 import type { AgentState } from '@drover/domain';
-import type { OutboxMessage } from '@drover/store';
+import type { Commit, OutboxMessage } from '@drover/store';
 
 /**
  * What one commit must tell the world: every event on `drover.events`, and the session work
  * it causes on `drover.dispatch`. Message ids derive from (agent, version) so a relay that
  * runs twice publishes the same ids and consumers drop the copy.
  */
-export function outboxFor(after: AgentState, events: AgentEvent[], commandId: string, at: string): OutboxMessage[] {
+export function outboxFor(
+  after: AgentState,
+  events: AgentEvent[],
+  commandId: string,
+  at: string,
+  correlationId?: string,
+): OutboxMessage[] {
   const { agentId, version } = after;
+  const correlation = correlationId ? { correlationId } : {};
   const messages: OutboxMessage[] = events.map((event, index) => {
     const messageId = `${agentId}:${version}:${index}`;
     return {
@@ -24,6 +31,7 @@ export function outboxFor(after: AgentState, events: AgentEvent[], commandId: st
         occurredAt: at,
         data: event.data,
         eventsInCommit: events.length,
+        ...correlation,
       },
     };
   });
@@ -43,6 +51,7 @@ export function outboxFor(after: AgentState, events: AgentEvent[], commandId: st
       ...(after.secrets ? { secrets: after.secrets } : {}),
       ...(after.egress ? { egress: after.egress } : {}),
       occurredAt: at,
+      ...correlation,
     };
     messages.push({
       exchange: Exchanges.dispatch,
@@ -56,7 +65,7 @@ export function outboxFor(after: AgentState, events: AgentEvent[], commandId: st
   // is sent when `session.started` arrives (the `agent.started` event while stopping).
   const needsStop = events.some((e) => e.type === 'agent.stop-requested' || e.type === 'agent.started');
   if (needsStop && after.status === 'stopping' && after.instanceId) {
-    messages.push(stopMessage(after, `${agentId}:${version}:stop`, at, after.instanceId));
+    messages.push(stopMessage(after, `${agentId}:${version}:stop`, at, after.instanceId, undefined, correlationId));
   }
   return messages;
 }
@@ -67,6 +76,7 @@ export function stopMessage(
   at: string,
   instanceId: string,
   reason?: string,
+  correlationId?: string,
 ): OutboxMessage {
   const stop: StopSession = {
     messageId,
@@ -75,6 +85,24 @@ export function stopMessage(
     attempt: state.attempts,
     ...(reason ? { reason } : {}),
     occurredAt: at,
+    ...(correlationId ? { correlationId } : {}),
   };
   return { exchange: Exchanges.dispatch, routingKey: instanceId, messageId, body: stop };
+}
+
+/**
+ * The correlation a commit is made under: the message's own (a command's `X-Request-Id`, or a
+ * session report's, copied from its dispatch), else the stream's: the correlation of the latest
+ * loaded commit that has one (kept on the events of its outbox). So an event a scheduler command
+ * causes in a run (dequeued, recovered) is found under the request that started the run.
+ */
+export function correlationFor(message: { correlationId?: string }, commits: readonly Commit[]): string | undefined {
+  if (message.correlationId) return message.correlationId;
+  for (let i = commits.length - 1; i >= 0; i--) {
+    for (const out of commits[i]!.outbox) {
+      const body = out.body as { correlationId?: unknown } | undefined;
+      if (typeof body?.correlationId === 'string') return body.correlationId;
+    }
+  }
+  return undefined;
 }

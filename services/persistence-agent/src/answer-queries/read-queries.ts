@@ -25,7 +25,7 @@ export class ReadQueries {
       case 'agent.get':
         return this.one(Collections.agents, query.agentId, `agent ${query.agentId} not found`);
       case 'command.get':
-        return this.one(Collections.commands, query.commandId, `command ${query.commandId} not found`);
+        return this.command(query.commandId);
       case 'agent.list':
         return { ok: true, result: await this.listAgents(query) };
       case 'activity.list':
@@ -46,6 +46,44 @@ export class ReadQueries {
 
   private listFeed(query: Extract<ReadQuery, { query: 'feed.list' }>): Promise<Page<FeedEntry>> {
     return feedPage(this.store, query);
+  }
+
+  /** A command and what it caused: the feed's events under its id and under its correlation. */
+  private async command(commandId: string): Promise<PersistenceReply> {
+    const doc = await this.store.documents.collection(Collections.commands).get(commandId);
+    if (!doc) return { ok: false, error: { code: 'not_found', message: `command ${commandId} not found` } };
+    const view = withoutId<CommandView>(doc);
+    const feed = this.store.documents.collection(Collections.feed);
+    const under = (field: string, value: string) =>
+      feed.find(
+        {
+          and: [
+            { field, op: 'eq', value },
+            { field: '_id', op: 'gt', value: feedKey(0) },
+          ],
+        },
+        { sort: [{ field: '_id', direction: 'asc' }], limit: CAUSED_LIMIT },
+      );
+    const found = [
+      ...(await under('commandId', commandId)),
+      ...(view.correlationId ? await under('correlationId', view.correlationId) : []),
+    ];
+    const byId = new Map(found.filter((entry) => entry.kind === 'event').map((entry) => [entry._id, entry]));
+    const caused = [...byId.values()]
+      .sort((a, b) => (a._id < b._id ? -1 : 1))
+      .slice(0, CAUSED_LIMIT)
+      .map((entry) => {
+        const item = toEntry(entry);
+        return {
+          feedId: item.id,
+          agentId: item.agentId,
+          ...(item.version !== undefined ? { version: item.version } : {}),
+          type: item.type,
+          ...(item.commandId ? { commandId: item.commandId } : {}),
+          occurredAt: item.occurredAt,
+        };
+      });
+    return { ok: true, result: { ...view, caused } };
   }
 
   private async listAgents(query: Extract<ReadQuery, { query: 'agent.list' }>): Promise<Page<AgentView>> {
@@ -92,6 +130,9 @@ async function feedPage(store: Store, query: Extract<ReadQuery, { query: 'feed.l
   const items = docs.slice(0, query.limit).map(toEntry);
   return { items, nextCursor: docs.length > query.limit ? (items.at(-1)?.id ?? null) : null };
 }
+
+/** Most events `GET /api/commands/{id}` lists as caused by the command. */
+const CAUSED_LIMIT = 200;
 
 function page<T>(docs: Doc[], limit: number, cursorOf: (doc: Doc) => string): Page<T> {
   const items = docs.slice(0, limit);

@@ -17,14 +17,23 @@ export class CommandLog {
 
   @EventPattern(Queues.persistenceCommands)
   async onCommand(@Ctx() context: BusContext): Promise<void> {
-    const body = context.getDelivery().body as { messageId?: unknown; type?: unknown; agentId?: unknown } | null;
+    const body = context.getDelivery().body as {
+      messageId?: unknown;
+      type?: unknown;
+      agentId?: unknown;
+      correlationId?: unknown;
+    } | null;
     if (typeof body?.messageId !== 'string' || typeof body.agentId !== 'string') return;
     const commands = this.store.documents.collection(Collections.commands);
     // A messageId already recorded for another agent or type is a reuse the engine refuses
     // (dead-letters): the entry stays the first command's.
     const known = await commands.findOne({ field: '_id', op: 'eq', value: body.messageId });
     if (known && (known.agentId !== body.agentId || (known.type !== undefined && known.type !== body.type))) return;
-    const received = { type: String(body.type), receivedAt: new Date().toISOString() };
+    const received = {
+      type: String(body.type),
+      receivedAt: new Date().toISOString(),
+      ...(typeof body.correlationId === 'string' ? { correlationId: body.correlationId } : {}),
+    };
     // `state` only on creation: the engine's outcome may have been recorded first.
     await mergeDocument(commands, body.messageId, received, {
       commandId: body.messageId,
