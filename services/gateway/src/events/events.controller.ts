@@ -42,6 +42,9 @@ const BYTES_PER_PENDING_ENTRY = 1024;
  */
 @Controller('api')
 export class EventsController implements OnModuleDestroy {
+  /** The streams open now. */
+  private readonly open = new Set<FeedClient>();
+
   constructor(
     @Inject(FeedHub) private readonly hub: FeedHub,
     @Inject(BusClients) private readonly clients: BusClients,
@@ -67,7 +70,10 @@ export class EventsController implements OnModuleDestroy {
     await this.stream({ ...filters, agentId }, req, res);
   }
 
+  /** Ends every open stream first: the HTTP server's close waits for its connections. */
   async onModuleDestroy(): Promise<void> {
+    for (const client of this.open) client.end();
+    this.open.clear();
     await this.hub.stop();
   }
 
@@ -82,7 +88,9 @@ export class EventsController implements OnModuleDestroy {
     const stopListening = this.hub.listen((entry) => client.offer(entry));
     const keepAlive = setInterval(() => client.keepAlive(), this.settings.keepAliveMs);
     keepAlive.unref();
+    this.open.add(client);
     const close = () => {
+      this.open.delete(client);
       stopListening();
       clearInterval(keepAlive);
     };
@@ -174,6 +182,13 @@ class FeedClient {
     const buffered = this.buffer ?? [];
     this.buffer = undefined;
     for (const entry of buffered) this.send(entry);
+  }
+
+  /** The gateway is stopping: the client may reconnect (to another gateway) with its Last-Event-ID. */
+  end(): void {
+    this.closed = true;
+    this.buffer = undefined;
+    this.res.end();
   }
 
   keepAlive(): void {
