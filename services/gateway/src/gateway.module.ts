@@ -5,6 +5,7 @@ import type { Bus } from '@drover/messaging';
 import { ScreenshotStore } from '@drover/platform';
 import { LOGGER, type Logger, type SecretBox } from '@drover/runtime';
 import { AgentsController } from './agents/agents.controller';
+import { accessLog } from './correlation/access-log';
 import { requestContextMiddleware, requestIdMiddleware } from './correlation/request-id';
 import { CommandsController } from './commands/commands.controller';
 import { HealthController } from './health/health.controller';
@@ -75,6 +76,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<INestApplicat
   app.use(noSniff);
   // Before anything answers, so every answer (a 401, a 429, a 404) carries the request's id.
   app.use(requestIdMiddleware);
+  app.use(accessLog(deps.logger));
   // Before the body parser: rejected callers cost no parsing.
   if (security) app.use(security);
   app.use(express.json({ limit: MAX_BODY_BYTES }));
