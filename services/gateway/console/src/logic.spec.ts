@@ -1,9 +1,10 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { ApiFailure, query } from './api';
 import { actionsFor, maskSecrets, parseLabels, sortBy } from './agents';
 import { addEntries, historyEntries, summarize } from './feed';
 import { parseRoute } from './route';
 import { configTemplate, secretFieldsOf } from './schema';
+import { throttle } from './throttle';
 import type { FeedEntry, JsonSchema } from './types';
 
 const entry = (id: string, occurredAt: string, more: Partial<FeedEntry> = {}): FeedEntry => ({
@@ -135,5 +136,29 @@ describe('the console keeps secrets out of sight', () => {
       password: '***',
     });
     expect(maskSecrets(undefined, ['password'])).toBeUndefined();
+  });
+});
+
+describe('the console reads the API again after events', () => {
+  afterEach(() => void jest.useRealTimers());
+
+  it('at once on the first event, and once more after a burst, never more than once a second', () => {
+    jest.useFakeTimers();
+    let reads = 0;
+    const refresh = throttle(() => (reads += 1), 1_000);
+    refresh.call();
+    expect(reads).toBe(1);
+    for (let i = 0; i < 5; i++) refresh.call();
+    expect(reads).toBe(1);
+    jest.advanceTimersByTime(1_000);
+    expect(reads).toBe(2);
+    jest.advanceTimersByTime(5_000);
+    expect(reads).toBe(2);
+    refresh.call();
+    expect(reads).toBe(3);
+    refresh.call();
+    refresh.cancel();
+    jest.advanceTimersByTime(5_000);
+    expect(reads).toBe(3);
   });
 });

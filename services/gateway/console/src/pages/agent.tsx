@@ -3,6 +3,7 @@ import { call, describeError, imageUrl } from '../api';
 import { act, actionsFor, formatLabels, maskSecrets, parseLabels } from '../agents';
 import { ErrorLine, Json, Notice, StatusBadge, Time } from '../components';
 import { addEntries, followFeed, historyEntries, summarize, type FeedState } from '../feed';
+import { throttle } from '../throttle';
 import type { ActivityView, AgentAction, AgentView, Behavior, FeedEntry, Page } from '../types';
 
 /** Entries of the activity log shown before the live ones. */
@@ -43,31 +44,18 @@ export function AgentPage({ agentId }: { agentId: string }) {
     );
   }, [view?.behavior]);
 
-  // The timeline, live; each event also refreshes the view (at most once a second).
+  // The timeline, live; events also refresh the view (at once, then at most once a second).
   const loadRef = useRef(load);
   loadRef.current = load;
   useEffect(() => {
-    let timer: number | undefined;
-    let again = false;
-    const refresh = () => {
-      timer = window.setTimeout(() => {
-        timer = undefined;
-        void loadRef.current();
-        // An event came while waiting: read once more, so the view is never older than the last event.
-        if (again) {
-          again = false;
-          refresh();
-        }
-      }, 1_000);
-    };
+    const refresh = throttle(() => void loadRef.current(), 1_000);
     // The stream first, then the log of what came before: an entry in between is in one or both.
     const stop = followFeed(`${path}/events`, {
       entry: (entry) => {
         setTimeline((current) => addEntries(current, [entry]));
         if (entry.kind !== 'event') return;
         if (entry.status) setView((current) => current && { ...current, status: entry.status as AgentView['status'] });
-        if (timer === undefined) refresh();
-        else again = true;
+        refresh.call();
       },
       state: (state, detail) => setFeed({ state, detail }),
     });
@@ -75,7 +63,10 @@ export function AgentPage({ agentId }: { agentId: string }) {
       (page) => setTimeline((current) => addEntries(current, historyEntries(page.items).reverse())),
       () => undefined,
     );
-    return stop;
+    return () => {
+      stop();
+      refresh.cancel();
+    };
   }, [path]);
 
   // Without the stream (not reachable, or reconnecting), the view is read every 5 seconds instead.

@@ -4,6 +4,7 @@ import { act, actionsFor, formatLabels, parseLabels, sortBy } from '../agents';
 import { ErrorLine, Notice, StatusBadge, Time } from '../components';
 import { followFeed } from '../feed';
 import { agentHref } from '../route';
+import { throttle } from '../throttle';
 import {
   AGENT_EVENT_TYPES,
   STATUSES,
@@ -73,21 +74,19 @@ export function FleetPage() {
     );
   }, []);
 
-  // Any event of any agent may change this page: reload it, at most once a second.
+  // Any event of any agent may change this page: reload it (at once, then at most once a second).
   const loadRef = useRef(load);
   loadRef.current = load;
   useEffect(() => {
-    let timer: number | undefined;
-    return followFeed(`/api/events${query({ type: AGENT_EVENT_TYPES.join(',') })}`, {
-      entry: (entry) => {
-        if (entry.kind !== 'event' || timer !== undefined) return;
-        timer = window.setTimeout(() => {
-          timer = undefined;
-          void loadRef.current();
-        }, 1_000);
-      },
+    const refresh = throttle(() => void loadRef.current(), 1_000);
+    const stop = followFeed(`/api/events${query({ type: AGENT_EVENT_TYPES.join(',') })}`, {
+      entry: (entry) => entry.kind === 'event' && refresh.call(),
       state: () => undefined,
     });
+    return () => {
+      stop();
+      refresh.cancel();
+    };
   }, []);
 
   const filter = (change: Partial<Filters>) => {
