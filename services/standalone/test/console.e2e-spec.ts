@@ -122,6 +122,12 @@ describeWithChromium('the web console, driven in Chromium', (executablePath) => 
     await page.waitForFunction(`location.hash === '#/agents/console-1'`, WAIT);
     await page.waitForSelector('#timeline li[data-type="agent.started"][data-status="running"]', WAIT);
     expect(await text('h1')).toContain('running');
+    // The agent's facts follow too: where it runs, since when.
+    await page.waitForFunction(
+      `document.querySelector('[data-fact="instanceId"]').textContent.startsWith('vm-')`,
+      WAIT,
+    );
+    expect(await page.$('[data-fact="startedAt"] time')).not.toBeNull();
     // Still the same document: the timeline was filled by the stream, not by a reload.
     expect(await page.evaluate('window.consoleTestMark')).toBe(true);
   });

@@ -1,5 +1,5 @@
 import { call } from './api';
-import type { AgentAction, AgentStatus, CommandAnswer } from './types';
+import type { AgentAction, AgentStatus, AgentView, CommandAnswer, FeedEntry } from './types';
 
 /**
  * The actions worth offering for an agent in this status (docs/acting-on-agents.md); the API
@@ -79,4 +79,26 @@ export function sortBy<T>(rows: readonly T[], field: keyof T, direction: 'asc' |
     if (y === undefined || y === null) return -1;
     return (x < y ? -1 : 1) * sign;
   });
+}
+
+/**
+ * The view as an event from the stream leaves it, for what the event says plainly (the status,
+ * when it started or stopped, where it runs); the page reads the whole view again right after.
+ */
+export function applyEvent(view: AgentView, entry: FeedEntry): AgentView {
+  if (entry.kind !== 'event') return view;
+  const data = (entry.data ?? {}) as Record<string, unknown>;
+  const next: AgentView = { ...view, ...(entry.status ? { status: entry.status as AgentStatus } : {}) };
+  if (entry.version !== undefined && entry.version > view.version) next.version = entry.version;
+  if (entry.type === 'agent.started') {
+    next.startedAt = entry.occurredAt;
+    if (typeof data.instanceId === 'string') next.instanceId = data.instanceId;
+    if (typeof data.attempt === 'number') next.attempts = data.attempt;
+  }
+  if (entry.type === 'agent.stopped') next.stoppedAt = entry.occurredAt;
+  if (entry.type === 'agent.failed' && typeof data.error === 'string') next.lastError = data.error;
+  if (entry.type === 'agent.labeled' && typeof data.labels === 'object' && data.labels !== null) {
+    next.labels = data.labels as Record<string, string>;
+  }
+  return next;
 }

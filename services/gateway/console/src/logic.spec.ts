@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { ApiFailure, query } from './api';
-import { actionsFor, maskSecrets, parseLabels, sortBy } from './agents';
+import { actionsFor, applyEvent, maskSecrets, parseLabels, sortBy } from './agents';
 import { addEntries, historyEntries, summarize } from './feed';
 import { parseRoute } from './route';
 import { configTemplate, secretFieldsOf } from './schema';
 import { throttle } from './throttle';
-import type { FeedEntry, JsonSchema } from './types';
+import type { AgentView, FeedEntry, JsonSchema } from './types';
 
 const entry = (id: string, occurredAt: string, more: Partial<FeedEntry> = {}): FeedEntry => ({
   id,
@@ -51,6 +51,33 @@ describe('the console timeline', () => {
     expect(summarize(timeline[1]!)).toBe('failed · timeout');
     // And the other way round: history first, then the stream sends the same event.
     expect(addEntries(addEntries([], history), [live]).filter((e) => e.type === 'agent.started')).toHaveLength(1);
+  });
+
+  it('updates the shown agent from an event at once: status, start, host, stop', () => {
+    const view: AgentView = { agentId: 'a-1', status: 'starting', attempts: 1, version: 1 };
+    const started = applyEvent(
+      view,
+      entry('7', '2026-01-01T00:00:02.000Z', {
+        status: 'running',
+        version: 2,
+        data: { instanceId: 'vm-1', attempt: 1 },
+      }),
+    );
+    expect(started).toMatchObject({
+      status: 'running',
+      startedAt: '2026-01-01T00:00:02.000Z',
+      instanceId: 'vm-1',
+      version: 2,
+    });
+    const stopped = applyEvent(
+      started,
+      entry('9', '2026-01-01T00:00:05.000Z', { type: 'agent.stopped', status: 'stopped' }),
+    );
+    expect(stopped).toMatchObject({ status: 'stopped', stoppedAt: '2026-01-01T00:00:05.000Z' });
+    // An activity changes nothing.
+    expect(applyEvent(stopped, entry('10', 'x', { kind: 'activity', type: 'page.check', data: { ok: true } }))).toEqual(
+      stopped,
+    );
   });
 
   it("summarizes an event's reason and an activity's failure", () => {

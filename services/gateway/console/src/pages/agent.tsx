@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { call, describeError, imageUrl } from '../api';
-import { act, actionsFor, formatLabels, maskSecrets, parseLabels } from '../agents';
+import { act, actionsFor, applyEvent, formatLabels, maskSecrets, parseLabels } from '../agents';
 import { ErrorLine, Json, Notice, StatusBadge, Time } from '../components';
 import { addEntries, followFeed, historyEntries, summarize, type FeedState } from '../feed';
 import { throttle } from '../throttle';
@@ -54,7 +54,7 @@ export function AgentPage({ agentId }: { agentId: string }) {
       entry: (entry) => {
         setTimeline((current) => addEntries(current, [entry]));
         if (entry.kind !== 'event') return;
-        if (entry.status) setView((current) => current && { ...current, status: entry.status as AgentView['status'] });
+        setView((current) => current && applyEvent(current, entry));
         refresh.call();
       },
       state: (state, detail) => setFeed({ state, detail }),
@@ -107,7 +107,7 @@ export function AgentPage({ agentId }: { agentId: string }) {
             <dt>Behaviour</dt>
             <dd>{view.behavior ?? '—'}</dd>
             <dt>Started</dt>
-            <dd>
+            <dd data-fact="startedAt">
               <Time at={view.startedAt} />
             </dd>
             <dt>Stopped</dt>
@@ -117,7 +117,7 @@ export function AgentPage({ agentId }: { agentId: string }) {
             <dt>Attempts</dt>
             <dd>{view.attempts}</dd>
             <dt>Session agent</dt>
-            <dd>{view.instanceId ?? '—'}</dd>
+            <dd data-fact="instanceId">{view.instanceId ?? '—'}</dd>
             {view.lastError ? (
               <>
                 <dt>Last error</dt>
