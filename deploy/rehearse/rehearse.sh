@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rehearses the runtime images without Docker: for each service, assembles exactly what its
 # target in deploy/docker/Dockerfile copies (dist, production node_modules, package.json,
-# package-lock.json, run-profiles) into a temp dir, prints its size, then runs the service from
+# package-lock.json, run-profiles, bin) into a temp dir, prints its size, then runs the service from
 # there as an unprivileged user (uid/gid 65534) with a clean environment, as the container would:
 # long-running services must answer GET /live on their ops port (OPS_PORT) with 200 within 30 s,
 # then exit 0 on SIGTERM;
@@ -110,6 +110,7 @@ assemble() { # <service> → $WORK/app-<service>, what the runtime target holds 
   mkdir -p "$app"
   cp -a "$REPO/dist" "$app/dist"
   cp -a "$REPO/run-profiles" "$app/run-profiles"
+  cp -a "$REPO/bin" "$app/bin"
   cp "$REPO/package.json" "$REPO/package-lock.json" "$app/"
   cp -al "$DEPS/node_modules" "$app/node_modules" 2>/dev/null || cp -a "$DEPS/node_modules" "$app/node_modules"
   # Root-owned, world-readable, not writable by the service user (as COPY without --chown).
