@@ -39,7 +39,7 @@ export async function publishToBroker(url: string, commands: readonly AgentComma
   } catch (error) {
     const message = (error as Error).message ?? '';
     // A refused login is the broker answering; a closed port is nothing answering.
-    if (/ACCESS_REFUSED|403|NOT_ALLOWED|530/.test(message)) {
+    if (/ACCESS.REFUSED|NOT.ALLOWED|ConnectionClose/.test(message)) {
       throw new CliError(ExitCode.apiError, 'broker_refused', `the broker refused the connection: ${message}`);
     }
     throw CliError.unreachable('the broker', error);

@@ -18,6 +18,8 @@ export class Context {
     readonly options: GlobalOptions,
     readonly interrupt: AbortSignal,
     out?: Output,
+    /** The environment (RABBITMQ_URL for `publish --amqp`). */
+    readonly env: Record<string, string | undefined> = process.env,
   ) {
     this.out = out ?? new Output(options.json === true);
   }

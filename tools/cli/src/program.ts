@@ -47,7 +47,7 @@ export function buildProgram(io: Io): Command {
       ...(apiKey ? { apiKey } : {}),
       json: given.json === true,
     };
-    return new Context(options, io.interrupt, new Output(options.json === true, io.stdout, io.stderr));
+    return new Context(options, io.interrupt, new Output(options.json === true, io.stdout, io.stderr), io.env);
   };
   agentsCommand(program, contextOf);
   eventsCommand(program, contextOf);

@@ -27,7 +27,7 @@ export function publishCommand(program: Command, contextOf: (command: Command) =
       const ctx = contextOf(command);
       const commands = readCommandFile(file);
       if (opts.amqp !== undefined && opts.amqp !== false) {
-        const url = opts.amqp === true ? process.env.RABBITMQ_URL : opts.amqp;
+        const url = opts.amqp === true ? ctx.env.RABBITMQ_URL : opts.amqp;
         if (!url) throw CliError.usage('--amqp: give the broker URL or set RABBITMQ_URL');
         const valid = validateCommands(commands);
         const published = await ctx.out.waiting(`publishing ${valid.length} command(s) to RabbitMQ`, () =>
