@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeGateway, send } from './fake-gateway';
 import { cli } from './in-process';
+import { closedPort } from './ports';
 
 /**
  * The CLI in-process against a stand-in gateway: the requests each command makes (paths,
@@ -524,12 +524,3 @@ describe('drover CLI against a stand-in gateway', () => {
     });
   });
 });
-
-/** A port nothing listens on (taken from the system, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}

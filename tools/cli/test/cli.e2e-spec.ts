@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startService, type ServiceProcess } from '@drover/testing';
+import { jsonLines, runCli } from './cli-process';
+import { closedPort } from './ports';
+
+const API_KEY = 'cli-e2e-key-0123456789';
+
+/**
+ * The built `drover` CLI run as a process (bin/drover.mjs) against a running Drover (the
+ * standalone system with an API key), as an operator's script runs it.
+ */
+describe('drover CLI against a standalone Drover', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'drover-cli-e2e-'));
+  let system: ServiceProcess;
+  let env: Record<string, string>;
+  let monitorConfig: string;
+
+  beforeAll(async () => {
+    system = await startService('standalone', {
+      DROVER_DATA_DIR: dataDir,
+      DROVER_API_KEYS: API_KEY,
+      LOG_LEVEL: 'warn',
+    });
+    env = { DROVER_URL: system.url, DROVER_API_KEY: API_KEY };
+    monitorConfig = JSON.stringify({ url: `${system.opsUrl}/live`, intervalMs: 200 });
+  });
+  afterAll(async () => {
+    await system?.stop('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts an agent and waits until it runs, lists and gets it, then stops it (text and --json)', async () => {
+    const started = await runCli(
+      ['agents', 'start', 'cli-1', '--behavior', 'http-monitor', '--config', monitorConfig, '--wait', 'running'],
+      env,
+    );
+    expect(started).toMatchObject({ code: 0 });
+    expect(started.stdout).toMatch(/^cli-1 (starting|queued) \(start accepted, command \S+\)\ncli-1 running\n$/);
+
+    const table = await runCli(['agents', 'list', '--status', 'running'], env);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^AGENT\s+STATUS\s+BEHAVIOR/);
+    expect(table.stdout).toMatch(/\ncli-1\s+running\s+http-monitor\s/);
+
+    const list = await runCli(['agents', 'list', '--json'], env);
+    expect(jsonLines(list.stdout)).toEqual([
+      { items: [expect.objectContaining({ agentId: 'cli-1', status: 'running' })], nextCursor: null },
+    ]);
+
+    const get = await runCli(['agents', 'get', 'cli-1'], env);
+    expect(get.code).toBe(0);
+    expect(get.stdout).toMatch(/^agentId: +cli-1\nstatus: +running\nbehavior: +http-monitor\n/);
+    const getJson = await runCli(['--json', 'agents', 'get', 'cli-1'], env);
+    expect(jsonLines(getJson.stdout)).toEqual([
+      expect.objectContaining({ agentId: 'cli-1', status: 'running', attempts: 1 }),
+    ]);
+
+    const logs = await runCli(['agents', 'logs', 'cli-1', '--limit', '2', '--json'], env);
+    expect(logs.code).toBe(0);
+    expect(jsonLines(logs.stdout)).toEqual([
+      expect.objectContaining({ agentId: 'cli-1', kind: expect.any(String) }),
+      expect.objectContaining({ agentId: 'cli-1', kind: expect.any(String) }),
+    ]);
+
+    const stopped = await runCli(['agents', 'stop', 'cli-1', '--reason', 'cli test', '--wait', '--json'], env);
+    expect(stopped.code).toBe(0);
+    expect(jsonLines(stopped.stdout)).toEqual([
+      { agentId: 'cli-1', status: 'stopping', commandId: expect.any(String) },
+      expect.objectContaining({ agentId: 'cli-1', status: 'stopped' }),
+    ]);
+    const again = await runCli(['agents', 'stop', 'cli-1'], env);
+    expect(again).toMatchObject({ code: 0, stdout: 'cli-1 stopped (nothing to stop)\n' });
+  });
+
+  it('exits 4 for an unknown agent, 2 for a bad --config, 1 with the API code for a missing key or a refused body', async () => {
+    const missing = await runCli(['agents', 'get', 'no-such-agent'], env);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain('agent_not_found');
+
+    const badJson = await runCli(
+      ['agents', 'start', 'cli-2', '--behavior', 'http-monitor', '--config', '{"url":'],
+      env,
+    );
+    expect(badJson.code).toBe(2);
+    expect(badJson.stderr).toContain('--config: not valid JSON');
+
+    const noKey = await runCli(['agents', 'list', '--json'], { DROVER_URL: system.url });
+    expect(noKey.code).toBe(1);
+    expect(jsonLines(noKey.stdout)).toEqual([{ error: expect.objectContaining({ code: 'unauthorized' }) }]);
+
+    const refused = await runCli(
+      [
+        'agents',
+        'start',
+        'cli-2',
+        '--behavior',
+        'http-monitor',
+        '--config',
+        '{"url":"http://127.0.0.1/","intervalMs":5}',
+      ],
+      env,
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('invalid_request');
+    expect(refused.stderr).toContain('config.intervalMs');
+  });
+
+  it('exits 3 when the gateway cannot be reached', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const unreachable = await runCli(['agents', 'list'], { DROVER_URL: url, DROVER_API_KEY: API_KEY });
+    expect(unreachable.code).toBe(3);
+    expect(unreachable.stderr).toContain(`cannot reach the gateway at ${url}: connect ECONNREFUSED`);
+  });
+
+  it('publishes command envelopes from a file and from stdin through the gateway', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-cli-publish-'));
+    try {
+      const file = join(dir, 'start.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          messageId: 'cli-publish-1',
+          type: 'agent.start',
+          agentId: 'cli-3',
+          payload: { behavior: 'http-monitor', config: JSON.parse(monitorConfig) as unknown },
+        }),
+      );
+      const fromFile = await runCli(['publish', file, '--json'], env);
+      expect(fromFile.code).toBe(0);
+      expect(jsonLines(fromFile.stdout)).toEqual([
+        expect.objectContaining({ commandId: 'cli-publish-1', agentId: 'cli-3', outcome: 'accepted' }),
+      ]);
+
+      const stop = { messageId: 'cli-publish-2', type: 'agent.stop', agentId: 'cli-3', payload: { reason: 'stdin' } };
+      const fromStdin = await runCli(['publish', '-'], env, `${JSON.stringify(stop)}\n`);
+      expect(fromStdin.code).toBe(0);
+      expect(fromStdin.stdout).toMatch(/^cli-publish-2 agent\.stop cli-3: accepted \(\w+\)\n$/);
+
+      const command = await runCli(['agents', 'get', 'cli-3', '--json'], env);
+      expect(jsonLines(command.stdout)).toEqual([
+        expect.objectContaining({ agentId: 'cli-3', behavior: 'http-monitor' }),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
