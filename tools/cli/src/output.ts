@@ -6,6 +6,8 @@ import { type CliError } from './exit-codes';
 export interface Sink {
   write(text: string): unknown;
   isTTY?: boolean;
+  /** A terminal's width; 0 or unknown on a pseudo-terminal without a size. */
+  columns?: number;
 }
 
 /**
@@ -86,7 +88,10 @@ export class Output {
    */
   async waiting<T>(text: string, work: (update: (text: string) => void) => Promise<T>): Promise<T> {
     let spinner: Spinner | undefined;
-    if (this.interactive) spinner = createSpinner(text, { stream: this.stderr as NodeJS.WriteStream }).start();
+    // nanospinner divides by the width to know how many lines to clear: a terminal without one
+    // (a bare pty) would have it clear lines forever.
+    if (this.interactive && (this.stderr.columns ?? 0) > 0)
+      spinner = createSpinner(text, { stream: this.stderr as NodeJS.WriteStream }).start();
     try {
       return await work((next) => spinner?.update({ text: next }));
     } finally {

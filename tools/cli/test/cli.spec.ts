@@ -300,6 +300,17 @@ describe('drover CLI against a stand-in gateway', () => {
       },
     );
 
+    it('replaces the labels with the pairs given, and refuses a pair without "=" (exit 2)', async () => {
+      gateway.json('PUT /api/agents/a-1/labels', 202, { agentId: 'a-1', status: 'running', commandId: 'c-4' });
+      const run = await cli(['agents', 'labels', 'a-1', 'team=growth', 'tier=1'], { env });
+      expect(run.code).toBe(0);
+      expect(gateway.requests[0]!.body).toEqual({ labels: { team: 'growth', tier: '1' } });
+      expect(run.stdout).toContain('a-1 labels team=growth,tier=1');
+      const bad = await cli(['agents', 'labels', 'a-1', 'team'], { env });
+      expect(bad.code).toBe(2);
+      expect(gateway.requests).toHaveLength(1);
+    });
+
     it('prints the activity log oldest first', async () => {
       const activity = (id: string, at: string, ok: boolean) => ({
         id,

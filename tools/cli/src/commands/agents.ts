@@ -99,6 +99,26 @@ export function agentsCommand(program: Command, contextOf: ContextOf): void {
   }
 
   agents
+    .command('labels <agentId> [pairs...]')
+    .description("replace an agent's labels with these key=value pairs (none: remove them all)")
+    .action(async (agentId: string, pairs: string[], _opts: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      const labels = parseLabels(pairs, 'labels') ?? {};
+      const answer = await ctx.gateway.request<ActionAnswer>(
+        'PUT',
+        `/api/agents/${encodeURIComponent(agentId)}/labels`,
+        {
+          body: { labels },
+        },
+      );
+      if (ctx.out.json) ctx.out.value(answer.body);
+      else
+        ctx.out.line(
+          `${agentId} labels ${labelsText(labels) || '(none)'} (${answer.status === 200 ? 'unchanged' : 'accepted'})`,
+        );
+    });
+
+  agents
     .command('logs <agentId>')
     .description("an agent's activities, oldest first; --follow then streams its events and activities")
     .option('--limit <n>', 'how many recent activities (1-1000)', positiveInt('--limit', 1000), 20)
