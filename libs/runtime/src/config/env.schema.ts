@@ -18,6 +18,14 @@ export const EnvSchema = z.object({
     .enum(['true', 'false'], { message: 'DROVER_ALLOW_OPEN_API is true or false' })
     .default('false')
     .transform((value) => value === 'true'),
+  /**
+   * The persistence agent files every dead letter in the read side (docs/dead-letters-and-load.md),
+   * consuming the `.dead` queues. `false` leaves them in their queues for the management UI alone.
+   */
+  DROVER_DEAD_LETTER_KEEPER: z
+    .enum(['true', 'false'], { message: 'DROVER_DEAD_LETTER_KEEPER is true or false' })
+    .default('true')
+    .transform((value) => value === 'true'),
   /** Every long-running service's `/live`, `/ready` and `/metrics`: internal, never the public API port. */
   OPS_PORT: port.default(9090),
   OPS_HOST: z.string().min(1).default('127.0.0.1'),
@@ -41,7 +49,10 @@ export const EnvSchema = z.object({
   /** Production adapters: each one replaces its embedded default when set. */
   RABBITMQ_URL: z
     .string()
-    .regex(/^amqps?:\/\//, 'RABBITMQ_URL must be an amqp:// or amqps:// URL')
+    .regex(
+      /^amqps?:\/\/[^,\s]+(\s*,\s*amqps?:\/\/[^,\s]+)*$/,
+      'RABBITMQ_URL must be an amqp:// or amqps:// URL, or the nodes of one cluster separated by commas',
+    )
     .optional(),
   /** The broker's management API, where bootstrap sets the dead-letter policy; unset: beside RABBITMQ_URL. */
   RABBITMQ_MANAGEMENT_URL: z
