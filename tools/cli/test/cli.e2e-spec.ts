@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startService, type ServiceProcess } from '@drover/testing';
+import type { FleetView } from '@drover/contracts';
+import { eventually, startService, type ServiceProcess } from '@drover/testing';
 import { jsonLines, runCli } from './cli-process';
 import { closedPort } from './ports';
 
@@ -146,5 +147,58 @@ describe('drover CLI against a standalone Drover', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('lists, shows and replays a dead letter: a start refused for a reused message id', async () => {
+    const payload = { behavior: 'http-monitor', config: JSON.parse(monitorConfig) as unknown };
+    const first = { messageId: 'cli-dup-1', type: 'agent.start', agentId: 'cli-4', payload };
+    expect((await runCli(['publish', '-'], env, JSON.stringify(first))).code).toBe(0);
+    const reused = await runCli(['publish', '-'], env, JSON.stringify({ ...first, agentId: 'cli-5' }));
+    expect(reused.code).toBe(1);
+    expect(reused.stderr).toContain('message_id_reused');
+
+    const letter = await eventually('the dead letter filed', async () => {
+      const list = await runCli(['dead', 'list', '--queue', 'engine.commands', '--json'], env);
+      const [page] = jsonLines(list.stdout) as { items: { id: string; messageId: string; agentId?: string }[] }[];
+      return page!.items.find((item) => item.messageId === 'cli-dup-1');
+    });
+    expect(letter.agentId).toBe('cli-5');
+    const table = await runCli(['dead', 'list'], env);
+    expect(table.stdout).toMatch(new RegExp(`${letter.id}\\s+engine\\.commands\\s+agent\\.start\\s+cli-5\\s`));
+
+    const show = await runCli(['dead', 'show', letter.id], env);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/reason: +messageId cli-dup-1 was already used/);
+    expect(show.stdout).toContain('"agentId": "cli-5"');
+
+    const replay = await runCli(['dead', 'replay', letter.id, '--json'], env);
+    expect(replay.code).toBe(0);
+    expect(jsonLines(replay.stdout)).toEqual([
+      { deadLetterId: letter.id, messageId: expect.stringMatching(/^replay:/) },
+    ]);
+    await eventually('cli-5 started by the replay', async () => {
+      const get = await runCli(['agents', 'get', 'cli-5', '--json'], env);
+      return get.code === 0 ? true : undefined;
+    });
+
+    const unknown = await runCli(['dead', 'show', '0123456789abcdef0123456789abcdef'], env);
+    expect(unknown.code).toBe(4);
+  });
+
+  it('top --once --json prints the fleet: status counts, session agents, queue depths, dead letters', async () => {
+    const top = await runCli(['top', '--once', '--json'], env);
+    expect(top.code).toBe(0);
+    const frames = jsonLines(top.stdout) as FleetView[];
+    expect(frames).toHaveLength(1);
+    const [fleet] = frames;
+    expect(fleet!.sessionAgents).toEqual([expect.objectContaining({ alive: true, capacity: expect.any(Number) })]);
+    expect(fleet!.queues).toContainEqual(expect.objectContaining({ name: 'engine.commands', consumers: 1 }));
+    expect(fleet!.deadLetters.total).toBeGreaterThanOrEqual(0);
+    expect(typeof fleet!.statusCounts).toBe('object');
+
+    const text = await runCli(['top', '--once'], env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/\nSESSION AGENT\s+SESSIONS\s+CAPACITY/);
+    expect(text.stdout).toMatch(/\nengine\.commands\s+\d+\s+1\n/);
   });
 });

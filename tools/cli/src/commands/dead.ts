@@ -1,27 +1,6 @@
 import { type Command } from 'commander';
+import type { DeadLetterView, Page, ReplayAccepted } from '@drover/contracts';
 import { type Context, positiveInt } from '../context';
-
-/** The shared contract's DeadLetterView (`GET /api/dead-letters/{id}`). */
-interface DeadLetterView {
-  id: string;
-  queue: string;
-  exchange?: string;
-  routingKey?: string;
-  messageId?: string;
-  type?: string;
-  agentId?: string;
-  reason: string;
-  deadLetteredAt: string;
-  deaths?: number;
-  body?: unknown;
-  replayable?: boolean;
-  replays?: { messageId: string; at: string }[];
-}
-
-interface DeadLetterPage {
-  items: DeadLetterView[];
-  nextCursor: string | null;
-}
 
 /** `drover dead list|show|replay`: messages the consumers refused, and sending one again. */
 export function deadCommand(program: Command, contextOf: (command: Command) => Context): void {
@@ -40,7 +19,7 @@ export function deadCommand(program: Command, contextOf: (command: Command) => C
       let cursor = opts.cursor;
       let nextCursor: string | null = null;
       do {
-        const page = await ctx.gateway.get<DeadLetterPage>('/api/dead-letters', {
+        const page = await ctx.gateway.get<Page<DeadLetterView>>('/api/dead-letters', {
           queue: opts.queue,
           limit: opts.limit,
           cursor,
@@ -79,7 +58,9 @@ export function deadCommand(program: Command, contextOf: (command: Command) => C
         return;
       }
       const { body, replays, ...fields } = letter;
-      for (const [field, value] of Object.entries(fields)) ctx.out.line(`${`${field}:`.padEnd(16)} ${String(value)}`);
+      for (const [field, value] of Object.entries(fields)) {
+        ctx.out.line(`${`${field}:`.padEnd(16)} ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+      }
       for (const replay of replays ?? []) ctx.out.line(`${'replayed:'.padEnd(16)} ${replay.at} as ${replay.messageId}`);
       ctx.out.line('body:');
       ctx.out.line(JSON.stringify(body, null, 2));
@@ -90,7 +71,7 @@ export function deadCommand(program: Command, contextOf: (command: Command) => C
     .description('publish a dead letter again to where it was first sent')
     .action(async (id: string, _opts: unknown, command: Command) => {
       const ctx = contextOf(command);
-      const answer = await ctx.gateway.request<{ deadLetterId: string; messageId: string }>(
+      const answer = await ctx.gateway.request<ReplayAccepted>(
         'POST',
         `/api/dead-letters/${encodeURIComponent(id)}/replay`,
       );

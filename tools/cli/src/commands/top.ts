@@ -1,16 +1,8 @@
 import { type Command } from 'commander';
+import type { FleetView } from '@drover/contracts';
 import { type Context, seconds } from '../context';
 import { CliError } from '../exit-codes';
 import { type Output } from '../output';
-
-/** The shared contract's fleet view (`GET /api/fleet`). */
-export interface FleetView {
-  statusCounts: Record<string, number>;
-  sessionAgents: { instanceId: string; capacity: number; sessions: number; alive: boolean; lastSeenAt?: string }[];
-  queued: number;
-  queues: { name: string; messages: number; consumers: number }[];
-  deadLetters: { total: number; byQueue: Record<string, number> };
-}
 
 /** Clear the screen and put the cursor home (on a terminal only). */
 const CLEAR = '\x1b[2J\x1b[H';
@@ -88,6 +80,7 @@ export function renderFleet(out: Output, fleet: FleetView, url: string, now = ne
           fleet.queues.map((q) => [q.name, q.messages, q.consumers]),
         )
       : 'no queues reported',
+    ...(fleet.queuesNote ? [`(${fleet.queuesNote})`] : []),
   ].join('\n');
 }
 
