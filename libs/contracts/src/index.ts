@@ -14,3 +14,4 @@ export * from './zod-issues';
 export * from './bus-identity';
 export * from './egress.schema';
 export * from './dead-letters.schema';
+export * from './actions.schema';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AgentId } from './ids.schema';
+import { AgentId, AgentLabels, BehaviorName } from './ids.schema';
 import { DeadLetterId } from './dead-letters.schema';
 import { AgentStatus } from './events.schema';
 import { BoundedFilter, SortSchema, UpdateSchema } from './filter.schema';
@@ -86,6 +86,9 @@ export const ReadQuery = z.discriminatedUnion('query', [
     .object({
       query: z.literal('agent.list'),
       status: AgentStatus.optional(),
+      behavior: BehaviorName.optional(),
+      /** Every one of these labels, with these values (AND). */
+      labels: AgentLabels.optional(),
       limit: Limit.default(50),
       cursor: z.string().max(200).optional(),
     })

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AgentSchedule } from './commands.schema';
 import { AgentEgress } from './egress.schema';
 import { AgentStatus } from './events.schema';
+import { AgentLabels } from './ids.schema';
 
 /** The read model of one agent, as the gateway serves it (secrets already redacted). */
 export const AgentView = z.object({
@@ -14,6 +15,12 @@ export const AgentView = z.object({
   schedule: AgentSchedule.optional(),
   /** The agent's own egress allow rules, as declared. */
   egress: AgentEgress.optional(),
+  /** The agent's labels. */
+  labels: AgentLabels.optional(),
+  /** Paused by an operator: shown with status `paused` once placed (and kept through recovery). */
+  paused: z.boolean().optional(),
+  /** A restart is running: the agent starts again once stopped. */
+  restart: z.boolean().optional(),
   attempts: z.number().int().nonnegative(),
   version: z.number().int().nonnegative(),
   instanceId: z.string().optional(),

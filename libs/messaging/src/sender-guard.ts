@@ -6,7 +6,14 @@ import { deadLetter } from './outcomes';
 import { Queues } from './topology';
 
 /** The commands users send (the gateway, operators, bootstrap's profile); the rest are the scheduler's. */
-const USER_COMMANDS: readonly string[] = ['agent.start', 'agent.stop'];
+const USER_COMMANDS: readonly string[] = [
+  'agent.start',
+  'agent.stop',
+  'agent.restart',
+  'agent.pause',
+  'agent.resume',
+  'agent.label',
+];
 const SCHEDULER_COMMANDS: readonly string[] = AGENT_COMMAND_TYPES.filter((type) => !USER_COMMANDS.includes(type));
 
 /** Who may send a command of this type (the routing key; the engine checks it against the body's type). */

@@ -1,4 +1,12 @@
-import { Exchanges, RoutingKeys, type AgentEvent, type StartSession, type StopSession } from '@drover/contracts';
+import {
+  Exchanges,
+  RoutingKeys,
+  type AgentEvent,
+  type PauseSession,
+  type ResumeSession,
+  type StartSession,
+  type StopSession,
+} from '@drover/contracts';
 import type { AgentState } from '@drover/domain';
 import type { OutboxMessage } from '@drover/store';
 
@@ -42,6 +50,7 @@ export function outboxFor(after: AgentState, events: AgentEvent[], commandId: st
       ...(after.proxy ? { proxy: after.proxy } : {}),
       ...(after.secrets ? { secrets: after.secrets } : {}),
       ...(after.egress ? { egress: after.egress } : {}),
+      ...(after.paused ? { paused: true } : {}),
       occurredAt: at,
     };
     messages.push({
@@ -58,7 +67,36 @@ export function outboxFor(after: AgentState, events: AgentEvent[], commandId: st
   if (needsStop && after.status === 'stopping' && after.instanceId) {
     messages.push(stopMessage(after, `${agentId}:${version}:stop`, at, after.instanceId));
   }
+
+  // Pause and resume reach the session where it runs. A pause requested while starting is sent
+  // when the session reports started (unless its start already asked for a paused session); a
+  // resume while starting, when the start asked for a paused session.
+  const placed = after.instanceId !== undefined;
+  const startedNow = events.some((e) => e.type === 'agent.started');
+  const paused = events.some((e) => e.type === 'agent.paused') || (startedNow && !after.startedPaused);
+  const resumed = events.some((e) => e.type === 'agent.resumed') || (startedNow && after.startedPaused);
+  if (placed && after.status === 'paused' && paused) {
+    messages.push(controlMessage('session.pause', after, `${agentId}:${version}:pause`, at));
+  } else if (placed && after.status === 'running' && resumed) {
+    messages.push(controlMessage('session.resume', after, `${agentId}:${version}:resume`, at));
+  }
   return messages;
+}
+
+function controlMessage(
+  type: 'session.pause' | 'session.resume',
+  state: AgentState,
+  messageId: string,
+  at: string,
+): OutboxMessage {
+  const body: PauseSession | ResumeSession = {
+    messageId,
+    type,
+    agentId: state.agentId,
+    attempt: state.attempts,
+    occurredAt: at,
+  };
+  return { exchange: Exchanges.dispatch, routingKey: state.instanceId ?? '', messageId, body };
 }
 
 export function stopMessage(

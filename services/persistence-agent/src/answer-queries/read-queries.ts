@@ -13,6 +13,9 @@ import { STORE, type Doc, type Store } from '@drover/store';
 import { withoutId } from '../infrastructure/documents';
 import { fleetReadSide, getDeadLetter, listDeadLetters } from '../keep-dead-letters/dead-letter-queries';
 
+/** Agents read per round while a label selector is applied. */
+const LABEL_SCAN_BATCH = 500;
+
 /** Answers the gateway's read-side queries. Pages use the last item's sort key as the cursor. */
 @Injectable()
 export class ReadQueries {
@@ -49,14 +52,33 @@ export class ReadQueries {
   private async listAgents(query: Extract<ReadQuery, { query: 'agent.list' }>): Promise<Page<AgentView>> {
     const filters: Filter[] = [];
     if (query.status) filters.push({ field: 'status', op: 'eq', value: query.status });
-    if (query.cursor) filters.push({ field: '_id', op: 'gt', value: query.cursor });
-    const docs = await this.store.documents
+    if (query.behavior) filters.push({ field: 'behavior', op: 'eq', value: query.behavior });
+    const labels = Object.entries(query.labels ?? {});
+    if (!labels.length) {
+      const docs = await this.findAgents(filters, query.cursor, query.limit + 1);
+      return page(docs, query.limit, (doc) => doc._id);
+    }
+    // Label keys may hold "/" and "-", which no store-neutral field path can name: label
+    // selectors are applied here, on batches of the agents the other filters select, in id order.
+    const matches: Doc[] = [];
+    let cursor = query.cursor;
+    for (;;) {
+      const batch = await this.findAgents(filters, cursor, LABEL_SCAN_BATCH);
+      for (const doc of batch) {
+        const has = (doc.labels ?? {}) as Record<string, unknown>;
+        if (labels.every(([key, value]) => Object.hasOwn(has, key) && has[key] === value)) matches.push(doc);
+        if (matches.length > query.limit) return page(matches, query.limit, (d) => d._id);
+      }
+      if (batch.length < LABEL_SCAN_BATCH) return page(matches, query.limit, (d) => d._id);
+      cursor = batch.at(-1)!._id;
+    }
+  }
+
+  private findAgents(filters: Filter[], cursor: string | undefined, limit: number): Promise<Doc[]> {
+    const all = cursor ? [...filters, { field: '_id', op: 'gt', value: cursor } as Filter] : filters;
+    return this.store.documents
       .collection(Collections.agents)
-      .find(filters.length ? { and: filters } : undefined, {
-        sort: [{ field: '_id', direction: 'asc' }],
-        limit: query.limit + 1,
-      });
-    return page(docs, query.limit, (doc) => doc._id);
+      .find(all.length ? { and: all } : undefined, { sort: [{ field: '_id', direction: 'asc' }], limit });
   }
 
   /** Newest first; the activity id (`<time>|<messageId>`) orders and pages the log. */
