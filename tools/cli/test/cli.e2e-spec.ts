@@ -76,6 +76,64 @@ describe('drover CLI against a standalone Drover', () => {
     expect(again).toMatchObject({ code: 0, stdout: 'cli-1 stopped (nothing to stop)\n' });
   });
 
+  it('labels, filters, pauses, resumes and restarts an agent, waiting for each status', async () => {
+    const started = await runCli(
+      [
+        'agents',
+        'start',
+        'cli-6',
+        '--behavior',
+        'http-monitor',
+        '--config',
+        monitorConfig,
+        '--label',
+        'team=growth',
+        '--label',
+        'tier=web',
+        '--wait',
+      ],
+      env,
+    );
+    expect(started.code).toBe(0);
+    const byLabel = await runCli(['agents', 'list', '--label', 'team=growth', '--label', 'tier=web', '--json'], env);
+    expect(jsonLines(byLabel.stdout)).toEqual([
+      {
+        items: [expect.objectContaining({ agentId: 'cli-6', labels: { team: 'growth', tier: 'web' } })],
+        nextCursor: null,
+      },
+    ]);
+    const table = await runCli(['agents', 'list', '--label', 'team=growth'], env);
+    expect(table.stdout).toMatch(/\ncli-6\s+running\s+http-monitor\s+team=growth,tier=web\s/);
+    const none = await runCli(['agents', 'list', '--label', 'team=nobody', '--json'], env);
+    expect(jsonLines(none.stdout)).toEqual([{ items: [], nextCursor: null }]);
+
+    const labelled = await runCli(['agents', 'labels', 'cli-6', 'team=ops'], env);
+    expect(labelled).toMatchObject({ code: 0, stdout: 'cli-6 labels team=ops (accepted)\n' });
+    await eventually('the new labels on the view', async () => {
+      const [view] = jsonLines((await runCli(['agents', 'get', 'cli-6', '--json'], env)).stdout) as {
+        labels?: unknown;
+      }[];
+      return JSON.stringify(view!.labels) === JSON.stringify({ team: 'ops' }) ? true : undefined;
+    });
+
+    const paused = await runCli(['agents', 'pause', 'cli-6', '--reason', 'cli test', '--wait'], env);
+    expect(paused.code).toBe(0);
+    expect(paused.stdout).toMatch(/\ncli-6 paused\n$/);
+    const resumed = await runCli(['agents', 'resume', 'cli-6', '--wait', '--json'], env);
+    expect(resumed.code).toBe(0);
+    expect(jsonLines(resumed.stdout)).toEqual([
+      expect.objectContaining({ agentId: 'cli-6', commandId: expect.any(String) }),
+      expect.objectContaining({ agentId: 'cli-6', status: 'running' }),
+    ]);
+    const restarted = await runCli(['agents', 'restart', 'cli-6', '--wait', '--json'], env);
+    expect(restarted.code).toBe(0);
+    const [answer, view] = jsonLines(restarted.stdout) as { status: string; version: number; labels?: unknown }[];
+    expect(answer).toMatchObject({ agentId: 'cli-6', commandId: expect.any(String) });
+    expect(view).toMatchObject({ agentId: 'cli-6', status: 'running', labels: { team: 'ops' } });
+
+    expect((await runCli(['agents', 'pause', 'no-such-agent'], env)).code).toBe(4);
+  });
+
   it('exits 4 for an unknown agent, 2 for a bad --config, 1 with the API code for a missing key or a refused body', async () => {
     const missing = await runCli(['agents', 'get', 'no-such-agent'], env);
     expect(missing.code).toBe(4);

@@ -254,6 +254,28 @@ describe('drover CLI against a stand-in gateway', () => {
       expect(failed.stderr).toContain('a-1 is failed: navigation timed out');
     });
 
+    it('waits through the stopped a restart passes on its way to running', async () => {
+      gateway.json('POST /api/agents/a-1/restart', 202, { agentId: 'a-1', status: 'stopping', commandId: 'c-5' });
+      gateway.json('GET /api/commands/c-5', 200, {
+        commandId: 'c-5',
+        agentId: 'a-1',
+        type: 'agent.restart',
+        state: 'accepted',
+        version: 5,
+      });
+      const views = [
+        agent('a-1', 'stopping', { version: 5 }),
+        agent('a-1', 'stopped', { version: 6 }),
+        agent('a-1', 'starting', { version: 7 }),
+        agent('a-1', 'running', { version: 8 }),
+      ];
+      gateway.on('GET /api/agents/a-1', (_req, res) => send(res, 200, views.length > 1 ? views.shift() : views[0]));
+      const run = await cli(['agents', 'restart', 'a-1', '--reason', 'new build', '--wait'], { env });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/a-1 running\n$/);
+      expect(gateway.requests[0]!.body).toEqual({ reason: 'new build' });
+    });
+
     it('gives up waiting after --timeout with exit 1', async () => {
       gateway.json('POST /api/agents', 202, {
         agentId: 'a-1',

@@ -20,6 +20,12 @@ interface ActionAnswer {
 const TARGETS = { start: 'running', stop: 'stopped', restart: 'running', pause: 'paused', resume: 'running' } as const;
 type Action = keyof typeof TARGETS;
 
+const DESCRIPTIONS = {
+  restart: 'start an agent again with its last start (behaviour, config, proxy, labels, secrets)',
+  pause: 'pause an agent: its behaviour stops acting, its session stays',
+  resume: 'resume a paused agent',
+} as const;
+
 const DEFAULT_WAIT_MS = 120_000;
 const POLL_MS = 500;
 
@@ -82,12 +88,10 @@ export function agentsCommand(program: Command, contextOf: ContextOf): void {
   });
 
   for (const action of ['restart', 'pause', 'resume'] as const) {
-    withWait(
-      agents
-        .command(`${action} <agentId>`)
-        .description(`${action} an agent`)
-        .option('--reason <text>', 'why (kept with the command)'),
-    ).action(async (agentId: string, opts: WaitOptions & { reason?: string }, command: Command) => {
+    const command = agents.command(`${action} <agentId>`).description(DESCRIPTIONS[action]);
+    // The gateway takes a reason for restart and pause (as for stop); resume has none.
+    if (action !== 'resume') command.option('--reason <text>', 'why (kept with the command)');
+    withWait(command).action(async (agentId: string, opts: WaitOptions & { reason?: string }, command: Command) => {
       const ctx = contextOf(command);
       const answer = await ctx.gateway.request<ActionAnswer>(
         'POST',
@@ -253,7 +257,7 @@ async function reportAction(ctx: Context, action: Action, httpStatus: number, an
  * Polls the agent's view until it reaches `target`. The read side lags the engine a little, so a
  * view is judged only once it is at least as new as the command's own transition (the version
  * the command log records); without a command id (a no-op) the current view is judged at once.
- * `failed`, or `stopped` when not waiting for it, ends the wait with exit 1.
+ * `failed`, or `stopped` when not waiting for it, ends the wait with exit 1 once seen twice in a row.
  */
 async function waitForStatus(
   ctx: Context,
@@ -265,6 +269,7 @@ async function waitForStatus(
   const deadline = Date.now() + timeoutMs;
   let minVersion: number | undefined = answer.commandId ? undefined : 0;
   let last: AgentView | undefined;
+  let endedAt: number | undefined;
   return ctx.out.waiting(`waiting for ${answer.agentId} to be ${target}`, async (update) => {
     while (Date.now() < deadline) {
       if (ctx.interrupt.aborted) ctx.interrupted();
@@ -289,7 +294,12 @@ async function waitForStatus(
       update(`waiting for ${answer.agentId} to be ${target} (now ${last.status})`);
       if (minVersion !== undefined && last.version >= minVersion) {
         if (last.status === target) return last;
-        if (last.status === 'failed' || (last.status === 'stopped' && target !== 'stopped')) {
+        const ended = last.status === 'failed' || (last.status === 'stopped' && target !== 'stopped');
+        // A restart commits `stopped` and the next start together: the read side may show the
+        // first for a moment. An end is believed once it held over two polls.
+        const held = ended && endedAt === last.version;
+        endedAt = ended ? last.version : undefined;
+        if (held) {
           throw new CliError(
             ExitCode.apiError,
             `agent_${last.status}`,
