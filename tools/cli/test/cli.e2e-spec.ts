@@ -76,7 +76,7 @@ describe('drover CLI against a standalone Drover', () => {
     expect(again).toMatchObject({ code: 0, stdout: 'cli-1 stopped (nothing to stop)\n' });
   });
 
-  it('labels, filters, pauses, resumes and restarts an agent, waiting for each status', async () => {
+  it('labels, filters, pauses, resumes and restarts an agent, waiting for each status, then stops it by label in bulk', async () => {
     const started = await runCli(
       [
         'agents',
@@ -130,6 +130,12 @@ describe('drover CLI against a standalone Drover', () => {
     const [answer, view] = jsonLines(restarted.stdout) as { status: string; version: number; labels?: unknown }[];
     expect(answer).toMatchObject({ agentId: 'cli-6', commandId: expect.any(String) });
     expect(view).toMatchObject({ agentId: 'cli-6', status: 'running', labels: { team: 'ops' } });
+
+    const bulk = await runCli(['agents', 'bulk', 'stop', '--label', 'team=ops', '--reason', 'cli bulk', '--json'], env);
+    expect(bulk.code).toBe(0);
+    expect(jsonLines(bulk.stdout)).toEqual([
+      { matched: 1, results: [expect.objectContaining({ agentId: 'cli-6', ok: true, status: 'stopping' })] },
+    ]);
 
     expect((await runCli(['agents', 'pause', 'no-such-agent'], env)).code).toBe(4);
   });

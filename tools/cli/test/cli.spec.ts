@@ -322,6 +322,35 @@ describe('drover CLI against a stand-in gateway', () => {
       },
     );
 
+    it('acts in bulk on a selector, printing each result, and exits 1 when some agents failed', async () => {
+      gateway.json('POST /api/agents/actions', 200, {
+        matched: 2,
+        results: [
+          { agentId: 'a-1', ok: true, status: 'stopping', commandId: 'c-1', outcome: 'accepted' },
+          { agentId: 'a-2', ok: false, error: { code: 'invalid_transition', message: 'a-2 is stopped' } },
+        ],
+      });
+      const run = await cli(
+        ['agents', 'bulk', 'pause', '--status', 'running', '--label', 'team=growth', '--reason', 'quiet hours'],
+        { env },
+      );
+      expect(run.code).toBe(1);
+      expect(gateway.requests[0]!.body).toEqual({
+        action: 'pause',
+        selector: { status: 'running', label: ['team=growth'] },
+        reason: 'quiet hours',
+      });
+      expect(run.stdout).toMatch(/a-1\s+ok\s+stopping\s+accepted/);
+      expect(run.stdout).toMatch(/a-2\s+FAILED\s+invalid_transition: a-2 is stopped/);
+      expect(run.stderr).toContain('2 matched, 1 ok, 1 failed');
+
+      gateway.json('POST /api/agents/actions', 200, { matched: 0, results: [] });
+      const none = await cli(['agents', 'bulk', 'stop', '--all', '--json'], { env });
+      expect(none.code).toBe(0);
+      expect(none.values()).toEqual([{ matched: 0, results: [] }]);
+      expect(gateway.requests[1]!.body).toEqual({ action: 'stop', selector: { all: true } });
+    });
+
     it('replaces the labels with the pairs given, and refuses a pair without "=" (exit 2)', async () => {
       gateway.json('PUT /api/agents/a-1/labels', 202, { agentId: 'a-1', status: 'running', commandId: 'c-4' });
       const run = await cli(['agents', 'labels', 'a-1', 'team=growth', 'tier=1'], { env });

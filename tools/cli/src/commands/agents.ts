@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type Command } from 'commander';
-import type { ActivityView, AgentView, CommandView, Page } from '@drover/contracts';
+import type { ActivityView, AgentView, BulkActionResponse, CommandView, Page } from '@drover/contracts';
 import { collect, type Context, parseLabels, positiveInt, seconds } from '../context';
 import { CliError, ExitCode } from '../exit-codes';
 import { activityLine, agentLines, labelsText, streamLine } from '../format';
@@ -103,6 +103,50 @@ export function agentsCommand(program: Command, contextOf: ContextOf): void {
   }
 
   agents
+    .command('bulk <action>')
+    .description('stop, restart, pause or resume every agent a selector matches (at most 1000)')
+    .option('--status <status>', 'agents in this status')
+    .option('--behavior <name>', 'agents of this behaviour')
+    .option('--label <key=value>', 'agents with this label (repeatable: all must match)', collect)
+    .option('--all', 'every agent (needed when no other criterion is given)')
+    .option('--reason <text>', 'why (for stop, restart and pause)')
+    .action(async (action: string, opts: BulkOptions, command: Command) => {
+      const ctx = contextOf(command);
+      parseLabels(opts.label);
+      const selector = {
+        ...(opts.status ? { status: opts.status } : {}),
+        ...(opts.behavior ? { behavior: opts.behavior } : {}),
+        ...(opts.label?.length ? { label: opts.label } : {}),
+        ...(opts.all ? { all: true } : {}),
+      };
+      const answer = await ctx.out.waiting(`${action} on the matching agents`, () =>
+        ctx.gateway.request<BulkActionResponse>('POST', '/api/agents/actions', {
+          body: { action, selector, ...(opts.reason ? { reason: opts.reason } : {}) },
+        }),
+      );
+      const { matched, results } = answer.body;
+      const failed = results.filter((result) => !result.ok);
+      if (ctx.out.json) ctx.out.value(answer.body);
+      else {
+        if (results.length) {
+          const rows = results.map((r) => [
+            r.agentId,
+            r.ok ? 'ok' : 'FAILED',
+            r.status,
+            r.outcome,
+            r.error ? `${r.error.code}: ${r.error.message}` : '',
+          ]);
+          ctx.out.line(ctx.out.table(['AGENT', 'RESULT', 'STATUS', 'OUTCOME', 'ERROR'], rows));
+        }
+        ctx.out.note(`${action}: ${matched} matched, ${results.length - failed.length} ok, ${failed.length} failed`);
+      }
+      // A script learns from the exit code alone that some agents were not acted on.
+      if (failed.length) {
+        throw new CliError(ExitCode.apiError, 'partial_failure', `${failed.length} of ${matched} agents failed`);
+      }
+    });
+
+  agents
     .command('labels <agentId> [pairs...]')
     .description("replace an agent's labels with these key=value pairs (none: remove them all)")
     .action(async (agentId: string, pairs: string[], _opts: unknown, command: Command) => {
@@ -193,6 +237,14 @@ async function listAgents(ctx: Context, opts: ListOptions): Promise<void> {
   if (rows.length) ctx.out.line(ctx.out.table(['AGENT', 'STATUS', 'BEHAVIOR', 'LABELS', 'ATTEMPTS', 'UPDATED'], rows));
   else ctx.out.note('no agents');
   if (nextCursor) ctx.out.note(`more: --cursor ${nextCursor} (or --all)`);
+}
+
+interface BulkOptions {
+  status?: string;
+  behavior?: string;
+  label?: string[];
+  all?: boolean;
+  reason?: string;
 }
 
 interface WaitOptions {
