@@ -7,6 +7,7 @@ export interface GlobalOptions {
   url: string;
   apiKey?: string;
   json?: boolean;
+  requestId?: string;
 }
 
 /** What a command runs with: its output, the gateway, and Ctrl-C as an abort signal. */
@@ -26,10 +27,8 @@ export class Context {
 
   /** The gateway client, made on first use so `publish --amqp` never needs a gateway URL. */
   get gateway(): GatewayClient {
-    this.client ??= new GatewayClient({
-      url: this.options.url,
-      ...(this.options.apiKey ? { apiKey: this.options.apiKey } : {}),
-    });
+    const { url, apiKey, requestId } = this.options;
+    this.client ??= new GatewayClient({ url, ...(apiKey ? { apiKey } : {}), ...(requestId ? { requestId } : {}) });
     return this.client;
   }
 

@@ -29,6 +29,8 @@ export interface ErrorBody {
  */
 export class CliError extends Error {
   readonly body: ErrorBody;
+  /** The gateway's `X-Request-Id` of the request that failed, when it answered one. */
+  requestId?: string;
 
   constructor(
     readonly exitCode: ExitCode,

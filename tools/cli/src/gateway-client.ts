@@ -6,6 +6,8 @@ export interface GatewayOptions {
   apiKey?: string;
   /** Per request (not per stream): a gateway that answers nothing in time counts as unreachable. */
   timeoutMs?: number;
+  /** Sent as `X-Request-Id` (the gateway makes it the commands' `correlationId`; else it makes one). */
+  requestId?: string;
 }
 
 /** Query parameters; arrays repeat the name (`label=a=1&label=b=2`), undefined ones are left out. */
@@ -61,6 +63,7 @@ export class GatewayClient {
     return {
       accept: 'application/json',
       ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}),
+      ...(this.options.requestId ? { 'x-request-id': this.options.requestId } : {}),
       ...extra,
     };
   }
@@ -85,7 +88,7 @@ export class GatewayClient {
       throw CliError.unreachable(`the gateway at ${this.url}`, error);
     }
     const body = parseBody(text);
-    if (!response.ok) throw apiError(response.status, body, text);
+    if (!response.ok) throw apiError(response.status, body, text, response.headers.get('x-request-id'));
     return { status: response.status, body: body as T };
   }
 
@@ -118,7 +121,7 @@ export class GatewayClient {
     }
     if (!response.ok) {
       const text = await response.text().catch(() => '');
-      throw apiError(response.status, parseBody(text), text);
+      throw apiError(response.status, parseBody(text), text, response.headers.get('x-request-id'));
     }
     return response;
   }
@@ -138,10 +141,19 @@ function isErrorBody(body: unknown): body is ErrorBody {
   return typeof error?.code === 'string' && typeof error.message === 'string';
 }
 
-/** A non-2xx answer as a `CliError`: the API's own body when it has one, else `http_<status>`. */
-export function apiError(status: number, body: unknown, text: string): CliError {
+/**
+ * A non-2xx answer as a `CliError`: the API's own body when it has one, else `http_<status>`.
+ * The gateway's request id, when it sent one, is kept to be shown: it finds the request in the logs.
+ */
+export function apiError(status: number, body: unknown, text: string, requestId?: string | null): CliError {
   const exitCode = status === 404 ? ExitCode.notFound : ExitCode.apiError;
-  if (isErrorBody(body)) return new CliError(exitCode, body.error.code, body.error.message, body);
-  const message = `the gateway answered HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
-  return new CliError(exitCode, `http_${status}`, message);
+  const error = isErrorBody(body)
+    ? new CliError(exitCode, body.error.code, body.error.message, body)
+    : new CliError(
+        exitCode,
+        `http_${status}`,
+        `the gateway answered HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`,
+      );
+  if (requestId) error.requestId = requestId;
+  return error;
 }

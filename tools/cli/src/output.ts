@@ -106,7 +106,9 @@ export class Output {
       this.value(error.body);
       return;
     }
-    this.stderr.write(`error: ${error.code}: ${error.message}\n`);
+    this.stderr.write(
+      `error: ${error.code}: ${error.message}${error.requestId ? ` (request ${error.requestId})` : ''}\n`,
+    );
     const details = error.body.error.details;
     if (Array.isArray(details)) {
       for (const detail of details as { field?: unknown; message?: unknown }[]) {

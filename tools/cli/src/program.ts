@@ -29,6 +29,7 @@ export function buildProgram(io: Io): Command {
     .option('--url <url>', `the gateway (env: DROVER_URL, default: ${DEFAULT_URL})`)
     .option('--api-key <key>', 'the API key, sent as Authorization: Bearer (env: DROVER_API_KEY)')
     .option('--json', 'print JSON only: the API answers, one value per line')
+    .option('--request-id <id>', 'sent as X-Request-Id: the correlationId of the commands this run sends')
     .showHelpAfterError('(drover --help for usage)')
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .exitOverride();
@@ -46,6 +47,7 @@ export function buildProgram(io: Io): Command {
       url: given.url ?? io.env.DROVER_URL ?? DEFAULT_URL,
       ...(apiKey ? { apiKey } : {}),
       json: given.json === true,
+      ...(given.requestId ? { requestId: given.requestId } : {}),
     };
     return new Context(options, io.interrupt, new Output(options.json === true, io.stdout, io.stderr), io.env);
   };

@@ -60,6 +60,17 @@ describe('drover CLI against a stand-in gateway', () => {
       expect(json.values()).toEqual([body]);
     });
 
+    it('sends --request-id as X-Request-Id, and names the request id the gateway answered in an error', async () => {
+      gateway.on('GET /api/agents/a-1', (req, res) => {
+        res.setHeader('x-request-id', String(req.headers['x-request-id']));
+        send(res, 503, { error: { code: 'unavailable', message: 'the bus is not reachable' } });
+      });
+      const run = await cli(['agents', 'get', 'a-1', '--request-id', 'deploy-42'], { env });
+      expect(gateway.requests[0]!.headers['x-request-id']).toBe('deploy-42');
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe('error: unavailable: the bus is not reachable (request deploy-42)\n');
+    });
+
     it('exits 3 when nothing listens at the URL, and 2 for a URL that is not one', async () => {
       const closed = await closedPort();
       const run = await cli(['agents', 'list', '--url', `http://127.0.0.1:${closed}`], { env });
