@@ -19,6 +19,8 @@ export const StartSession = z
     /** The agent is paused: the session takes its slot and browser context but runs no behaviour yet. */
     paused: z.boolean().optional(),
     occurredAt: IsoDateTime,
+    /** The correlation of the command behind this work; the session agent copies it into its reports. */
+    correlationId: z.string().min(1).max(128).optional(),
   })
   .strict();
 
@@ -31,6 +33,8 @@ export const StopSession = z
     attempt: z.number().int().nonnegative(),
     reason: z.string().max(500).optional(),
     occurredAt: IsoDateTime,
+    /** The correlation of the command behind this work; the session agent copies it into its reports. */
+    correlationId: z.string().min(1).max(128).optional(),
   })
   .strict();
 
@@ -42,6 +46,8 @@ const sessionControl = <T extends string>(type: T) =>
       agentId: AgentId,
       attempt: z.number().int().nonnegative(),
       occurredAt: IsoDateTime,
+      /** The correlation of the command that asked for it (see `StartSession.correlationId`). */
+      correlationId: z.string().min(1).max(128).optional(),
     })
     .strict();
 /** Sent to the instance hosting the agent: abort the behaviour, keep the slot, context and cookies. */

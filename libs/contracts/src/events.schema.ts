@@ -103,6 +103,12 @@ export const PublishedAgentEvent = z
      * field (published by an older engine), makes it rebuild the view from the stream.
      */
     eventsInCommit: z.number().int().positive().optional(),
+    /**
+     * The correlation of the command that caused the event: its `correlationId` (the gateway's
+     * `X-Request-Id`), or, for an event a session report caused, that of the command that started
+     * the run (kept in the stream's commit metadata).
+     */
+    correlationId: z.string().min(1).max(128).optional(),
   })
   .strict();
 export type PublishedAgentEvent = z.infer<typeof PublishedAgentEvent>;

@@ -15,3 +15,4 @@ export * from './bus-identity';
 export * from './egress.schema';
 export * from './dead-letters.schema';
 export * from './actions.schema';
+export * from './feed.schema';

@@ -113,6 +113,18 @@ export const ReadQuery = z.discriminatedUnion('query', [
   z.object({ query: z.literal('deadLetter.get'), id: DeadLetterId }).strict(),
   /** The read side's part of the fleet load summary (`GET /api/fleet`). */
   z.object({ query: z.literal('fleet.summary') }).strict(),
+  /** Live feed entries after a position, oldest first (`FeedEntry`); `agentId` narrows to one agent. */
+  z
+    .object({
+      query: z.literal('feed.list'),
+      after: z
+        .string()
+        .regex(/^[0-9]{1,15}$/)
+        .optional(),
+      agentId: AgentId.optional(),
+      limit: Limit.default(500),
+    })
+    .strict(),
   /** Readiness: answers once the persistence agent's store round trip succeeds. */
   z.object({ query: z.literal('health') }).strict(),
 ]);

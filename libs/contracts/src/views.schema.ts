@@ -62,6 +62,25 @@ export const CommandView = z.object({
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   /** Set on a replay (`POST /api/dead-letters/{id}/replay`): the dead letter it replays. */
   replayOf: z.string().optional(),
+  /** The command's correlation (the `X-Request-Id` of the API call that sent it). */
+  correlationId: z.string().optional(),
+  /**
+   * What the command caused, as the live feed recorded it (first 200, oldest first): the events
+   * committed under the command and every later event under its correlation (the run it started:
+   * `agent.started` after the session reported, stops, recoveries), with the feed id of each.
+   */
+  caused: z
+    .array(
+      z.object({
+        feedId: z.string(),
+        agentId: z.string(),
+        version: z.number().int().optional(),
+        type: z.string(),
+        commandId: z.string().optional(),
+        occurredAt: z.string(),
+      }),
+    )
+    .optional(),
 });
 export type CommandView = z.infer<typeof CommandView>;
 

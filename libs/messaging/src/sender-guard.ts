@@ -44,8 +44,10 @@ export function allowedSenders(queue: string, routingKey: string): readonly BusR
       // Read queries feed the gateway's API; generic tasks are limited per role by the persistence agent.
       return routingKey === RoutingKeys.readQuery ? ['gateway', 'operator'] : ['session-agent', 'gateway', 'operator'];
     default:
-      // A session agent's own queue (`session-agent.<id>`): the engine's dispatches.
-      return queue.startsWith('session-agent.') ? ['engine'] : undefined;
+      // A session agent's own queue (`session-agent.<id>`): the engine's dispatches; a gateway's
+      // live feed queue (`gateway.feed.<id>`): the persistence agent's feed entries.
+      if (queue.startsWith('session-agent.')) return ['engine'];
+      return queue.startsWith('gateway.feed.') ? ['persistence-agent'] : undefined;
   }
 }
 

@@ -142,11 +142,11 @@ export class SessionHost implements SessionWork {
 
     if (this.closing || this.slots.isFull()) {
       const reason = `no free slot on session agent ${this.instanceId}`;
-      return this.reporter.report('session.deferred', agentId, attempt, { reason });
+      return this.reporter.reportFor(work.correlationId, 'session.deferred', agentId, attempt, { reason });
     }
     const behavior = this.options.registry.get(work.behavior);
     if (!behavior) {
-      return this.reporter.report('session.failed', agentId, attempt, {
+      return this.reporter.reportFor(work.correlationId, 'session.failed', agentId, attempt, {
         error: `behaviour ${work.behavior} is not available here`,
       });
     }
@@ -156,28 +156,40 @@ export class SessionHost implements SessionWork {
       opened = openStartSecrets(this.options.secrets, agentId, work);
     } catch (error) {
       const reason = `cannot open the start's sealed secrets: ${(error as Error).message}`;
-      return this.reporter.report('session.failed', agentId, attempt, { error: reason });
+      return this.reporter.reportFor(work.correlationId, 'session.failed', agentId, attempt, { error: reason });
     }
     const config = behavior.configSchema.safeParse(opened.config);
     if (!config.success) {
       const error = `invalid config: ${describeZodError(config.error)}`;
-      return this.reporter.report('session.failed', agentId, attempt, { error });
+      return this.reporter.reportFor(work.correlationId, 'session.failed', agentId, attempt, { error });
     }
 
     const egress = agentEgressPolicy(this.options.egress, work.egress);
-    if (typeof egress === 'string') return this.reporter.report('session.failed', agentId, attempt, { error: egress });
+    if (typeof egress === 'string')
+      return this.reporter.reportFor(work.correlationId, 'session.failed', agentId, attempt, { error: egress });
 
     const controller = new AbortController();
-    const session: Session = { agentId, attempt, dispatchedAt: work.occurredAt, controller, done: Promise.resolve() };
+    const session: Session = {
+      agentId,
+      attempt,
+      dispatchedAt: work.occurredAt,
+      ...(work.correlationId ? { correlationId: work.correlationId } : {}),
+      controller,
+      done: Promise.resolve(),
+    };
     const ref: SessionRef = { agentId, attempt, instanceId: this.instanceId };
     // The slot is taken before the (slow) browser context is ready, so a stop finds the session.
     this.slots.take(session);
-    const logger = this.options.logger.child({ agentId, attempt });
+    const logger = this.options.logger.child({
+      agentId,
+      attempt,
+      ...(work.correlationId ? { correlationId: work.correlationId } : {}),
+    });
     if (behavior.requires.includes('browser')) {
       const failure = await this.lendBrowser(session, ref, opened.proxy, egress);
       if (failure) {
         this.slots.free(session);
-        return this.reporter.report('session.failed', agentId, attempt, { error: failure });
+        return this.reporter.reportFor(work.correlationId, 'session.failed', agentId, attempt, { error: failure });
       }
     }
     if (!this.heartbeats.holdsLease() || session.cause?.kind === 'fenced') {
@@ -185,7 +197,7 @@ export class SessionHost implements SessionWork {
       session.done = this.finish(session);
       return;
     }
-    await this.reporter.report('session.started', agentId, attempt, {});
+    await this.reporter.reportFor(work.correlationId, 'session.started', agentId, attempt, {});
     logger.info({ behavior: behavior.name, paused: work.paused === true }, 'session started');
     const storage = this.options.storage?.(ref);
     session.run = () => {
@@ -220,7 +232,7 @@ export class SessionHost implements SessionWork {
     } else if (work.paused) {
       // Recovered while paused: the session holds its slot and context, the behaviour waits.
       session.paused = true;
-      await this.reporter.report('session.activity', agentId, attempt, PAUSED);
+      await this.reporter.reportFor(work.correlationId, 'session.activity', agentId, attempt, PAUSED);
     } else {
       session.run();
     }
@@ -250,7 +262,13 @@ export class SessionHost implements SessionWork {
       session.pauser?.abort();
       await session.done;
       if (session.controller.signal.aborted) return;
-      await this.reporter.report('session.activity', session.agentId, session.attempt, PAUSED);
+      await this.reporter.reportFor(
+        pause.correlationId ?? session.correlationId,
+        'session.activity',
+        session.agentId,
+        session.attempt,
+        PAUSED,
+      );
     });
   }
 
@@ -258,7 +276,13 @@ export class SessionHost implements SessionWork {
   async resumeSession(resume: ResumeSession): Promise<void> {
     await this.control(resume, 'resume', async (session) => {
       if (!session.paused || session.running) return;
-      await this.reporter.report('session.activity', session.agentId, session.attempt, RESUMED);
+      await this.reporter.reportFor(
+        resume.correlationId ?? session.correlationId,
+        'session.activity',
+        session.agentId,
+        session.attempt,
+        RESUMED,
+      );
       session.run?.();
     });
   }
@@ -304,7 +328,7 @@ export class SessionHost implements SessionWork {
     if (!session) {
       // Nothing runs here (already ended, or lost in a restart): confirm it is stopped.
       const reason = 'no session on this host';
-      return this.reporter.report('session.stopped', stop.agentId, stop.attempt, { reason });
+      return this.reporter.reportFor(stop.correlationId, 'session.stopped', stop.agentId, stop.attempt, { reason });
     }
     this.end(session, { kind: 'stop', ...(stop.reason ? { reason: stop.reason } : {}) });
     await session.done;
@@ -351,10 +375,18 @@ export class SessionHost implements SessionWork {
     if (!this.heartbeats.holdsLease()) return; // fenced meanwhile: no more reports
     if (error && !cause) {
       this.options.logger.warn({ agentId, err: error.message }, 'session failed');
-      await this.reporter.report('session.failed', agentId, attempt, { error: error.message.slice(0, 2000) });
+      await this.reporter.reportFor(session.correlationId, 'session.failed', agentId, attempt, {
+        error: error.message.slice(0, 2000),
+      });
     } else {
       const reason = cause?.kind === 'stop' ? cause.reason : 'behaviour finished';
-      await this.reporter.report('session.stopped', agentId, attempt, reason ? { reason } : {});
+      await this.reporter.reportFor(
+        session.correlationId,
+        'session.stopped',
+        agentId,
+        attempt,
+        reason ? { reason } : {},
+      );
     }
     if (!this.closing) await this.heartbeats.beat();
   }
@@ -410,7 +442,13 @@ export class SessionHost implements SessionWork {
     if (session.controller.signal.aborted && session.cause?.kind !== 'stop') return;
     if (session.paused) return; // the run is being aborted for a pause: it acts no more
     if (!this.heartbeats.holdsLease()) return; // fenced: the session is being aborted
-    await this.reporter.report('session.activity', session.agentId, session.attempt, withinLimits(activity));
+    await this.reporter.reportFor(
+      session.correlationId,
+      'session.activity',
+      session.agentId,
+      session.attempt,
+      withinLimits(activity),
+    );
   }
 }
 

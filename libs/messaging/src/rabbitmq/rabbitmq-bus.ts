@@ -43,6 +43,8 @@ export interface RabbitMqBusOptions {
    * may configure the shared topology. Run-time queues (`declareQueue`) and the reply queue are declared either way.
    */
   declareTopology?: boolean;
+  /** The publishing service (AMQP `app_id` on every message it sends, as the management UI shows it). */
+  appId?: string;
 }
 
 /** How long `close` waits for running handlers before shutting the broker down anyway. */
@@ -100,7 +102,7 @@ export class RabbitMqBus implements Bus {
         inConfig: true,
       });
     }
-    this.publisher = new RabbitMqPublisher(broker, logger, () => this.closed, userOf(urls[0]!));
+    this.publisher = new RabbitMqPublisher(broker, logger, () => this.closed, userOf(urls[0]!), options.appId);
     this.replies = new RabbitMqReplies(this.publisher, qualify(prefix, replyQueue), logger);
     this.settlement = new RabbitMqSettlement({
       publisher: this.publisher,
@@ -150,6 +152,8 @@ export class RabbitMqBus implements Bus {
     await this.publisher.send(exchange, routingKey, body, {
       messageId: options.messageId ?? randomUUID(),
       headers: { ...options.headers },
+      ...(options.correlationId ? { correlationId: options.correlationId } : {}),
+      ...(options.type ? { type: options.type } : {}),
     });
   }
 

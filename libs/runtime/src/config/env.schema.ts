@@ -90,6 +90,8 @@ export const EnvSchema = z.object({
   /** Requests per client per window at the gateway. */
   RATE_LIMIT_POINTS: positiveInt.default(100),
   RATE_LIMIT_WINDOW_S: positiveInt.default(1),
+  /** Interval of the `: keep-alive` comment on the gateway's live streams (`GET /api/events`), in ms. */
+  SSE_KEEPALIVE_MS: positiveInt.min(100).max(300_000).default(15_000),
   /** Browser sessions (session agents). */
   CHROME_PATH: z.string().min(1).optional(),
   /**

@@ -16,6 +16,9 @@ import {
   CommandView,
   LabelAgent,
   LabelsRequest,
+  FeedEntry,
+  FeedQuery,
+  AgentFeedQuery,
   MessageId,
   pageOf,
   PauseAgent,
@@ -85,6 +88,20 @@ const COMMON_ERRORS: Record<number, ResponseConfig> = {
   503: error('the bus or the read side is not reachable'),
 };
 const agentPath = { params: AgentIdParam };
+
+const FEED_DESCRIPTION = [
+  'Each message: `id: <feed id>`, `event: <event type, or activity>`, `data: <FeedEntry as JSON>`.',
+  'Reconnect with `Last-Event-ID: <last id seen>` (or `?lastEventId=`) to receive every entry after it exactly once;',
+  'without it the stream starts with what happens next. A `: keep-alive` comment comes every 15 s (`SSE_KEEPALIVE_MS`).',
+  'Filters: `agentId`, `type` (comma-separated event types or activity kinds; `activity` for every activity), `status`.',
+].join(' ');
+const LastEventIdHeader = z.object({
+  'last-event-id': z.string().optional().openapi({ description: 'resume after this feed id' }),
+});
+const feedStream: ResponseConfig = {
+  description: 'an endless `text/event-stream`; every `data:` line is one FeedEntry',
+  content: { 'text/event-stream': { schema: FeedEntry } },
+};
 
 /** The routes, in the order the document lists them. */
 const ROUTES: RouteConfig[] = [
@@ -300,6 +317,24 @@ const ROUTES: RouteConfig[] = [
     responses: { 200: json(CommandView, 'the command'), 404: error('no such command'), ...COMMON_ERRORS },
   },
   ...deadLetterRoutes({ json, error, common: COMMON_ERRORS }),
+  {
+    method: 'get',
+    path: '/api/events',
+    tags: ['events'],
+    summary: 'Live stream of domain events and activities (server-sent events), resumable with Last-Event-ID',
+    description: FEED_DESCRIPTION,
+    request: { query: FeedQuery, headers: LastEventIdHeader },
+    responses: { 200: feedStream, 400: error('a filter or `Last-Event-ID` is not valid'), ...COMMON_ERRORS },
+  },
+  {
+    method: 'get',
+    path: '/api/agents/{agentId}/events',
+    tags: ['events'],
+    summary: "Live stream of one agent's domain events and activities (server-sent events)",
+    description: FEED_DESCRIPTION,
+    request: { ...agentPath, query: AgentFeedQuery, headers: LastEventIdHeader },
+    responses: { 200: feedStream, 400: error('a filter or `Last-Event-ID` is not valid'), ...COMMON_ERRORS },
+  },
   {
     method: 'get',
     path: '/api/behaviors',

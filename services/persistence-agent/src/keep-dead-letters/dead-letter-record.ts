@@ -64,9 +64,11 @@ export function deadLetterRecord(delivery: Delivery, deadLetterQueue: string, no
   const messageId = delivery.messageId || (typeof body?.messageId === 'string' ? body.messageId : '');
   const digest = createHash('sha256')
     .update(
-      [deadLetterQueue, queue, messageId || text(headers[INVALID_CONTENT_HEADER]) || JSON.stringify(delivery.body)].join(
-        '\n',
-      ),
+      [
+        deadLetterQueue,
+        queue,
+        messageId || text(headers[INVALID_CONTENT_HEADER]) || JSON.stringify(delivery.body),
+      ].join('\n'),
     )
     .digest('hex')
     .slice(0, 32);

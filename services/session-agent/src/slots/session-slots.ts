@@ -15,6 +15,8 @@ export interface Session {
   attempt: number;
   /** When the engine committed the start this session runs (the dispatch's `occurredAt`). */
   dispatchedAt: string;
+  /** The dispatch's correlation: every report and activity of the session carries it. */
+  correlationId?: string;
   controller: AbortController;
   lent?: LentBrowser;
   cause?: EndCause;
