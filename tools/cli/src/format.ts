@@ -65,12 +65,14 @@ export function streamLine(message: StreamMessage): string {
   }
   const entry = message.data as FeedEntry;
   const data = entry.data as Partial<ActivityView> | undefined;
-  const summary =
-    entry.kind === 'activity' && data
-      ? `${data.ok === false ? 'FAIL ' : ''}${data.kind ?? ''} ${data.message ?? ''}`
-      : data && typeof data === 'object' && Object.keys(data).length
-        ? JSON.stringify(data)
-        : '';
+  let summary = '';
+  if (entry.kind === 'activity' && data) {
+    // An activity's data is `{ ok, message?, details?, instanceId }`: shown as `agents logs` shows it.
+    const details = data.details && Object.keys(data.details).length ? JSON.stringify(data.details) : '';
+    summary = [data.ok === false ? 'FAIL' : '', data.message ?? '', details].filter(Boolean).join(' ');
+  } else if (data && typeof data === 'object' && Object.keys(data).length) {
+    summary = JSON.stringify(data);
+  }
   return [
     entry.occurredAt,
     entry.agentId,

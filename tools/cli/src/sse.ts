@@ -16,6 +16,8 @@ export interface FollowOptions {
   /** Resume after this feed id (`--last-event-id`); afterwards the id of the last message seen. */
   lastEventId?: string;
   signal: AbortSignal;
+  /** Told each time the stream is open: from then on, what happens is printed. */
+  onOpen?: () => void;
   /** Told when the stream dropped and is being opened again (for a note on stderr). */
   onReconnect?: (delayMs: number, reason: string) => void;
 }
@@ -54,6 +56,7 @@ export async function followStream(
       continue;
     }
     opened = true;
+    options.onOpen?.();
     const parser = createParser({
       onEvent(message: EventSourceMessage) {
         if (message.id) lastEventId = message.id;

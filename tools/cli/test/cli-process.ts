@@ -18,6 +18,7 @@ export interface Running {
   exited: Promise<Finished>;
   /** Resolves once stdout matches, or fails naming what it saw. */
   waitForStdout(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<string>;
 }
 
 /**
@@ -37,23 +38,25 @@ export function startCli(args: string[], env: Record<string, string> = {}, stdin
   const exited = new Promise<Finished>((done) =>
     child.on('close', (code, signal) => done({ code: code ?? signal ?? -1, stdout, stderr })),
   );
+  async function waitFor(name: string, text: () => string, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const match = pattern.exec(text());
+      if (match) return match[0];
+      if (child.exitCode !== null) break;
+      await sleep(50);
+    }
+    throw new Error(
+      `drover ${args.join(' ')}: no ${String(pattern)} on ${name}.\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+    );
+  }
   return {
     child,
     stdout: () => stdout,
     stderr: () => stderr,
     exited,
-    async waitForStdout(pattern, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const match = pattern.exec(stdout);
-        if (match) return match[0];
-        if (child.exitCode !== null) break;
-        await sleep(50);
-      }
-      throw new Error(
-        `drover ${args.join(' ')}: no ${String(pattern)} on stdout.\nstdout:\n${stdout}\nstderr:\n${stderr}`,
-      );
-    },
+    waitForStdout: (pattern, timeoutMs) => waitFor('stdout', () => stdout, pattern, timeoutMs),
+    waitForStderr: (pattern, timeoutMs) => waitFor('stderr', () => stderr, pattern, timeoutMs),
   };
 }
 

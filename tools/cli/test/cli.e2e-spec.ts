@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FleetView } from '@drover/contracts';
 import { eventually, startService, type ServiceProcess } from '@drover/testing';
-import { jsonLines, runCli } from './cli-process';
+import { jsonLines, runCli, startCli } from './cli-process';
 import { closedPort } from './ports';
 
 const API_KEY = 'cli-e2e-key-0123456789';
@@ -264,5 +264,39 @@ describe('drover CLI against a standalone Drover', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/\nSESSION AGENT\s+SESSIONS\s+CAPACITY/);
     expect(text.stdout).toMatch(/\nengine\.commands\s+\d+\s+1\n/);
+  });
+
+  it('events --follow prints an event that happens while it runs, and exits 130 on Ctrl-C', async () => {
+    const follow = startCli(['events', '--follow', '--agent', 'cli-7'], env);
+    await follow.waitForStderr(/following .*\/api\/events/);
+    const started = await runCli(
+      ['agents', 'start', 'cli-7', '--behavior', 'http-monitor', '--config', monitorConfig, '--wait'],
+      env,
+    );
+    expect(started.code).toBe(0);
+    await follow.waitForStdout(/ cli-7 {2}agent\.started {2}-> running/);
+    follow.child.kill('SIGINT');
+    const ended = await follow.exited;
+    expect(ended.code).toBe(130);
+    expect(ended.stdout).not.toMatch(/ cli-[^7]/);
+  });
+
+  it('agents logs --follow --json prints the recent activities, then live entries, one JSON per line', async () => {
+    const follow = startCli(['agents', 'logs', 'cli-7', '--limit', '1', '--follow', '--json'], env);
+    // The first line is the newest activity (an ActivityView); live entries are FeedEntries.
+    await follow.waitForStdout(/"kind":"activity".*\n/);
+    follow.child.kill('SIGINT');
+    const ended = await follow.exited;
+    expect(ended.code).toBe(130);
+    const [recent, ...live] = jsonLines(ended.stdout) as Record<string, unknown>[];
+    expect(recent).toMatchObject({ agentId: 'cli-7', kind: 'http.check' });
+    expect(live[0]).toMatchObject({ kind: 'activity', type: 'http.check', agentId: 'cli-7', id: expect.any(String) });
+
+    // Resuming after that entry gives what came after it, never it again.
+    const resumed = startCli(['events', '--agent', 'cli-7', '--last-event-id', String(live[0]!.id), '--json'], env);
+    await resumed.waitForStdout(/\n/);
+    resumed.child.kill('SIGINT');
+    const [next] = jsonLines((await resumed.exited).stdout) as { id: string }[];
+    expect(BigInt(next!.id)).toBeGreaterThan(BigInt(String(live[0]!.id)));
   });
 });

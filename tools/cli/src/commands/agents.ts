@@ -188,6 +188,7 @@ export function agentsCommand(program: Command, contextOf: ContextOf): void {
         (message) => (ctx.out.json ? ctx.out.value(message.data) : ctx.out.line(streamLine(message))),
         {
           signal: ctx.interrupt,
+          onOpen: () => ctx.out.note(`following ${ctx.gateway.url}${path}/events (Ctrl-C to stop)`),
           onReconnect: (ms, reason) => ctx.out.note(`stream dropped (${reason}); reconnecting in ${ms} ms`),
         },
       );

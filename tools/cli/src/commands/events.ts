@@ -13,7 +13,7 @@ export function eventsCommand(program: Command, contextOf: (command: Command) =>
     .command('events')
     .description('stream events and activities as they happen (until Ctrl-C)')
     .option('--agent <agentId>', 'only this agent')
-    .option('--type <type>', 'only this type (agent.started, activity, ...)')
+    .option('--type <types>', 'only these types, comma-separated (agent.started, activity, http.check, ...)')
     .option('--status <status>', 'only entries that leave the agent in this status')
     .option('--last-event-id <id>', 'resume after this feed id')
     .option('-f, --follow', 'follow the stream (the default)')
@@ -27,6 +27,7 @@ export function eventsCommand(program: Command, contextOf: (command: Command) =>
           (message) => (ctx.out.json ? ctx.out.value(message.data) : ctx.out.line(streamLine(message))),
           {
             signal: ctx.interrupt,
+            onOpen: () => ctx.out.note(`following ${ctx.gateway.url}/api/events (Ctrl-C to stop)`),
             ...(opts.lastEventId ? { lastEventId: opts.lastEventId } : {}),
             onReconnect: (ms, reason) => ctx.out.note(`stream dropped (${reason}); reconnecting in ${ms} ms`),
           },
