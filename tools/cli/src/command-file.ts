@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { AgentCommand, describeZodError } from '@drover/contracts';
+import { AgentCommand, describeZodError, reservedPrefixError } from '@drover/contracts';
 import { CliError } from './exit-codes';
 
 /**
@@ -52,14 +52,25 @@ export function parseCommands(text: string, source: string): unknown[] {
 
 /**
  * Each command checked against the contracts' `AgentCommand` (what the engine accepts from
- * `drover.commands`); the first invalid one is a usage error naming its fields, e.g.
- * `[1] payload.behavior: Required`.
+ * `drover.commands`) and the message id prefixes reserved for the scheduler and bootstrap; the
+ * first invalid one is a usage error naming its fields, e.g. `[1] payload.behavior: Required`.
  */
 export function validateCommands(commands: readonly unknown[]): AgentCommand[] {
   return commands.map((command, i) => {
     const parsed = AgentCommand.safeParse(command);
-    if (parsed.success) return parsed.data;
     const where = commands.length > 1 ? `[${i}] ` : '';
+    if (parsed.success) {
+      // Ids the scheduler and bootstrap derive are theirs alone (as the gateway checks): taking
+      // one first would make theirs a "duplicate" of this command.
+      const reserved = reservedPrefixError(parsed.data.messageId, 'operator');
+      if (reserved) {
+        throw CliError.usage(`${where}invalid command: messageId: ${reserved}`, {
+          index: i,
+          issues: [{ field: 'messageId', message: reserved }],
+        });
+      }
+      return parsed.data;
+    }
     throw CliError.usage(`${where}invalid command: ${describeZodError(parsed.error)}`, {
       index: i,
       issues: parsed.error.issues.map((issue) => ({ field: issue.path.join('.') || '(root)', message: issue.message })),

@@ -591,6 +591,11 @@ describe('drover CLI against a stand-in gateway', () => {
           },
         },
       ]);
+      writeFileSync(file, JSON.stringify(stop('scheduler:wake-a-1-1')));
+      const reserved = await cli(['publish', file, '--amqp', 'amqp://127.0.0.1:1'], { env });
+      expect(reserved.code).toBe(2);
+      expect(reserved.stderr).toMatch(/messageId: messageId prefix "scheduler:" is reserved/);
+
       const noUrl = await cli(['publish', file, '--amqp'], { env });
       expect(noUrl.code).toBe(2);
       expect(noUrl.stderr).toContain('RABBITMQ_URL');
