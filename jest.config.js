@@ -59,7 +59,7 @@ const IMPORT_ONLY = {
 const common = {
   rootDir: __dirname,
   // deploy/ is absent in the builder image, which runs the unit level of libs and services.
-  roots: ['libs', 'services', 'deploy']
+  roots: ['libs', 'services', 'deploy', 'tools']
     .filter((dir) => existsSync(join(__dirname, dir)))
     .map((dir) => `<rootDir>/${dir}`),
   testEnvironment: 'node',
@@ -96,7 +96,13 @@ const only = process.env.DROVER_TEST_LEVEL?.split(',');
 module.exports = {
   // Two cores: one worker per core (jest's default would leave one idle).
   maxWorkers: 2,
-  collectCoverageFrom: ['libs/*/src/**/*.ts', 'services/*/src/**/*.ts', '!**/*spec.ts', '!**/testing/**'],
+  collectCoverageFrom: [
+    'libs/*/src/**/*.ts',
+    'services/*/src/**/*.ts',
+    'tools/*/src/**/*.ts',
+    '!**/*spec.ts',
+    '!**/testing/**',
+  ],
   coverageThreshold: {
     './libs/domain/src/': { lines: 90 },
     './libs/contracts/src/': { lines: 90 },
