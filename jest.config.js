@@ -35,6 +35,7 @@ const ESM_ONLY = [
   'uint8array-extras',
   '@borewit',
   '@apidevtools/json-schema-ref-parser',
+  'preact',
   'kubernetes-models',
   '@kubernetes-models',
   'is-cidr',

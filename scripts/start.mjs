@@ -16,12 +16,13 @@ function newestSource(dir) {
     const path = join(dir, name);
     const stat = statSync(path);
     if (stat.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (name.endsWith('.ts')) newest = Math.max(newest, stat.mtimeMs);
+    else if (/\.(ts|tsx|css|html)$/.test(name)) newest = Math.max(newest, stat.mtimeMs);
   }
   return newest;
 }
 
-const built = existsSync(entry) && existsSync(buildInfo);
+// The console's bundle (dist/console) is built by the same `npm run build`.
+const built = existsSync(entry) && existsSync(buildInfo) && existsSync(join(root, 'dist/console/index.html'));
 const stale = !built || ['libs', 'services'].some((d) => newestSource(join(root, d)) > statSync(buildInfo).mtimeMs);
 if (stale) {
   process.stdout.write('drover: building...\n');

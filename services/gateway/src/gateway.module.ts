@@ -8,6 +8,8 @@ import { AgentsController } from './agents/agents.controller';
 import { accessLog } from './correlation/access-log';
 import { requestContextMiddleware, requestIdMiddleware } from './correlation/request-id';
 import { CommandsController } from './commands/commands.controller';
+import { ConsoleFiles } from './console/console-files';
+import { ConsoleController } from './console/console.controller';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { FleetController } from './fleet/fleet.controller';
 import { HealthController } from './health/health.controller';
@@ -40,12 +42,14 @@ export interface GatewayDeps {
   secrets?: SecretBox;
   /** The live stream's keep-alive interval and per-client bound (`DEFAULT_FEED_SETTINGS` for what is not given). */
   feed?: Partial<FeedSettings>;
+  /** The web console's built files; `dist/console` by default (`npm run build`). */
+  consoleFiles?: ConsoleFiles;
 }
 
 /** The REST shim: validates HTTP calls and turns them into bus requests. No store access. */
 @Module({})
 export class GatewayModule {
-  static forRoot({ bus, logger, config, screenshots, secrets, feed }: GatewayDeps): DynamicModule {
+  static forRoot({ bus, logger, config, screenshots, secrets, feed, consoleFiles }: GatewayDeps): DynamicModule {
     const clients = new BusClients(bus, config, secrets);
     return {
       module: GatewayModule,
@@ -56,6 +60,7 @@ export class GatewayModule {
         HealthController,
         ScreenshotsController,
         DocsController,
+        ConsoleController,
         DeadLettersController,
         FleetController,
       ],
@@ -66,6 +71,7 @@ export class GatewayModule {
         { provide: FEED_SETTINGS, useValue: { ...DEFAULT_FEED_SETTINGS, ...feed } },
         { provide: LOGGER, useValue: logger },
         { provide: ScreenshotStore, useValue: screenshots ?? new ScreenshotStore('./.drover/data', 50) },
+        { provide: ConsoleFiles, useValue: consoleFiles ?? new ConsoleFiles() },
       ],
     };
   }

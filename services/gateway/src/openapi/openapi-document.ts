@@ -378,6 +378,32 @@ const ROUTES: RouteConfig[] = [
       404: error('no such file'),
     },
   },
+  {
+    method: 'get',
+    path: '/console',
+    tags: ['console'],
+    summary: 'The web console (one page; it asks for an API key and sends it on every call it makes)',
+    description:
+      "Static, holds no data, served without a key under a Content-Security-Policy of `default-src 'self'`. " +
+      'Pages are chosen by the fragment: `#/agents`, `#/agents/{agentId}`, `#/load`, `#/dead-letters`.',
+    security: [],
+    responses: {
+      200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } },
+      404: error('the console is not built (`npm run build`)'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/console/{file}',
+    tags: ['console'],
+    summary: "The console's script and style sheet, bundled at build time (nothing is loaded from elsewhere)",
+    security: [],
+    request: { params: z.object({ file: z.string() }) },
+    responses: {
+      200: { description: 'a script or a style sheet', content: { '*/*': { schema: z.string() } } },
+      404: error('no such file'),
+    },
+  },
 ];
 
 /** The behaviours as `GET /api/behaviors` lists them. */
@@ -412,7 +438,7 @@ export function openApiDocument(): Record<string, unknown> {
       title: 'Drover gateway',
       version: '1',
       description:
-        'The REST API over Drover. With API keys configured, every `/api` call needs one; `/live`, `/openapi.json` and `/docs` are open.',
+        'The REST API over Drover. With API keys configured, every `/api` call needs one; `/live`, `/openapi.json`, `/docs` and `/console` are open.',
     },
     security: [{ [bearer.name]: [] }, { [apiKey.name]: [] }],
   });

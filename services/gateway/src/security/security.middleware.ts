@@ -18,7 +18,9 @@ import { DEFAULT_RATE_LIMIT, RateLimiter, rateLimitHeaders, type RateLimitOption
  *
  * `/live` (the only probe on the API port; `/ready` and `/metrics` are on the ops port) is never
  * authenticated or limited. The API's description (`/openapi.json`, `/docs` and its assets) needs
- * no key, so the docs page can load it, but counts against the caller's rate limit. Everything
+ * no key, so the docs page can load it, nor do the web console's static files (`/console` and
+ * its bundle, which hold no data: the console sends the key on every API call); both count
+ * against the caller's rate limit. Everything
  * else (`/api/*`, and unknown paths, so new routes are closed by default) needs both.
  */
 export interface GatewaySecurity {
@@ -34,9 +36,9 @@ export function isOpenPath(path: string): boolean {
   return OPEN_PATHS.test(path);
 }
 
-const DOCS_PATHS = /^\/(openapi\.json|docs(\/[A-Za-z0-9._-]+)?)\/?$/i;
+const DOCS_PATHS = /^\/(openapi\.json|docs(\/[A-Za-z0-9._-]+)?|console(\/[A-Za-z0-9._-]+)?)\/?$/i;
 
-/** The API's description and its page: no key needed, the rate limit applies. */
+/** The API's description, its page and the console's static files: no key needed, the rate limit applies. */
 export function isDocsPath(path: string): boolean {
   return DOCS_PATHS.test(path);
 }
