@@ -41,7 +41,7 @@ const ESM_ONLY = [
 const common = {
   rootDir: __dirname,
   // deploy/ is absent in the builder image, which runs the unit level of libs and services.
-  roots: ['libs', 'services', 'deploy']
+  roots: ['libs', 'services', 'deploy', 'docs']
     .filter((dir) => existsSync(join(__dirname, dir)))
     .map((dir) => `<rootDir>/${dir}`),
   testEnvironment: 'node',
