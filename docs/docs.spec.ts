@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 /**
@@ -12,7 +12,9 @@ const DOCUMENTS = [
   'README.md',
   'ARCHITECTURE.md',
   'deploy/README.md',
-  ...['api', 'bus', 'design', 'development', 'environment', 'operations', 'security'].map((name) => `docs/${name}.md`),
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
 ];
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as dashes. */

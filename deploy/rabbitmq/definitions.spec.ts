@@ -92,7 +92,15 @@ describe('deploy/rabbitmq/definitions.json', () => {
       'persistence-agent': {
         configure: [REPLY_QUEUE],
         write: [dead, DEFAULT_EXCHANGE],
-        read: ['persistence.events', 'persistence.reports', 'persistence.commands', 'persistence.tasks', REPLY_QUEUE],
+        // Its own queues, and every dead-letter queue: the dead-letter keeper files what dies.
+        read: [
+          'persistence.events',
+          'persistence.reports',
+          'persistence.commands',
+          'persistence.tasks',
+          ...declarations.map((queue) => queue.name).filter((name) => name.endsWith('.dead')),
+          REPLY_QUEUE,
+        ],
       },
       scheduler: { configure: [REPLY_QUEUE], write: ['drover.commands'], read: [REPLY_QUEUE] },
       bootstrap: {

@@ -7,6 +7,8 @@ export const Collections = {
   activities: 'activities',
   commands: 'commands',
   sessionAgents: 'session_agents',
+  /** Filed by the persistence agent's dead-letter keeper (docs/dead-letters-and-load.md). */
+  deadLetters: 'dead_letters',
 } as const;
 
 export const INTERNAL_COLLECTIONS: readonly string[] = Object.values(Collections);
@@ -63,4 +65,8 @@ export const READ_SIDE_INDEXES: readonly { collection: string; fields: string[];
   { collection: Collections.activities, fields: ['at'] },
   { collection: Collections.commands, fields: ['agentId', 'receivedAt'] },
   { collection: Collections.commands, fields: ['receivedAt'] },
+  // Gateway: dead letters newest first, all or of one queue, paged by `key`; retention by age; counts by queue.
+  { collection: Collections.deadLetters, fields: ['key'] },
+  { collection: Collections.deadLetters, fields: ['queue', 'key'] },
+  { collection: Collections.deadLetters, fields: ['deadLetteredAt'] },
 ];

@@ -13,3 +13,4 @@ export * from './collections';
 export * from './zod-issues';
 export * from './bus-identity';
 export * from './egress.schema';
+export * from './dead-letters.schema';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AgentId } from './ids.schema';
+import { DeadLetterId } from './dead-letters.schema';
 import { AgentStatus } from './events.schema';
 import { BoundedFilter, SortSchema, UpdateSchema } from './filter.schema';
 import { boundedObject, Limits } from './limits';
@@ -98,6 +99,17 @@ export const ReadQuery = z.discriminatedUnion('query', [
     })
     .strict(),
   z.object({ query: z.literal('command.get'), commandId: z.string().min(1).max(128) }).strict(),
+  z
+    .object({
+      query: z.literal('deadLetter.list'),
+      queue: z.string().min(1).max(255).optional(),
+      limit: Limit.default(50),
+      cursor: z.string().max(200).optional(),
+    })
+    .strict(),
+  z.object({ query: z.literal('deadLetter.get'), id: DeadLetterId }).strict(),
+  /** The read side's part of the fleet load summary (`GET /api/fleet`). */
+  z.object({ query: z.literal('fleet.summary') }).strict(),
   /** Readiness: answers once the persistence agent's store round trip succeeds. */
   z.object({ query: z.literal('health') }).strict(),
 ]);

@@ -53,6 +53,8 @@ export const CommandView = z.object({
   version: z.number().int().optional(),
   status: z.string().optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /** Set on a replay (`POST /api/dead-letters/{id}/replay`): the dead letter it replays. */
+  replayOf: z.string().optional(),
 });
 export type CommandView = z.infer<typeof CommandView>;
 

@@ -26,6 +26,8 @@ export const DEPENDENCY_RETRY_MS = 2_000;
 /** Header carrying why a message was dead-lettered. */
 export const DEATH_REASON_HEADER = 'x-drover-death-reason';
 export const DEATH_QUEUE_HEADER = 'x-drover-death-queue';
+/** When the message was dead-lettered (ISO time, the dead-lettering process's clock). */
+export const DEATH_AT_HEADER = 'x-drover-death-at';
 
 /**
  * Header of a copy a consumer republished under its own user (a retry, a dead letter, the engine's

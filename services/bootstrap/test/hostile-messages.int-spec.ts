@@ -101,7 +101,8 @@ describeUnless(skip, 'production mode: hostile messages on RabbitMQ', () => {
   beforeAll(async () => {
     vhost = await createTestVhost(RABBITMQ_URL!, 'drover-hostile');
     profileDir = writeRunProfile({ name: 'hostile', gateway: { commandTimeoutMs: 3_000, queryTimeoutMs: 3_000 } });
-    env = { RABBITMQ_URL: vhost.url, DROVER_DATA_DIR: dataDir, ...profileDir.env };
+    // Dead letters stay in their queues, where this test reads them (no dead-letter keeper).
+    env = { RABBITMQ_URL: vhost.url, DROVER_DATA_DIR: dataDir, DROVER_DEAD_LETTER_KEEPER: 'false', ...profileDir.env };
     const bootstrap = await runOnce('bootstrap', env);
     assert.equal(bootstrap.code, 0, bootstrap.output);
     for (const name of ['persistence-agent', 'engine', 'gateway']) running.push(await startService(name, env));

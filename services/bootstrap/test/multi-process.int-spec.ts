@@ -117,7 +117,8 @@ function productionMode(store: StoreUnderTest): void {
     const second = await runOnce('bootstrap', env, ['--profile', 'int']);
     assert.equal(second.code, 0, second.output);
 
-    await start('persistence-agent');
+    // Dead letters stay in their queues, where this test reads them (no dead-letter keeper).
+    await start('persistence-agent', { DROVER_DEAD_LETTER_KEEPER: 'false' });
     const engine = await start('engine');
     await start('scheduler');
     await start('session-agent', { SESSION_AGENT_ID: 'sa-1' });

@@ -97,6 +97,8 @@ function sealedSecrets(store: StoreUnderTest): void {
     env = {
       RABBITMQ_URL: vhost.url,
       DROVER_DATA_DIR: dataDir,
+      // Dead letters stay in their queues, where this test reads them (no dead-letter keeper).
+      DROVER_DEAD_LETTER_KEEPER: 'false',
       ...(store.kind === 'mongodb' ? { MONGO_URL: store.url, MONGO_DB: mongoDb } : {}),
       ...profileDir.env,
     };

@@ -1,11 +1,13 @@
 import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Bus } from '@drover/messaging';
+import { BUS, type Bus } from '@drover/messaging';
 import { ScreenshotStore } from '@drover/platform';
 import type { Logger, SecretBox } from '@drover/runtime';
 import { AgentsController } from './agents/agents.controller';
 import { CommandsController } from './commands/commands.controller';
+import { DeadLettersController } from './dead-letters/dead-letters.controller';
+import { FleetController } from './fleet/fleet.controller';
 import { HealthController } from './health/health.controller';
 import { DocsController } from './openapi/docs.controller';
 import { ScreenshotsController } from './screenshots/screenshots.controller';
@@ -40,8 +42,17 @@ export class GatewayModule {
   static forRoot({ bus, config, screenshots, secrets }: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [AgentsController, CommandsController, HealthController, ScreenshotsController, DocsController],
+      controllers: [
+        AgentsController,
+        CommandsController,
+        HealthController,
+        ScreenshotsController,
+        DocsController,
+        DeadLettersController,
+        FleetController,
+      ],
       providers: [
+        { provide: BUS, useValue: bus },
         { provide: BusClients, useValue: new BusClients(bus, config, secrets) },
         { provide: ScreenshotStore, useValue: screenshots ?? new ScreenshotStore('./.drover/data', 50) },
       ],

@@ -8,7 +8,13 @@ runService('persistence-agent', async ({ env, profile }, logger) => {
   const metrics = new DroverMetrics('persistence-agent');
   const bus = new InstrumentedBus(await openBus(env, logger, { shared: true }), metrics);
   const store = await openStore(env);
-  const agent = new PersistenceAgent({ bus, store, clock: systemClock, logger }, { retention: profile.retention });
+  const agent = new PersistenceAgent(
+    { bus, store, clock: systemClock, logger },
+    {
+      retention: profile.retention,
+      keepDeadLetters: env.DROVER_DEAD_LETTER_KEEPER,
+    },
+  );
   await agent.start();
   const checks = { bus: () => bus.ping(), store: () => store.ping() };
   const ops = await startOpsServer({ port: env.OPS_PORT, host: env.OPS_HOST, checks, metrics, logger });

@@ -1,9 +1,10 @@
 import type { INestMicroservice } from '@nestjs/common';
 import { READ_SIDE_INDEXES } from '@drover/contracts';
-import { Queues, type Bus } from '@drover/messaging';
+import { DROVER_TOPOLOGY, Queues, type Bus } from '@drover/messaging';
 import { listenOnBus } from '@drover/messaging/nest';
 import type { Clock, Logger } from '@drover/runtime';
 import { isStoreUnavailable, type Store } from '@drover/store';
+import { DeadLetterKeeper, deadLetterQueues } from './keep-dead-letters/dead-letter-keeper';
 import { PersistenceModule } from './persistence.module';
 import { ReadSidePruner, type PrunerOptions } from './prune-read-side/read-side-pruner';
 
@@ -14,12 +15,24 @@ import { ReadSidePruner, type PrunerOptions } from './prune-read-side/read-side-
 export class PersistenceAgent {
   private app?: INestMicroservice;
   private readonly pruner?: ReadSidePruner;
+  private readonly keeper?: DeadLetterKeeper;
 
-  /** `retention`: the profile's; without it the read side is never pruned (tests). */
+  /**
+   * `retention`: the profile's; without it the read side is never pruned (tests). `keepDeadLetters`:
+   * file every dead letter of the topology in the read side (the services turn it on unless
+   * `DROVER_DEAD_LETTER_KEEPER=false`); off, dead letters stay in their queues (tests that read them).
+   */
   constructor(
     private readonly deps: { bus: Bus; store: Store; clock: Clock; logger: Logger },
-    options: { retention?: PrunerOptions } = {},
+    options: { retention?: PrunerOptions; keepDeadLetters?: boolean } = {},
   ) {
+    if (options.keepDeadLetters) {
+      const { bus, store, clock, logger } = deps;
+      this.keeper = new DeadLetterKeeper(
+        { bus, store, clock, logger: logger.child({ component: 'dead-letters' }) },
+        deadLetterQueues(DROVER_TOPOLOGY),
+      );
+    }
     if (options.retention) {
       const { store, clock, logger } = deps;
       this.pruner = new ReadSidePruner(
@@ -45,12 +58,14 @@ export class PersistenceAgent {
       ],
       { isUnavailable: isStoreUnavailable },
     );
+    await this.keeper?.start();
     this.pruner?.start();
     logger.info('persistence agent consuming');
   }
 
   async stop(): Promise<void> {
     await this.pruner?.stop();
+    await this.keeper?.stop();
     await this.app?.close();
     this.app = undefined;
   }

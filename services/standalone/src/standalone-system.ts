@@ -62,7 +62,7 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
 
   const persistence = new PersistenceAgent(
     { bus, store, clock, logger: child('persistence-agent') },
-    { retention: profile.retention },
+    { retention: profile.retention, keepDeadLetters: env.DROVER_DEAD_LETTER_KEEPER },
   );
   const engine = new Engine(
     { bus, store, clock, logger: child('engine'), secrets },

@@ -1,7 +1,7 @@
 import type { Logger } from '@drover/runtime';
 import type { Outcome, Settlement } from '../bus.port';
 import { invoke, retryDelay, toJson } from '../delivery-policy';
-import { DEATH_QUEUE_HEADER, DEATH_REASON_HEADER } from '../outcomes';
+import { DEATH_AT_HEADER, DEATH_QUEUE_HEADER, DEATH_REASON_HEADER } from '../outcomes';
 import {
   nextFreeConsumer,
   pushReady,
@@ -185,6 +185,7 @@ export class InMemoryDispatcher {
       ...state.deadLetterHeaders,
       [DEATH_REASON_HEADER]: reason,
       [DEATH_QUEUE_HEADER]: state.name,
+      [DEATH_AT_HEADER]: new Date(this.deps.now()).toISOString(),
     };
     const { reply: _reply, ...rest } = message;
     pushReady(target, { ...rest, headers: JSON.stringify(headers), attempt: 1 }, this.deps.now());

@@ -10,3 +10,4 @@ export {
   type ManagementEndpoint,
   type RabbitPolicy,
 } from './rabbitmq-policies';
+export { brokerUrls } from './broker-urls';

@@ -16,6 +16,7 @@ import type {
 } from '../bus.port';
 import { DEFAULT_DELIVERY_LIMIT, DEFAULT_PREFETCH, DEFAULT_RETRY_DELAYS_MS, waitAtMost } from '../delivery-policy';
 import { CONSUMER_TEMPLATE, deadLetterQueueOf, qualify, queueDeclarations } from './rabbitmq-config';
+import { brokerUrls } from './broker-urls';
 import { AdminChannel, openBroker } from './rabbitmq-connection';
 import { RabbitMqPublisher } from './rabbitmq-publisher';
 import { RabbitMqReplies } from './rabbitmq-replies';
@@ -81,7 +82,7 @@ export class RabbitMqBus implements Bus {
 
   private constructor(
     private readonly broker: BrokerAsPromised,
-    url: string,
+    urls: string[],
     private readonly prefix: string,
     private readonly replyQueue: string,
     topology: Topology,
@@ -98,24 +99,28 @@ export class RabbitMqBus implements Bus {
         inConfig: true,
       });
     }
-    this.publisher = new RabbitMqPublisher(broker, logger, () => this.closed, userOf(url));
+    this.publisher = new RabbitMqPublisher(broker, logger, () => this.closed, userOf(urls[0]!));
     this.replies = new RabbitMqReplies(this.publisher, qualify(prefix, replyQueue), logger);
     this.settlement = new RabbitMqSettlement({
       publisher: this.publisher,
       prefix,
       retryDelaysMs: options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS,
-      userId: userOf(url),
+      userId: userOf(urls[0]!),
       ...(logger ? { logger } : {}),
     });
-    this.admin = new AdminChannel(url, logger);
+    this.admin = new AdminChannel(urls, logger);
   }
 
-  /** Connects, asserts the topology and starts the reply consumer. */
+  /**
+   * Connects, asserts the topology and starts the reply consumer. `url` is one broker, or the nodes
+   * of one cluster separated by commas (`brokerUrls`): each connection goes to a node that answers.
+   */
   static async connect(url: string, topology: Topology, options: RabbitMqBusOptions = {}): Promise<RabbitMqBus> {
+    const urls = brokerUrls(url);
     const prefix = options.prefix ?? '';
     const replyQueue = `drover.replies.${randomUUID()}`;
     const broker = await openBroker(
-      url,
+      urls,
       topology,
       prefix,
       {
@@ -127,7 +132,7 @@ export class RabbitMqBus implements Bus {
       },
       options.logger,
     );
-    const bus = new RabbitMqBus(broker, url, prefix, replyQueue, topology, options);
+    const bus = new RabbitMqBus(broker, urls, prefix, replyQueue, topology, options);
     broker.on('vhost_initialised', () => void bus.redeclare());
     try {
       await bus.replies.consume(broker);

@@ -26,9 +26,16 @@ function vhostOf(prefix = ''): RascalVhost {
 describe('toRascalConfig', () => {
   it('connects to the given URL and reconnects with backoff', () => {
     const config = toRascalConfig(AMQP_URL, DROVER_TOPOLOGY, '');
-    expect(config.vhosts[RASCAL_VHOST]?.connection.url).toBe(AMQP_URL);
+    expect(config.vhosts[RASCAL_VHOST]?.connections.map((c) => c.url)).toEqual([AMQP_URL]);
     expect(config.defaults.vhosts.connection.retry.strategy).toBe('exponential');
     expect(config.defaults.vhosts.connection.retry.max > 0).toBeTruthy();
+  });
+
+  it('connects to any node of a cluster, the processes spread over them at random', () => {
+    const nodes = ['amqp://u:p@rabbit-1:5672', 'amqp://u:p@rabbit-2:5672', 'amqp://u:p@rabbit-3:5672'];
+    const vhost = toRascalConfig(nodes, DROVER_TOPOLOGY, '').vhosts[RASCAL_VHOST];
+    expect(vhost?.connections.map((c) => c.url)).toEqual(nodes);
+    expect(vhost?.connectionStrategy).toBe('random');
   });
 
   it('lets 32 publishes await their confirm at once unless told otherwise (rascal pools 5)', () => {

@@ -98,7 +98,10 @@ export interface RascalSubscription {
 }
 
 export interface RascalVhost {
-  connection: { url: string; socketOptions: { clientProperties: { connection_name: string } } };
+  /** One per broker node; rascal tries them in turn (`connectionStrategy`) until one answers. */
+  connections: { url: string; socketOptions: { clientProperties: { connection_name: string } } }[];
+  /** `random`: the processes of a deployment spread over the cluster's nodes. */
+  connectionStrategy: 'random' | 'fixed';
   exchanges: Record<string, RascalExchange>;
   queues: Record<string, RascalQueue>;
   bindings: Record<string, RascalBinding>;
@@ -217,9 +220,12 @@ export function topologyDeclarations(topology: Topology, prefix: string): QueueD
   ];
 }
 
-/** Renders the topology as rascal definitions for one broker URL; `prefix` namespaces every name. */
+/**
+ * Renders the topology as rascal definitions for a broker, or the nodes of one cluster (`urls`,
+ * see `brokerUrls`); `prefix` namespaces every name.
+ */
 export function toRascalConfig(
-  url: string,
+  urls: string | string[],
   topology: Topology,
   prefix: string,
   options: RascalConfigOptions = {},
@@ -291,10 +297,11 @@ export function toRascalConfig(
   return {
     vhosts: {
       [RASCAL_VHOST]: {
-        connection: {
+        connections: (typeof urls === 'string' ? [urls] : urls).map((url) => ({
           url,
           socketOptions: { clientProperties: { connection_name: options.connectionName ?? 'drover' } },
-        },
+        })),
+        connectionStrategy: 'random',
         exchanges,
         queues,
         bindings,

@@ -9,13 +9,13 @@ import { toRascalConfig, type RascalConfigOptions } from './rabbitmq-config';
  * Subscriptions settle with promises (`promisifyAckOrNack`): `ackOrNack` resolves once the ack or recovery is done.
  */
 export async function openBroker(
-  url: string,
+  urls: string[],
   topology: Topology,
   prefix: string,
   options: RascalConfigOptions,
   logger: Logger | undefined,
 ): Promise<BrokerAsPromised> {
-  const definitions = toRascalConfig(url, topology, prefix, options);
+  const definitions = toRascalConfig(urls, topology, prefix, options);
   for (const subscription of Object.values(definitions.vhosts['/']?.subscriptions ?? {})) {
     Object.assign(subscription, { promisifyAckOrNack: true });
   }
@@ -49,8 +49,11 @@ interface AdminConnection {
 export class AdminChannel {
   private admin: AdminConnection | undefined;
 
+  /** The node the last connection reached, where the next one starts trying. */
+  private node = 0;
+
   constructor(
-    private readonly url: string,
+    private readonly urls: string[],
     private readonly logger: Logger | undefined,
   ) {}
 
@@ -82,7 +85,7 @@ export class AdminChannel {
 
   private open(): AdminConnection {
     const admin: AdminConnection = {
-      connection: amqpConnect(this.url).then((connection) => {
+      connection: this.connectAnyNode().then((connection) => {
         connection.on('error', (error: Error) => this.logger?.debug({ err: error }, 'rabbitmq admin connection error'));
         connection.on('close', () => {
           if (this.admin === admin) this.admin = undefined;
@@ -94,5 +97,21 @@ export class AdminChannel {
       if (this.admin === admin) this.admin = undefined;
     });
     return admin;
+  }
+
+  /** Connects to the first node that answers, starting with the one that answered last; throws the last error. */
+  private async connectAnyNode(): Promise<ChannelModel> {
+    let lastError: unknown;
+    for (let tried = 0; tried < this.urls.length; tried += 1) {
+      const index = (this.node + tried) % this.urls.length;
+      try {
+        const connection = await amqpConnect(this.urls[index]!);
+        this.node = index;
+        return connection;
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError;
   }
 }

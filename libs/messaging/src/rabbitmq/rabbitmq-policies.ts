@@ -1,3 +1,4 @@
+import { brokerUrls } from './broker-urls';
 import type { Topology } from '../bus.port';
 import { deadLetterQueueOf, qualify } from './rabbitmq-config';
 
@@ -81,7 +82,8 @@ export function deadLetterPolicy(topology: Topology, bounds: DeadLetterBounds, p
  * 15671 over TLS for `amqps`), with the AMQP URL's user and password and its vhost.
  */
 export function managementEndpoint(amqpUrl: string, managementUrl?: string): ManagementEndpoint {
-  const amqp = new URL(amqpUrl);
+  // A cluster's policies are the cluster's: the first node's management API sets them.
+  const amqp = new URL(brokerUrls(amqpUrl)[0]!);
   const vhost = amqp.pathname.length > 1 ? decodeURIComponent(amqp.pathname.slice(1)) : '/';
   const base = managementUrl
     ? new URL(managementUrl)

@@ -5,7 +5,7 @@ import { Exchanges } from '@drover/contracts';
 import type { Logger } from '@drover/runtime';
 import type { Delivery, Handler, Settlement } from '../bus.port';
 import { invoke, retryDelay } from '../delivery-policy';
-import { DEATH_QUEUE_HEADER, DEATH_REASON_HEADER, SENDER_HEADER } from '../outcomes';
+import { DEATH_AT_HEADER, DEATH_QUEUE_HEADER, DEATH_REASON_HEADER, SENDER_HEADER } from '../outcomes';
 import { REPLY_PUBLICATION, unqualify } from './rabbitmq-config';
 import type { RabbitMqPublisher } from './rabbitmq-publisher';
 
@@ -191,6 +191,7 @@ export class RabbitMqSettlement {
             ...consumer.info.deadLetterHeaders,
             [DEATH_REASON_HEADER]: reason,
             [DEATH_QUEUE_HEADER]: consumer.queue,
+            [DEATH_AT_HEADER]: new Date().toISOString(),
           },
         },
       },

@@ -36,6 +36,13 @@ export const EnvSchema = z.object({
       .transform((value) => value === 'true'),
     '`true`: a keyless API may listen on a non-loopback `HOST` (something in front authenticates)',
   ),
+  DROVER_DEAD_LETTER_KEEPER: documented(
+    z
+      .enum(['true', 'false'], { message: 'DROVER_DEAD_LETTER_KEEPER is true or false' })
+      .default('true')
+      .transform((value) => value === 'true'),
+    'the persistence agent files every dead letter for the API, emptying the `.dead` queues ([Dead letters](dead-letters-and-load.md)); `false` leaves them in their queues',
+  ),
   /** Every long-running service's `/live`, `/ready` and `/metrics`: internal, never the public API port. */
   OPS_PORT: documented(
     port.default(9090),
@@ -99,9 +106,12 @@ export const EnvSchema = z.object({
   RABBITMQ_URL: documented(
     z
       .string()
-      .regex(/^amqps?:\/\//, 'RABBITMQ_URL must be an amqp:// or amqps:// URL')
+      .regex(
+        /^amqps?:\/\/[^,\s]+(\s*,\s*amqps?:\/\/[^,\s]+)*$/,
+        'RABBITMQ_URL must be an amqp:// or amqps:// URL, or the nodes of one cluster separated by commas',
+      )
       .optional(),
-    '`amqp://user:pass@host:5672/vhost`; required by every separate service process',
+    '`amqp://user:pass@host:5672/vhost`, or the nodes of one cluster separated by commas ([A RabbitMQ cluster](bus.md#a-rabbitmq-cluster)); required by every separate service process',
     'the in-memory bus (standalone)',
   ),
   /** The broker's management API, where bootstrap sets the dead-letter policy; unset: beside RABBITMQ_URL. */

@@ -77,6 +77,17 @@ describe('loadConfig', () => {
     );
   });
 
+  it('takes one broker or the nodes of a cluster in RABBITMQ_URL, and names anything else', () => {
+    const nodes = 'amqp://u:p@rabbit-1:5672, amqp://u:p@rabbit-2:5672,amqp://u:p@rabbit-3:5672';
+    expect(loadConfig({ DROVER_PROFILES_DIR: repoProfiles, RABBITMQ_URL: nodes }).env.RABBITMQ_URL).toBe(nodes);
+    for (const bad of ['rabbit-1:5672', 'amqp://u:p@rabbit-1:5672,http://rabbit-2']) {
+      assert.throws(
+        () => loadConfig({ DROVER_PROFILES_DIR: repoProfiles, RABBITMQ_URL: bad }),
+        (error: Error) => error instanceof ConfigError && /RABBITMQ_URL .*nodes of one cluster/.test(error.message),
+      );
+    }
+  });
+
   it('reads DROVER_BUS_USERS as who is who, and names what is wrong with it', () => {
     const roles = 'engine=e;gateway=g;session-agent=s1, s2;persistence-agent=p;scheduler=sc;bootstrap=b';
     const { env } = loadConfig({ DROVER_PROFILES_DIR: repoProfiles, DROVER_BUS_USERS: `${roles};operator=alice,bob` });

@@ -18,6 +18,7 @@ import {
 } from '@drover/contracts';
 import { BEHAVIOR_CATALOG } from '@drover/behaviors/catalog';
 import { AgentIdParam, ListAgentsQuery, PageQuery, StartAgentRequest, StopAgentQuery } from '../agents/agents.requests';
+import { deadLetterRoutes } from '../dead-letters/dead-letters.openapi';
 import { configJsonSchema } from './config-json-schema';
 
 // `.openapi()` on zod schemas, which the registry uses to name components.
@@ -202,6 +203,7 @@ const ROUTES: RouteConfig[] = [
     request: { params: z.object({ commandId: MessageId }) },
     responses: { 200: json(CommandView, 'the command'), 404: error('no such command'), ...COMMON_ERRORS },
   },
+  ...deadLetterRoutes({ json, error, common: COMMON_ERRORS }),
   {
     method: 'get',
     path: '/api/behaviors',

@@ -11,6 +11,7 @@ import {
 import { Inject, Injectable } from '@nestjs/common';
 import { STORE, type Doc, type Store } from '@drover/store';
 import { withoutId } from '../infrastructure/documents';
+import { fleetReadSide, getDeadLetter, listDeadLetters } from '../keep-dead-letters/dead-letter-queries';
 
 /** Answers the gateway's read-side queries. Pages use the last item's sort key as the cursor. */
 @Injectable()
@@ -27,6 +28,12 @@ export class ReadQueries {
         return { ok: true, result: await this.listAgents(query) };
       case 'activity.list':
         return { ok: true, result: await this.listActivities(query) };
+      case 'deadLetter.list':
+        return { ok: true, result: await listDeadLetters(this.store, query) };
+      case 'deadLetter.get':
+        return getDeadLetter(this.store, query.id);
+      case 'fleet.summary':
+        return { ok: true, result: await fleetReadSide(this.store) };
       case 'health':
         await this.store.ping();
         return { ok: true, result: { store: this.store.kind } };

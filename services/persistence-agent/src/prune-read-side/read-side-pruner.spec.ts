@@ -82,7 +82,7 @@ describe('read-side retention', () => {
       activities: { maxAgeMs: 60 * MINUTE, maxPerAgent: null },
       commands: { maxAgeMs: DAY, maxPerAgent: null },
     }).sweep();
-    expect(report).toEqual({ deleted: { activities: 3, commands: 1 }, finished: true });
+    expect(report).toEqual({ deleted: { activities: 3, commands: 1, deadLetters: 0 }, finished: true });
     expect(await left('a')).toEqual([1, 59]);
     expect(await left('b')).toEqual([2]);
     expect(await left('a', commands(), 'receivedAt')).toEqual([1, 59, 61]);
@@ -97,7 +97,7 @@ describe('read-side retention', () => {
       activities: { maxAgeMs: null, maxPerAgent: 3 },
       commands: { maxAgeMs: null, maxPerAgent: 1 },
     }).sweep();
-    expect(report).toEqual({ deleted: { activities: 2, commands: 5 }, finished: true });
+    expect(report).toEqual({ deleted: { activities: 2, commands: 5, deadLetters: 0 }, finished: true });
     expect(await left('a')).toEqual([1, 2, 3]);
     expect(await left('b')).toEqual([8, 9]);
     expect(await left('a', commands(), 'receivedAt')).toEqual([1]);

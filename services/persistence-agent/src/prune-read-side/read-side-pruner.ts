@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Collections } from '@drover/contracts';
 import type { Clock, Logger } from '@drover/runtime';
 import type { Store } from '@drover/store';
+import { pruneDeadLetters, type DeadLetterLimits } from '../keep-dead-letters/dead-letter-retention';
 import {
   agentPage,
   byIds,
@@ -14,10 +15,12 @@ import {
   type PrunedLog,
 } from './retention-rules';
 
-/** The profile's `retention`, less the dead letters (the broker's and the bus's business). */
+/** The profile's `retention`. */
 export interface PrunerOptions {
   activities: LogLimits;
   commands: LogLimits;
+  /** Bounds of the filed dead letters (`dead_letters`); absent: kept until deleted by hand. */
+  deadLetters?: DeadLetterLimits;
   sweepIntervalMs: number;
   batchSize: number;
   batchesPerSweep: number;
@@ -25,7 +28,7 @@ export interface PrunerOptions {
 
 /** What one sweep did. `finished`: nothing it was allowed to delete was left when it ended. */
 export interface SweepReport {
-  deleted: Record<PrunedLog['name'], number>;
+  deleted: Record<PrunedLog['name'] | 'deadLetters', number>;
   finished: boolean;
 }
 
@@ -70,7 +73,7 @@ export class ReadSidePruner {
   /** One sweep: expired entries first, then the per-agent limits, within the sweep's budget. */
   async sweep(): Promise<SweepReport> {
     const budget = new SweepBudget(this.options.batchesPerSweep);
-    const deleted = { activities: 0, commands: 0 };
+    const deleted = { activities: 0, commands: 0, deadLetters: 0 };
     const now = this.deps.clock.now();
     let finished = true;
     for (const log of PRUNED_LOGS) {
@@ -81,6 +84,16 @@ export class ReadSidePruner {
       finished &&= drained.done;
     }
     if (finished) finished = await this.walkAgents(budget, deleted);
+    if (finished && this.options.deadLetters) {
+      const pruned = await pruneDeadLetters(this.deps.store, this.options.deadLetters, {
+        now,
+        batchSize: this.options.batchSize,
+        budget,
+        stopped: () => this.stopped,
+      });
+      deleted.deadLetters += pruned.deleted;
+      finished = pruned.done;
+    }
     return { deleted, finished };
   }
 
@@ -145,7 +158,7 @@ export class ReadSidePruner {
   private async sweepAndReport(): Promise<void> {
     try {
       const report = await this.sweep();
-      const total = report.deleted.activities + report.deleted.commands;
+      const total = report.deleted.activities + report.deleted.commands + report.deleted.deadLetters;
       if (total > 0 || !report.finished) {
         // Unfinished sweep after sweep means the limits outrun the budget: raise batchesPerSweep.
         this.deps.logger.info({ ...report.deleted, finished: report.finished }, 'read side pruned');
