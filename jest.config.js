@@ -35,7 +35,24 @@ const ESM_ONLY = [
   'uint8array-extras',
   '@borewit',
   '@apidevtools/json-schema-ref-parser',
+  'kubernetes-models',
+  '@kubernetes-models',
+  'is-cidr',
+  'cidr-regex',
 ];
+
+/**
+ * Of those, the ones whose `exports` offer only an `import` condition, which jest's resolver (CommonJS
+ * conditions) does not match: their files are mapped by path (deploy/helm/k8s-schemas.ts).
+ */
+const IMPORT_ONLY = {
+  '^kubernetes-models/(.+)$': '<rootDir>/node_modules/kubernetes-models/$1',
+  '^@kubernetes-models/apimachinery/(.+)$': '<rootDir>/node_modules/@kubernetes-models/apimachinery/$1',
+  '^@kubernetes-models/validate$': '<rootDir>/node_modules/@kubernetes-models/validate/dist/index.js',
+  '^@kubernetes-models/validate/runtime/(.+)$': '<rootDir>/node_modules/@kubernetes-models/validate/dist/runtime/$1',
+  '^is-cidr$': '<rootDir>/node_modules/is-cidr/dist/index.js',
+  '^cidr-regex$': '<rootDir>/node_modules/cidr-regex/dist/index.js',
+};
 
 /** What every level shares: sources, the `@drover/*` paths of tsconfig.json, the transform. */
 const common = {
@@ -48,6 +65,7 @@ const common = {
   transform: { '^.+\\.ts$': ['@swc/jest', swc], '^.+\\.m?js$': ['@swc/jest', swcForJs] },
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],
   moduleNameMapper: {
+    ...IMPORT_ONLY,
     '^@drover/([^/]+)$': '<rootDir>/libs/$1/src',
     '^@drover/([^/]+)/(.+)$': '<rootDir>/libs/$1/src/$2',
   },

@@ -20,6 +20,7 @@ type Right = 'configure' | 'write' | 'read';
 /** A run-time queue of each kind: a session agent's own queue and a bus instance's reply queue. */
 const SESSION_AGENT_QUEUE = 'session-agent.sa-1.example.org';
 const REPLY_QUEUE = 'drover.replies.8d7e5c1a-0b2f-4c1e-9f3a-2d6b7e8f9a01';
+const GATEWAY_FEED_QUEUE = 'gateway.feed.5b0c6f0e-2a8d-4c3f-9e1b-7d2a4f6c8e10';
 /** The default exchange, as permissions name it: retries and replies are published there. */
 const DEFAULT_EXCHANGE = 'amq.default';
 
@@ -64,7 +65,7 @@ describe('deploy/rabbitmq/definitions.json', () => {
   describe('users and permissions', () => {
     const exchanges = DROVER_TOPOLOGY.exchanges.map((exchange) => exchange.name);
     const queues = declarations.map((declaration) => declaration.qualifiedName);
-    const resources = [...exchanges, ...queues, SESSION_AGENT_QUEUE, REPLY_QUEUE, DEFAULT_EXCHANGE];
+    const resources = [...exchanges, ...queues, SESSION_AGENT_QUEUE, GATEWAY_FEED_QUEUE, REPLY_QUEUE, DEFAULT_EXCHANGE];
     const topology = [...exchanges, ...queues];
     const dead = 'drover.dead';
     /**
@@ -79,9 +80,10 @@ describe('deploy/rabbitmq/definitions.json', () => {
         read: ['engine.commands', 'engine.reports', REPLY_QUEUE],
       },
       gateway: {
-        configure: [REPLY_QUEUE],
-        write: ['drover.commands', 'drover.persistence'],
-        read: [REPLY_QUEUE],
+        // Its live feed queue: declared, bound to drover.events (write on the queue, read on the exchange), consumed.
+        configure: [REPLY_QUEUE, GATEWAY_FEED_QUEUE],
+        write: ['drover.commands', 'drover.persistence', GATEWAY_FEED_QUEUE],
+        read: [REPLY_QUEUE, 'drover.events', GATEWAY_FEED_QUEUE],
       },
       'session-agent': {
         // Its own queue: declared, bound to drover.dispatch (write on the queue, read on the exchange), consumed.
@@ -91,7 +93,8 @@ describe('deploy/rabbitmq/definitions.json', () => {
       },
       'persistence-agent': {
         configure: [REPLY_QUEUE],
-        write: [dead, DEFAULT_EXCHANGE],
+        // drover.events: the live feed's entries (`feed.*`); the sender rules keep it off `agent.*` consumers.
+        write: [dead, DEFAULT_EXCHANGE, 'drover.events'],
         // Its own queues, and every dead-letter queue: the dead-letter keeper files what dies.
         read: [
           'persistence.events',
@@ -163,6 +166,9 @@ describe('deploy/rabbitmq/definitions.json', () => {
       }
       for (const role of allowedSenders(SESSION_AGENT_QUEUE, 'sa-1.example.org') ?? []) {
         assert.ok(new RegExp(permissionsOf(role).write).test('drover.dispatch'), role);
+      }
+      for (const role of allowedSenders(GATEWAY_FEED_QUEUE, 'feed.event') ?? []) {
+        assert.ok(new RegExp(permissionsOf(role).write).test('drover.events'), role);
       }
     });
   });

@@ -105,7 +105,7 @@ if (!url) {
         ['gateway', Exchanges.dispatch, 'pending'],
         ['scheduler', Exchanges.persistence, 'task'],
         ['engine', Exchanges.commands, 'agent.stop'],
-        ['persistence-agent', Exchanges.events, 'agent.stopped'],
+        ['persistence-agent', Exchanges.commands, 'agent.stop'],
         ['operator', Exchanges.reports, 'session.failed'],
       ] as const)('refuses the %s publishing to %s', async (role, exchange, routingKey) => {
         const outcome = await publishAs(role, exchange, routingKey, {});

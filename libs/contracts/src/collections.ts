@@ -9,6 +9,8 @@ export const Collections = {
   sessionAgents: 'session_agents',
   /** Filed by the persistence agent's dead-letter keeper (docs/dead-letters-and-load.md). */
   deadLetters: 'dead_letters',
+  /** The live feed's entries, by position (`FeedEntry`, `_id` = `feedKey(position)`). */
+  feed: 'feed',
 } as const;
 
 export const INTERNAL_COLLECTIONS: readonly string[] = Object.values(Collections);
@@ -69,4 +71,11 @@ export const READ_SIDE_INDEXES: readonly { collection: string; fields: string[];
   { collection: Collections.deadLetters, fields: ['key'] },
   { collection: Collections.deadLetters, fields: ['queue', 'key'] },
   { collection: Collections.deadLetters, fields: ['deadLetteredAt'] },
+  // Live feed: one entry per recorded event or activity (a redelivery appends nothing); an agent's entries after a position; retention by age.
+  { collection: Collections.feed, fields: ['sourceId'], unique: true },
+  { collection: Collections.feed, fields: ['agentId', '_id'] },
+  { collection: Collections.feed, fields: ['occurredAt'] },
+  // Gateway: what a command caused (`GET /api/commands/{id}`): its events, and those under its correlation.
+  { collection: Collections.feed, fields: ['commandId', '_id'] },
+  { collection: Collections.feed, fields: ['correlationId', '_id'] },
 ];

@@ -1,7 +1,7 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { AgentEgress } from './egress.schema';
-import { AgentId, BehaviorName, IsoDateTime, MessageId, ProxyUrl, SealedSecrets } from './ids.schema';
+import { AgentId, AgentLabels, BehaviorName, IsoDateTime, MessageId, ProxyUrl, SealedSecrets } from './ids.schema';
 import { boundedObject, Limits } from './limits';
 
 const commandEnvelope = <T extends string, P extends z.ZodTypeAny>(type: T, payload: P) =>
@@ -100,12 +100,34 @@ export const StartAgentPayload = z
     secrets: SealedSecrets.optional(),
     /** Allow rules of the agent's own, within the run-profile's `egress.agentsMayAllow`; see `AgentEgress`. */
     egress: AgentEgress.optional(),
+    /** The agent's labels (see `AgentLabels`); kept by restarts and wakes, replaced by `agent.label`. */
+    labels: AgentLabels.optional(),
   })
   .strict();
 
 /** Published by users (REST or straight to `drover.commands`). */
 export const StartAgent = commandEnvelope('agent.start', StartAgentPayload);
 export const StopAgent = commandEnvelope('agent.stop', z.object({ reason: z.string().max(500).optional() }).strict());
+
+/**
+ * Published by users: starts the agent again with the behaviour, config, proxy, schedule, egress,
+ * labels and sealed secrets of its last start (nothing is sent again). A stopped or failed agent
+ * starts at once; a running one is stopped first, then started; a queued or interrupted one is
+ * stopped and requested again.
+ */
+export const RestartAgent = commandEnvelope(
+  'agent.restart',
+  z.object({ reason: z.string().max(500).optional() }).strict(),
+);
+/**
+ * Published by users: the agent's behaviour stops acting, but its session keeps its slot, browser
+ * context and cookies (status `paused`). A starting agent is paused once it runs.
+ */
+export const PauseAgent = commandEnvelope('agent.pause', z.object({ reason: z.string().max(500).optional() }).strict());
+/** Published by users: a paused agent's behaviour runs again in the same session. */
+export const ResumeAgent = commandEnvelope('agent.resume', z.object({}).strict());
+/** Published by users: replaces the agent's labels. */
+export const LabelAgent = commandEnvelope('agent.label', z.object({ labels: AgentLabels }).strict());
 
 /** Published by the scheduler: the session agent hosting the agent is gone. */
 export const InterruptAgent = commandEnvelope(
@@ -139,6 +161,10 @@ export const YieldAgent = commandEnvelope(
 export const AgentCommand = z.discriminatedUnion('type', [
   StartAgent,
   StopAgent,
+  RestartAgent,
+  PauseAgent,
+  ResumeAgent,
+  LabelAgent,
   InterruptAgent,
   RecoverAgent,
   DequeueAgent,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
+import { LabelSelectors } from './actions.schema';
 import { AgentCommand } from './commands.schema';
 import { FilterSchema, UpdateSchema } from './filter.schema';
 import { redactConfig, redactCredentials, redactProxyUrl, redactUrl, urlSecrets } from './redact';
@@ -102,5 +103,20 @@ describe('redaction', () => {
       url: 'http://127.0.0.1:9/?api_key=***&q=ok',
     });
     expect(redactUrl('not a url, bob:pw@host')).toBe('not a url, ***:***@host');
+  });
+});
+
+describe('label selectors', () => {
+  it('read key=value once or repeated as labels (AND), and name what is wrong', () => {
+    expect(LabelSelectors.parse('team=growth')).toEqual({ team: 'growth' });
+    expect(LabelSelectors.parse(['team=growth', 'app-kubernetes-io/tier=web'])).toEqual({
+      team: 'growth',
+      'app-kubernetes-io/tier': 'web',
+    });
+    expect(LabelSelectors.parse('empty=')).toEqual({ empty: '' });
+    expect(LabelSelectors.safeParse('no-equals').success).toBe(false);
+    expect(LabelSelectors.safeParse('example.com/team=a').success).toBe(false);
+    expect(LabelSelectors.safeParse('team=a b').success).toBe(false);
+    expect(LabelSelectors.safeParse(['team=a', 'team=b']).success).toBe(false);
   });
 });

@@ -16,7 +16,11 @@ export const StartSession = z
     secrets: SealedSecrets.optional(),
     /** The agent's own egress allow rules; the session agent checks them against its profile. */
     egress: AgentEgress.optional(),
+    /** The agent is paused: the session takes its slot and browser context but runs no behaviour yet. */
+    paused: z.boolean().optional(),
     occurredAt: IsoDateTime,
+    /** The correlation of the command behind this work; the session agent copies it into its reports. */
+    correlationId: z.string().min(1).max(128).optional(),
   })
   .strict();
 
@@ -29,10 +33,31 @@ export const StopSession = z
     attempt: z.number().int().nonnegative(),
     reason: z.string().max(500).optional(),
     occurredAt: IsoDateTime,
+    /** The correlation of the command behind this work; the session agent copies it into its reports. */
+    correlationId: z.string().min(1).max(128).optional(),
   })
   .strict();
 
-export const SessionDispatch = z.discriminatedUnion('type', [StartSession, StopSession]);
+const sessionControl = <T extends string>(type: T) =>
+  z
+    .object({
+      messageId: MessageId,
+      type: z.literal(type),
+      agentId: AgentId,
+      attempt: z.number().int().nonnegative(),
+      occurredAt: IsoDateTime,
+      /** The correlation of the command that asked for it (see `StartSession.correlationId`). */
+      correlationId: z.string().min(1).max(128).optional(),
+    })
+    .strict();
+/** Sent to the instance hosting the agent: abort the behaviour, keep the slot, context and cookies. */
+export const PauseSession = sessionControl('session.pause');
+/** Sent to the instance hosting the agent: run the behaviour again in the paused session. */
+export const ResumeSession = sessionControl('session.resume');
+
+export const SessionDispatch = z.discriminatedUnion('type', [StartSession, StopSession, PauseSession, ResumeSession]);
+export type PauseSession = z.infer<typeof PauseSession>;
+export type ResumeSession = z.infer<typeof ResumeSession>;
 export type StartSession = z.infer<typeof StartSession>;
 export type StopSession = z.infer<typeof StopSession>;
 export type SessionDispatch = z.infer<typeof SessionDispatch>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AgentSchedule } from './commands.schema';
 import { AgentEgress } from './egress.schema';
-import { AgentId, BehaviorName, IsoDateTime, SealedSecrets } from './ids.schema';
+import { AgentId, AgentLabels, BehaviorName, IsoDateTime, SealedSecrets } from './ids.schema';
 
 export const AGENT_STATUSES = [
   'idle',
@@ -12,6 +12,7 @@ export const AGENT_STATUSES = [
   'stopped',
   'interrupted',
   'failed',
+  'paused',
 ] as const;
 export const AgentStatus = z.enum(AGENT_STATUSES);
 export type AgentStatus = z.infer<typeof AgentStatus>;
@@ -34,6 +35,8 @@ export const AgentStartRequested = event(
       secrets: SealedSecrets.optional(),
       /** The agent's own egress allow rules of this run, if any. */
       egress: AgentEgress.optional(),
+      /** The agent's labels of this run, if any. */
+      labels: AgentLabels.optional(),
     })
     .strict(),
 );
@@ -45,8 +48,13 @@ export const AgentStarted = event(
 );
 export const AgentStopRequested = event(
   'agent.stop-requested',
-  /** `requeue`: the stop is a rotation; once stopped, the agent is queued again instead. */
-  z.object({ reason: z.string().optional(), requeue: z.boolean().optional() }).strict(),
+  /**
+   * `requeue`: the stop is a rotation; once stopped, the agent is queued again instead.
+   * `restart`: the stop is a restart; once stopped, the agent is started again with its last start.
+   */
+  z
+    .object({ reason: z.string().optional(), requeue: z.boolean().optional(), restart: z.boolean().optional() })
+    .strict(),
 );
 export const AgentStopped = event('agent.stopped', z.object({ reason: z.string().optional() }).strict());
 export const AgentFailed = event('agent.failed', z.object({ error: z.string() }).strict());
@@ -55,6 +63,12 @@ export const AgentInterrupted = event(
   z.object({ reason: z.string(), retryAt: IsoDateTime.optional() }).strict(),
 );
 export const AgentRestarted = event('agent.restarted', z.object({ attempt: z.number().int().nonnegative() }).strict());
+/** The behaviour stops acting; the session keeps its slot and browser context (or will, once started). */
+export const AgentPaused = event('agent.paused', z.object({ reason: z.string().optional() }).strict());
+/** The behaviour runs again in the session it was paused in. */
+export const AgentResumed = event('agent.resumed', z.object({}).strict());
+/** The agent's labels were replaced. */
+export const AgentLabeled = event('agent.labeled', z.object({ labels: AgentLabels }).strict());
 
 export const AgentEvent = z.discriminatedUnion('type', [
   AgentStartRequested,
@@ -66,6 +80,9 @@ export const AgentEvent = z.discriminatedUnion('type', [
   AgentFailed,
   AgentInterrupted,
   AgentRestarted,
+  AgentPaused,
+  AgentResumed,
+  AgentLabeled,
 ]);
 export type AgentEvent = z.infer<typeof AgentEvent>;
 export type AgentEventType = AgentEvent['type'];
@@ -86,6 +103,12 @@ export const PublishedAgentEvent = z
      * field (published by an older engine), makes it rebuild the view from the stream.
      */
     eventsInCommit: z.number().int().positive().optional(),
+    /**
+     * The correlation of the command that caused the event: its `correlationId` (the gateway's
+     * `X-Request-Id`), or, for an event a session report caused, that of the command that started
+     * the run (kept in the stream's commit metadata).
+     */
+    correlationId: z.string().min(1).max(128).optional(),
   })
   .strict();
 export type PublishedAgentEvent = z.infer<typeof PublishedAgentEvent>;

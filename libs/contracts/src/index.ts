@@ -14,3 +14,5 @@ export * from './zod-issues';
 export * from './bus-identity';
 export * from './egress.schema';
 export * from './dead-letters.schema';
+export * from './actions.schema';
+export * from './feed.schema';

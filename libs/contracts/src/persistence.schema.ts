@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AgentId } from './ids.schema';
+import { AgentId, AgentLabels, BehaviorName } from './ids.schema';
 import { DeadLetterId } from './dead-letters.schema';
 import { AgentStatus } from './events.schema';
 import { BoundedFilter, SortSchema, UpdateSchema } from './filter.schema';
@@ -86,6 +86,9 @@ export const ReadQuery = z.discriminatedUnion('query', [
     .object({
       query: z.literal('agent.list'),
       status: AgentStatus.optional(),
+      behavior: BehaviorName.optional(),
+      /** Every one of these labels, with these values (AND). */
+      labels: AgentLabels.optional(),
       limit: Limit.default(50),
       cursor: z.string().max(200).optional(),
     })
@@ -110,6 +113,18 @@ export const ReadQuery = z.discriminatedUnion('query', [
   z.object({ query: z.literal('deadLetter.get'), id: DeadLetterId }).strict(),
   /** The read side's part of the fleet load summary (`GET /api/fleet`). */
   z.object({ query: z.literal('fleet.summary') }).strict(),
+  /** Live feed entries after a position, oldest first (`FeedEntry`); `agentId` narrows to one agent. */
+  z
+    .object({
+      query: z.literal('feed.list'),
+      after: z
+        .string()
+        .regex(/^[0-9]{1,15}$/)
+        .optional(),
+      agentId: AgentId.optional(),
+      limit: Limit.default(500),
+    })
+    .strict(),
   /** Readiness: answers once the persistence agent's store round trip succeeds. */
   z.object({ query: z.literal('health') }).strict(),
 ]);

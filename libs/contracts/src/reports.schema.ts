@@ -14,6 +14,8 @@ const reportEnvelope = <T extends string, P extends z.ZodTypeAny>(type: T, paylo
       attempt: z.number().int().nonnegative(),
       payload,
       occurredAt: IsoDateTime,
+      /** The dispatch's correlation (the command that started the run), copied into every report. */
+      correlationId: z.string().min(1).max(128).optional(),
     })
     .strict();
 

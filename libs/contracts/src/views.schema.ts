@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AgentSchedule } from './commands.schema';
 import { AgentEgress } from './egress.schema';
 import { AgentStatus } from './events.schema';
+import { AgentLabels } from './ids.schema';
 
 /** The read model of one agent, as the gateway serves it (secrets already redacted). */
 export const AgentView = z.object({
@@ -14,6 +15,12 @@ export const AgentView = z.object({
   schedule: AgentSchedule.optional(),
   /** The agent's own egress allow rules, as declared. */
   egress: AgentEgress.optional(),
+  /** The agent's labels. */
+  labels: AgentLabels.optional(),
+  /** Paused by an operator: shown with status `paused` once placed (and kept through recovery). */
+  paused: z.boolean().optional(),
+  /** A restart is running: the agent starts again once stopped. */
+  restart: z.boolean().optional(),
   attempts: z.number().int().nonnegative(),
   version: z.number().int().nonnegative(),
   instanceId: z.string().optional(),
@@ -55,6 +62,25 @@ export const CommandView = z.object({
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   /** Set on a replay (`POST /api/dead-letters/{id}/replay`): the dead letter it replays. */
   replayOf: z.string().optional(),
+  /** The command's correlation (the `X-Request-Id` of the API call that sent it). */
+  correlationId: z.string().optional(),
+  /**
+   * What the command caused, as the live feed recorded it (first 200, oldest first): the events
+   * committed under the command and every later event under its correlation (the run it started:
+   * `agent.started` after the session reported, stops, recoveries), with the feed id of each.
+   */
+  caused: z
+    .array(
+      z.object({
+        feedId: z.string(),
+        agentId: z.string(),
+        version: z.number().int().optional(),
+        type: z.string(),
+        commandId: z.string().optional(),
+        occurredAt: z.string(),
+      }),
+    )
+    .optional(),
 });
 export type CommandView = z.infer<typeof CommandView>;
 

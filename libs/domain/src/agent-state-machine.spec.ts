@@ -463,3 +463,258 @@ describe('agent state machine: the agent’s own egress rules', () => {
     expect(decision.kind === 'accept' && decision.events[0]?.data).toMatchObject({ egress });
   });
 });
+
+describe('agent state machine: restart', () => {
+  const restart: DomainMessage = { ...envelope, type: 'agent.restart', payload: {} };
+  const labels = { team: 'growth', 'app-kubernetes-io/name': 'feed' };
+  const full: AgentEvent = {
+    type: 'agent.start-requested',
+    data: {
+      behavior: 'http-monitor',
+      config: { url: 'http://x/' },
+      proxy: 'http://***@proxy:8080',
+      attempt: 1,
+      schedule: { start: '0 8 * * *' },
+      secrets: 'sealed.v1.k1.aaaa.bbbb.cccc',
+      egress: { allow: ['10.20.0.0/16'] },
+      labels,
+    },
+  };
+  const sameStart = (decision: Decision) =>
+    decision.kind === 'accept' ? decision.events.find((e) => e.type === 'agent.start-requested')?.data : undefined;
+
+  it('given an agent that never existed, a restart is rejected (agent_not_found)', () => {
+    const { decision } = when(agentWith(), restart);
+    expect(decision.kind === 'reject' && decision.code).toBe('agent_not_found');
+  });
+  for (const end of ['stopped', 'failed'] as const) {
+    it(`given ${end}, a restart starts it again at once with its last start, secrets and labels included`, () => {
+      const tail = end === 'stopped' ? [started, stopRequested, stopped] : [failed];
+      const { decision, after } = when(agentWith(full, ...tail), restart);
+      expect(types(decision)).toEqual(['agent.start-requested']);
+      expect(sameStart(decision)).toEqual(full.data);
+      expect(after.status).toBe('starting');
+      expect(after.attempts).toBe(1);
+      expect(after.secrets).toBe('sealed.v1.k1.aaaa.bbbb.cccc');
+      expect(agentView(after).labels).toEqual(labels);
+    });
+  }
+  for (const status of ['queued', 'interrupted']) {
+    it(`given ${status}, a restart stops it and requests it again (attempt 1)`, () => {
+      const history = status === 'queued' ? [full, queued] : [full, started, interrupted('2026-01-01T00:00:01.000Z')];
+      const { decision, after } = when(agentWith(...history), restart);
+      expect(types(decision)).toEqual(['agent.stopped', 'agent.start-requested']);
+      expect(sameStart(decision)).toEqual(full.data);
+      expect(after.status).toBe('starting');
+      expect(after.retryAt).toBe(undefined);
+    });
+  }
+  for (const status of ['starting', 'running', 'paused']) {
+    it(`given ${status}, a restart stops the session, then session.stopped starts it again with the same`, () => {
+      const history =
+        status === 'starting' ? [full] : status === 'running' ? [full, started] : [full, started, pausedEvent];
+      const first = when(agentWith(...history), restart);
+      expect(types(first.decision)).toEqual(['agent.stop-requested']);
+      expect(first.after.status).toBe('stopping');
+      expect(first.after.restart).toBe(true);
+      assert(first.decision.kind === 'accept');
+      const stoppingNow = [...history, ...first.decision.events];
+      const reported = status === 'starting' ? [started] : [];
+      const { decision, after } = when(agentWith(...stoppingNow, ...reported), report('session.stopped', {}));
+      expect(types(decision)).toEqual(['agent.stopped', 'agent.start-requested']);
+      expect(sameStart(decision)).toEqual(full.data);
+      expect(after.status).toBe('starting');
+      expect(after.restart).toBe(undefined);
+      expect(after.paused).toBe(undefined);
+    });
+  }
+  it('a restart stop ends the same way when the session fails, is deferred or its host is lost', () => {
+    const stopping: AgentEvent[] = [full, started, { type: 'agent.stop-requested', data: { restart: true } }];
+    const interrupt: DomainMessage = { ...envelope, type: 'agent.interrupt', payload: { reason: 'lost' } };
+    for (const message of [
+      report('session.failed', { error: 'x' }),
+      report('session.deferred', { reason: 'full' }),
+      interrupt,
+    ]) {
+      expect(types(when(agentWith(...stopping), message).decision)).toEqual(['agent.stopped', 'agent.start-requested']);
+    }
+  });
+  it('given stopping (a user stop or a rotation), a restart starts it again once stopped; twice is a no-op', () => {
+    const first = when(agentWith(full, started, stopRequested), restart);
+    expect(types(first.decision)).toEqual(['agent.stop-requested']);
+    expect(first.after.restart).toBe(true);
+    assert(first.decision.kind === 'accept');
+    const again = when(agentWith(full, started, stopRequested, ...first.decision.events), restart);
+    expect(again.decision.kind === 'noop' && again.decision.code).toBe('already_restarting');
+  });
+  it('a user stop during a restart wins: the agent ends stopped', () => {
+    const restarting: AgentEvent = { type: 'agent.stop-requested', data: { restart: true } };
+    const { decision, after } = when(agentWith(full, started, restarting), stop);
+    expect(types(decision)).toEqual(['agent.stop-requested']);
+    expect(after.restart).toBe(undefined);
+    assert(decision.kind === 'accept');
+    const end = when(agentWith(full, started, restarting, ...decision.events), report('session.stopped', {}));
+    expect(types(end.decision)).toEqual(['agent.stopped']);
+  });
+});
+
+const pausedEvent: AgentEvent = { type: 'agent.paused', data: {} };
+const resumedEvent: AgentEvent = { type: 'agent.resumed', data: {} };
+
+describe('agent state machine: pause and resume', () => {
+  const pause: DomainMessage = { ...envelope, type: 'agent.pause', payload: {} };
+  const resume: DomainMessage = { ...envelope, type: 'agent.resume', payload: {} };
+  const interrupt: DomainMessage = { ...envelope, type: 'agent.interrupt', payload: { reason: 'host lost' } };
+  const recoverCmd: DomainMessage = { ...envelope, type: 'agent.recover', payload: {} };
+
+  it('given running, a pause makes it paused on the same instance', () => {
+    const { decision, after } = when(agentWith(requested, started), pause);
+    expect(types(decision)).toEqual(['agent.paused']);
+    expect(after.status).toBe('paused');
+    expect(after.instanceId).toBe('sa-1');
+    expect(agentView(after).paused).toBe(true);
+  });
+  it('given starting, a pause is accepted and takes effect when the session reports started', () => {
+    const { decision, after } = when(agentWith(requested), pause);
+    expect(types(decision)).toEqual(['agent.paused']);
+    expect(after.status).toBe('starting');
+    expect(after.paused).toBe(true);
+    expect(when(agentWith(requested, pausedEvent), report('session.started', {})).after.status).toBe('paused');
+  });
+  it('a second pause is a no-op (already_paused)', () => {
+    for (const history of [
+      [requested, started, pausedEvent],
+      [requested, pausedEvent],
+    ]) {
+      const { decision } = when(agentWith(...history), pause);
+      expect(decision.kind === 'noop' && decision.code).toBe('already_paused');
+    }
+  });
+  it('given an agent that never existed, pause and resume are rejected (agent_not_found)', () => {
+    for (const message of [pause, resume]) {
+      const { decision } = when(agentWith(), message);
+      expect(decision.kind === 'reject' && decision.code).toBe('agent_not_found');
+    }
+  });
+  for (const status of ['queued', 'stopping', 'stopped', 'interrupted', 'failed']) {
+    it(`given ${status}, a pause is a no-op (not_running)`, () => {
+      const { decision } = when(agentWith(...STATES[status]!), pause);
+      expect(decision.kind === 'noop' && decision.code).toBe('not_running');
+    });
+  }
+  it('given paused, a resume makes it running again on the same instance', () => {
+    const { decision, after } = when(agentWith(requested, started, pausedEvent), resume);
+    expect(types(decision)).toEqual(['agent.resumed']);
+    expect(after.status).toBe('running');
+    expect(after.instanceId).toBe('sa-1');
+    expect(after.paused).toBe(undefined);
+  });
+  for (const status of ['running', 'starting', 'stopped', 'queued']) {
+    it(`given ${status} (not paused), a resume is a no-op (not_paused)`, () => {
+      const { decision } = when(agentWith(...STATES[status]!), resume);
+      expect(decision.kind === 'noop' && decision.code).toBe('not_paused');
+    });
+  }
+  it('a stop of a paused agent stops its session; once stopped it is no longer paused', () => {
+    const { decision, after } = when(agentWith(requested, started, pausedEvent), stop);
+    expect(types(decision)).toEqual(['agent.stop-requested']);
+    expect(after.status).toBe('stopping');
+    assert(decision.kind === 'accept');
+    const end = when(agentWith(requested, started, pausedEvent, ...decision.events), report('session.stopped', {}));
+    expect(end.after.status).toBe('stopped');
+    expect(end.after.paused).toBe(undefined);
+  });
+  it('a paused agent whose host is lost is interrupted and comes back paused', () => {
+    const lost = when(agentWith(requested, started, pausedEvent), interrupt);
+    expect(types(lost.decision)).toEqual(['agent.interrupted']);
+    expect(lost.after.status).toBe('interrupted');
+    expect(lost.after.paused).toBe(true);
+    assert(lost.decision.kind === 'accept');
+    const history = [requested, started, pausedEvent, ...lost.decision.events];
+    const later = { ...DEFAULT_RECOVERY_POLICY };
+    const back = decide(agentWith(...history), recoverCmd, { now: new Date('2030-01-01T00:00:00Z'), policy: later });
+    expect(types(back)).toEqual(['agent.restarted']);
+    assert(back.kind === 'accept');
+    const restarting = agentWith(...history, ...back.events);
+    expect(restarting.status).toBe('starting');
+    expect(restarting.startedPaused).toBe(true);
+    const up = when(restarting, report('session.started', {}, 2, 'sa-2'));
+    expect(up.after.status).toBe('paused');
+    expect(up.after.instanceId).toBe('sa-2');
+  });
+  it('a paused session that fails is recovered paused; a paused agent is interrupted by a start timeout only while starting', () => {
+    const { after } = when(agentWith(requested, started, pausedEvent), report('session.failed', { error: 'crash' }));
+    expect(after.status).toBe('interrupted');
+    expect(after.paused).toBe(true);
+    const timeout: DomainMessage = { ...envelope, type: 'agent.start-timeout', payload: { afterMs: 1 } };
+    expect(when(agentWith(requested, started, pausedEvent), timeout).decision.kind).toBe('noop');
+  });
+  it('a resume while the paused agent waits for a new session clears the flag: it comes back running', () => {
+    const waiting = [requested, started, pausedEvent, interrupted('2026-01-01T00:00:01.000Z')];
+    const { decision, after } = when(agentWith(...waiting), resume);
+    expect(types(decision)).toEqual(['agent.resumed']);
+    expect(after.status).toBe('interrupted');
+    expect(after.paused).toBe(undefined);
+  });
+  it('rotation leaves a paused agent alone (yield: not_running), and a start is rejected (agent_active)', () => {
+    const paused = agentWith(requested, started, pausedEvent);
+    const yieldCmd: DomainMessage = { ...envelope, type: 'agent.yield', payload: { ranForMs: 600_000 } };
+    const y = when(paused, yieldCmd).decision;
+    expect(y.kind === 'noop' && y.code).toBe('not_running');
+    const s = when(paused, start).decision;
+    expect(s.kind === 'reject' && s.code).toBe('agent_active');
+  });
+  it('stale reports change nothing for a paused agent: an older attempt, or another instance', () => {
+    const paused = agentWith(requested, started, pausedEvent);
+    expect(when(paused, report('session.stopped', {}, 0)).decision.kind).toBe('noop');
+    expect(when(paused, report('session.failed', { error: 'x' }, 1, 'sa-9')).decision.kind).toBe('noop');
+    const again = when(paused, report('session.started', {}));
+    expect(again.decision.kind === 'noop' && again.decision.code).toBe('already_started');
+    expect(when(agentWith(requested, started, pausedEvent, resumedEvent), pause).after.status).toBe('paused');
+  });
+});
+
+describe('agent state machine: labels', () => {
+  const labels = { team: 'growth', 'app-kubernetes-io/name': 'feed' };
+  const label = (l: Record<string, string>): DomainMessage => ({
+    ...envelope,
+    type: 'agent.label',
+    payload: { labels: l },
+  });
+  const labeledStart: DomainMessage = { ...envelope, type: 'agent.start', payload: { ...start.payload, labels } };
+
+  it('a start carries them into the state and the view; a new start without them removes them', () => {
+    const { after } = when(agentWith(), labeledStart);
+    expect(agentView(after).labels).toEqual(labels);
+    expect(OPTIONAL_VIEW_FIELDS.includes('labels')).toBe(true);
+    const fresh = when(agentWith({ ...requested, data: { ...requested.data, labels } }, failed), start);
+    expect('labels' in fresh.after).toBe(false);
+  });
+  it('agent.label replaces them in any status; the same labels are a no-op; an unknown agent is rejected', () => {
+    for (const status of ['running', 'stopped', 'queued', 'failed']) {
+      const { decision, after } = when(agentWith(...STATES[status]!), label({ owner: 'ops' }));
+      expect(types(decision)).toEqual(['agent.labeled']);
+      expect(after.labels).toEqual({ owner: 'ops' });
+      expect(after.status).toBe(status);
+    }
+    const same = when(agentWith({ type: 'agent.labeled', data: { labels } }), label({ ...labels }));
+    expect(same.decision.kind === 'noop' && same.decision.code).toBe('labels_unchanged');
+    const cleared = when(agentWith(requested, { type: 'agent.labeled', data: { labels } }), label({}));
+    expect('labels' in cleared.after).toBe(false);
+    const none = when(agentWith(), label(labels)).decision;
+    expect(none.kind === 'reject' && none.code).toBe('agent_not_found');
+  });
+  it('a scheduled wake keeps them', () => {
+    const first = when(agentWith(), {
+      ...labeledStart,
+      payload: { ...labeledStart.payload, schedule: { start: '0 8 * * *' } },
+    });
+    assert(first.decision.kind === 'accept');
+    const { after } = when(agentWith(...first.decision.events, failed), {
+      ...envelope,
+      type: 'agent.wake',
+      payload: { occurrence: NOW.toISOString() },
+    });
+    expect(after.labels).toEqual(labels);
+  });
+});

@@ -6,7 +6,7 @@ import type { AgentState } from './agent.state';
  * left in clear (a start from before secrets were sealed) masked.
  */
 export function agentView(state: AgentState): AgentView {
-  const { config, proxy, secrets: _sealed, ...rest } = state;
+  const { config, proxy, secrets: _sealed, startedPaused: _dispatch, ...rest } = state;
   return {
     ...rest,
     ...(config ? { config: redactConfig(config) as Record<string, unknown> } : {}),
@@ -21,6 +21,9 @@ export const OPTIONAL_VIEW_FIELDS = [
   'proxy',
   'schedule',
   'egress',
+  'labels',
+  'paused',
+  'restart',
   'instanceId',
   'startedAt',
   'stoppedAt',

@@ -19,7 +19,7 @@ export interface DecideContext {
   policy: RecoveryPolicy;
 }
 
-const ACTIVE = new Set(['queued', 'starting', 'running', 'stopping', 'interrupted']);
+const ACTIVE = new Set(['queued', 'starting', 'running', 'paused', 'stopping', 'interrupted']);
 
 const accept = (...events: AgentEvent[]): Decision => ({ kind: 'accept', events });
 const noop = (code: string, message: string): Decision => ({ kind: 'noop', code, message });
@@ -32,6 +32,14 @@ export function decide(state: AgentState, message: DomainMessage, context: Decid
       return decideStart(state, message.payload);
     case 'agent.stop':
       return decideStop(state, message.payload.reason);
+    case 'agent.restart':
+      return decideRestart(state, message.payload.reason);
+    case 'agent.pause':
+      return decidePause(state, message.payload.reason);
+    case 'agent.resume':
+      return decideResume(state);
+    case 'agent.label':
+      return decideLabel(state, message.payload.labels);
     case 'agent.interrupt':
       return decideInterrupt(state, message.payload, context);
     case 'agent.start-timeout':
@@ -72,8 +80,97 @@ function decideStart(state: AgentState, payload: Extract<AgentCommand, { type: '
       ...(payload.schedule ? { schedule: payload.schedule } : {}),
       ...(payload.secrets ? { secrets: payload.secrets } : {}),
       ...(payload.egress ? { egress: payload.egress } : {}),
+      ...(payload.labels && Object.keys(payload.labels).length ? { labels: payload.labels } : {}),
     },
   });
+}
+
+/** The agent's last start again, attempt 1: what a wake and a restart request. Nothing is sent again. */
+function lastStart(state: AgentState & { behavior: string }): AgentEvent {
+  return {
+    type: 'agent.start-requested',
+    data: {
+      behavior: state.behavior,
+      config: state.config ?? {},
+      ...(state.proxy ? { proxy: state.proxy } : {}),
+      attempt: 1,
+      ...(state.schedule ? { schedule: state.schedule } : {}),
+      ...(state.secrets ? { secrets: state.secrets } : {}),
+      ...(state.egress ? { egress: state.egress } : {}),
+      ...(state.labels ? { labels: state.labels } : {}),
+    },
+  };
+}
+
+/** A session ended: a restart's stop starts the agent again, anything else leaves it stopped. */
+function sessionEnded(state: AgentState, reason: string | undefined): Decision {
+  const stopped: AgentEvent = { type: 'agent.stopped', data: reason ? { reason } : {} };
+  if (state.restart && state.behavior) return accept(stopped, lastStart({ ...state, behavior: state.behavior }));
+  return accept(stopped);
+}
+
+/**
+ * Start again with the last start: at once when nothing runs (stopped, failed), after the session
+ * stopped when one runs (a stop-requested carrying `restart`), stopped and requested again when
+ * the agent waits (queued, interrupted).
+ */
+function decideRestart(state: AgentState, reason: string | undefined): Decision {
+  if (state.version === 0 || !state.behavior) {
+    return reject('agent_not_found', `agent ${state.agentId} does not exist`);
+  }
+  const withBehavior = { ...state, behavior: state.behavior };
+  const why = reason ?? 'restart';
+  switch (state.status) {
+    case 'stopped':
+    case 'failed':
+    case 'idle':
+      return accept(lastStart(withBehavior));
+    case 'queued':
+    case 'interrupted':
+      return accept({ type: 'agent.stopped', data: { reason: why } }, lastStart(withBehavior));
+    case 'starting':
+    case 'running':
+    case 'paused':
+      return accept({ type: 'agent.stop-requested', data: { reason: why, restart: true } });
+    case 'stopping':
+      if (state.restart) return noop('already_restarting', `agent ${state.agentId} is already restarting`);
+      // A stop (or a rotation) runs: once it ends, the agent starts again instead.
+      return accept({ type: 'agent.stop-requested', data: { reason: why, restart: true } });
+  }
+}
+
+/**
+ * Pause a running agent: its behaviour is aborted, its session keeps the slot, browser context
+ * and cookies. A starting agent is paused once its session runs (the flag waits in the state).
+ */
+function decidePause(state: AgentState, reason: string | undefined): Decision {
+  if (state.version === 0) return reject('agent_not_found', `agent ${state.agentId} does not exist`);
+  if (state.paused && ['paused', 'starting'].includes(state.status)) {
+    return noop('already_paused', `agent ${state.agentId} is already paused`);
+  }
+  if (state.status === 'running' || state.status === 'starting') {
+    return accept({ type: 'agent.paused', data: reason ? { reason } : {} });
+  }
+  return noop('not_running', `agent ${state.agentId} is ${state.status}`);
+}
+
+/** Resume a paused agent; one paused while its session is being (re)started just loses the flag. */
+function decideResume(state: AgentState): Decision {
+  if (state.version === 0) return reject('agent_not_found', `agent ${state.agentId} does not exist`);
+  if (!state.paused || state.status === 'stopping') {
+    return noop('not_paused', `agent ${state.agentId} is ${state.status}`);
+  }
+  return accept({ type: 'agent.resumed', data: {} });
+}
+
+function decideLabel(state: AgentState, labels: Record<string, string>): Decision {
+  if (state.version === 0) return reject('agent_not_found', `agent ${state.agentId} does not exist`);
+  const current = state.labels ?? {};
+  const same =
+    Object.keys(current).length === Object.keys(labels).length &&
+    Object.entries(labels).every(([key, value]) => current[key] === value);
+  if (same) return noop('labels_unchanged', `agent ${state.agentId} already has these labels`);
+  return accept({ type: 'agent.labeled', data: { labels } });
 }
 
 /**
@@ -94,18 +191,7 @@ function decideWake(state: AgentState, occurrence: string): Decision {
       `agent ${state.agentId} stopped at ${state.stoppedAt}, after ${occurrence}`,
     );
   }
-  return accept({
-    type: 'agent.start-requested',
-    data: {
-      behavior: state.behavior,
-      config: state.config ?? {},
-      ...(state.proxy ? { proxy: state.proxy } : {}),
-      attempt: 1,
-      schedule: state.schedule,
-      ...(state.secrets ? { secrets: state.secrets } : {}),
-      ...(state.egress ? { egress: state.egress } : {}),
-    },
-  });
+  return accept(lastStart({ ...state, behavior: state.behavior }));
 }
 
 function decideStop(state: AgentState, reason: string | undefined): Decision {
@@ -118,10 +204,11 @@ function decideStop(state: AgentState, reason: string | undefined): Decision {
       return accept({ type: 'agent.stopped', data });
     case 'starting':
     case 'running':
+    case 'paused':
       return accept({ type: 'agent.stop-requested', data });
     case 'stopping':
-      // A user stop during a rotation wins: the agent stays stopped instead of queueing again.
-      if (state.requeue) return accept({ type: 'agent.stop-requested', data });
+      // A user stop during a rotation or a restart wins: the agent stays stopped.
+      if (state.requeue || state.restart) return accept({ type: 'agent.stop-requested', data });
       return noop('already_stopping', `agent ${state.agentId} is already stopping`);
     default:
       return noop('not_running', `agent ${state.agentId} is ${state.status}`);
@@ -136,8 +223,9 @@ function decideInterrupt(
   if (payload.instanceId && state.instanceId !== payload.instanceId) {
     return noop('stale_interrupt', `agent ${state.agentId} no longer runs on ${payload.instanceId}`);
   }
-  if (state.status === 'stopping') return accept({ type: 'agent.stopped', data: { reason: payload.reason } });
-  if (state.status === 'starting' || state.status === 'running') return recover(state, payload.reason, context);
+  if (state.status === 'stopping') return sessionEnded(state, payload.reason);
+  // A paused agent is recovered like a running one, and comes back paused.
+  if (['starting', 'running', 'paused'].includes(state.status)) return recover(state, payload.reason, context);
   return noop('not_running', `agent ${state.agentId} is ${state.status}`);
 }
 
@@ -173,7 +261,7 @@ function decideReport(state: AgentState, report: SessionReport, context: DecideC
   }
   const foreign = state.instanceId !== undefined && state.instanceId !== report.instanceId;
   if (stale || foreign) return noop('stale_report', `report of a session ${state.agentId} no longer has`);
-  const live = ['starting', 'running', 'stopping'].includes(state.status);
+  const live = ['starting', 'running', 'paused', 'stopping'].includes(state.status);
   if (!live) return noop('not_running', `agent ${state.agentId} is ${state.status}`);
 
   switch (report.type) {
@@ -181,16 +269,15 @@ function decideReport(state: AgentState, report: SessionReport, context: DecideC
       if (state.status === 'stopping' && state.requeue) {
         return accept({ type: 'agent.queued', data: { reason: 'rotation: waiting for a slot again' } });
       }
-      return accept({ type: 'agent.stopped', data: report.payload.reason ? { reason: report.payload.reason } : {} });
+      return sessionEnded(state, report.payload.reason);
     case 'session.failed':
       // A failing session is evicted and retried with back-off like a lost one, then failed.
       return state.status === 'stopping'
-        ? accept({ type: 'agent.stopped', data: { reason: `stopped with error: ${report.payload.error}` } })
+        ? sessionEnded(state, `stopped with error: ${report.payload.error}`)
         : recover(state, `session failed: ${report.payload.error}`, context);
     case 'session.deferred':
       if (state.status === 'starting') return accept({ type: 'agent.queued', data: { reason: report.payload.reason } });
-      if (state.status === 'stopping')
-        return accept({ type: 'agent.stopped', data: { reason: 'stopped while queued' } });
+      if (state.status === 'stopping') return sessionEnded(state, 'stopped while queued');
       return noop('not_starting', `agent ${state.agentId} is ${state.status}`);
   }
 }

@@ -6,14 +6,17 @@ export function evolve(state: AgentState, event: AgentEvent, at: string): AgentS
   const next: AgentState = { ...state, updatedAt: at, createdAt: state.createdAt ?? at };
   switch (event.type) {
     case 'agent.start-requested': {
-      const { behavior, config, proxy, attempt, schedule, secrets, egress } = event.data;
-      const fresh: AgentState = { ...next, status: 'starting', behavior, config, attempts: attempt };
+      const { behavior, config, proxy, attempt, schedule, secrets, egress, labels } = event.data;
+      const fresh: AgentState = withoutIntents({ ...next, status: 'starting', behavior, config, attempts: attempt });
       // A start replaces the schedule, or removes it when it carries none.
       delete fresh.schedule;
       if (schedule) fresh.schedule = schedule;
       // Likewise the agent's own egress rules.
       delete fresh.egress;
       if (egress) fresh.egress = egress;
+      // And its labels.
+      delete fresh.labels;
+      if (labels && Object.keys(labels).length) fresh.labels = labels;
       return without(
         fresh,
         'proxy',
@@ -30,26 +33,28 @@ export function evolve(state: AgentState, event: AgentEvent, at: string): AgentS
     case 'agent.queued':
       return withoutRequeue(without({ ...next, status: 'queued', queuedAt: at }, 'instanceId'));
     case 'agent.dequeued':
-      return without({ ...next, status: 'starting', attempts: event.data.attempt }, 'queuedAt');
+      return startsSession(without({ ...next, status: 'starting', attempts: event.data.attempt }, 'queuedAt'));
     case 'agent.started':
       return {
         ...next,
         // A stop requested while starting stays pending; the engine routes it to this instance.
-        status: state.status === 'stopping' ? 'stopping' : 'running',
+        status: state.status === 'stopping' ? 'stopping' : state.paused ? 'paused' : 'running',
         instanceId: event.data.instanceId,
         startedAt: at,
       };
-    case 'agent.stop-requested':
-      return event.data.requeue
-        ? { ...next, status: 'stopping', requeue: true }
-        : withoutRequeue({ ...next, status: 'stopping' });
+    case 'agent.stop-requested': {
+      const stopping = withoutRequeue({ ...next, status: 'stopping' });
+      if (event.data.requeue) stopping.requeue = true;
+      if (event.data.restart) stopping.restart = true;
+      return stopping;
+    }
     case 'agent.stopped':
-      return withoutRequeue(
+      return withoutIntents(
         without({ ...next, status: 'stopped', stoppedAt: at }, 'instanceId', 'retryAt', 'queuedAt'),
       );
     case 'agent.failed':
       return without(
-        { ...next, status: 'failed', stoppedAt: at, lastError: event.data.error },
+        withoutIntents({ ...next, status: 'failed', stoppedAt: at, lastError: event.data.error }),
         'instanceId',
         'retryAt',
         'queuedAt',
@@ -59,7 +64,19 @@ export function evolve(state: AgentState, event: AgentEvent, at: string): AgentS
         retryAt: event.data.retryAt,
       });
     case 'agent.restarted':
-      return without({ ...next, status: 'starting', attempts: event.data.attempt }, 'retryAt');
+      return startsSession(without({ ...next, status: 'starting', attempts: event.data.attempt }, 'retryAt'));
+    case 'agent.paused':
+      return { ...next, paused: true, status: state.status === 'running' ? 'paused' : state.status };
+    case 'agent.resumed': {
+      const { paused, ...resumed } = next;
+      void paused;
+      return { ...resumed, status: state.status === 'paused' ? 'running' : state.status };
+    }
+    case 'agent.labeled': {
+      const { labels, ...rest } = next;
+      void labels;
+      return Object.keys(event.data.labels).length ? { ...rest, labels: event.data.labels } : rest;
+    }
   }
 }
 
@@ -118,7 +135,23 @@ function without(
 }
 
 function withoutRequeue(state: AgentState): AgentState {
-  const { requeue, ...rest } = state;
+  const { requeue, restart, ...rest } = state;
   void requeue;
+  void restart;
   return rest;
+}
+
+/** The end of a run (or a new one): no pending rotation or restart, not paused. */
+function withoutIntents(state: AgentState): AgentState {
+  const { paused, startedPaused, ...rest } = withoutRequeue(state);
+  void paused;
+  void startedPaused;
+  return rest;
+}
+
+/** A `session.start` is dispatched: remember whether it asked for a paused session. */
+function startsSession(state: AgentState): AgentState {
+  const { startedPaused, ...rest } = state;
+  void startedPaused;
+  return state.paused ? { ...rest, startedPaused: true } : rest;
 }

@@ -45,6 +45,13 @@ export type Handler = (delivery: Delivery) => Promise<Outcome | void>;
 export interface PublishOptions {
   messageId?: string;
   headers?: Record<string, unknown>;
+  /**
+   * What the message belongs to (the API request behind a command, and everything it caused); the
+   * RabbitMQ adapter sends it as the AMQP `correlation_id`. Default: the body's `correlationId`.
+   */
+  correlationId?: string;
+  /** The message's type (AMQP `type`). Default: the body's `type`, `query` or `op`, else the routing key. */
+  type?: string;
 }
 
 /** How a delivery was finally settled: what the handler decided, after the adapter's own checks. */

@@ -28,6 +28,13 @@ export const DEATH_REASON_HEADER = 'x-drover-death-reason';
 export const DEATH_QUEUE_HEADER = 'x-drover-death-queue';
 /** When the message was dead-lettered (ISO time, the dead-lettering process's clock). */
 export const DEATH_AT_HEADER = 'x-drover-death-at';
+/**
+ * Set on a delivery whose content is not JSON, from a queue with no dead-letter queue of its own
+ * (a `.dead` queue): its body is `null` and this header says why, so its consumer (the dead-letter
+ * keeper) can file it instead of the message vanishing. Queues with a dead-letter queue never
+ * hand such content to their handler: it is dead-lettered with the reason.
+ */
+export const INVALID_CONTENT_HEADER = 'x-drover-invalid-content';
 
 /**
  * Header of a copy a consumer republished under its own user (a retry, a dead letter, the engine's

@@ -6,7 +6,14 @@ import { deadLetter } from './outcomes';
 import { Queues } from './topology';
 
 /** The commands users send (the gateway, operators, bootstrap's profile); the rest are the scheduler's. */
-const USER_COMMANDS: readonly string[] = ['agent.start', 'agent.stop'];
+const USER_COMMANDS: readonly string[] = [
+  'agent.start',
+  'agent.stop',
+  'agent.restart',
+  'agent.pause',
+  'agent.resume',
+  'agent.label',
+];
 const SCHEDULER_COMMANDS: readonly string[] = AGENT_COMMAND_TYPES.filter((type) => !USER_COMMANDS.includes(type));
 
 /** Who may send a command of this type (the routing key; the engine checks it against the body's type). */
@@ -37,8 +44,10 @@ export function allowedSenders(queue: string, routingKey: string): readonly BusR
       // Read queries feed the gateway's API; generic tasks are limited per role by the persistence agent.
       return routingKey === RoutingKeys.readQuery ? ['gateway', 'operator'] : ['session-agent', 'gateway', 'operator'];
     default:
-      // A session agent's own queue (`session-agent.<id>`): the engine's dispatches.
-      return queue.startsWith('session-agent.') ? ['engine'] : undefined;
+      // A session agent's own queue (`session-agent.<id>`): the engine's dispatches; a gateway's
+      // live feed queue (`gateway.feed.<id>`): the persistence agent's feed entries.
+      if (queue.startsWith('session-agent.')) return ['engine'];
+      return queue.startsWith('gateway.feed.') ? ['persistence-agent'] : undefined;
   }
 }
 

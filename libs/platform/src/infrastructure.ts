@@ -14,7 +14,8 @@ import type { Store } from '@drover/store';
 export async function openBus(
   env: Env,
   logger: Logger,
-  options: { shared: boolean; declaresTopology?: boolean },
+  /** `service`: the publishing service's name, sent as AMQP `app_id` on every message. */
+  options: { shared: boolean; declaresTopology?: boolean; service?: string },
 ): Promise<Bus> {
   if (env.RABBITMQ_URL) {
     const { RabbitMqBus } = await import('@drover/messaging/rabbitmq');
@@ -24,6 +25,7 @@ export async function openBus(
       prefetch: env.PREFETCH,
       // With a broker user per service, only bootstrap may configure the shared topology.
       declareTopology: !users || (options.declaresTopology ?? false),
+      ...(options.service ? { appId: options.service } : {}),
     });
     // Senders are told apart only when each service has its own broker user (docs/security.md, "Trust boundaries").
     return users ? new SenderGuardBus(bus, users, logger.child({ component: 'senders' })) : bus;

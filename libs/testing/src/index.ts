@@ -7,3 +7,4 @@ export * from './tcp-relay';
 export * from './publish-commands';
 export * from './run-profile';
 export * from './rabbitmq-users';
+export * from './sse';

@@ -23,7 +23,7 @@ async function main(): Promise<number> {
     throw error;
   }
   const logger = createLogger('bootstrap', config.env.LOG_LEVEL);
-  const bus = await openBus(config.env, logger, { shared: true, declaresTopology: true });
+  const bus = await openBus(config.env, logger, { shared: true, declaresTopology: true, service: 'bootstrap' });
   const store = await openStore(config.env);
   try {
     await boundDeadLetters(config.env, config.profile.retention.deadLetters, logger);

@@ -288,6 +288,94 @@ describe('engine', () => {
     expect((routed.body as { type: string }).type).toBe('session.stop');
   });
 
+  it('routes pause and resume to the hosting instance, a pause while starting once the session reports started', async () => {
+    const to = (agentId: string, type: string) =>
+      dispatched.filter(
+        (d) =>
+          d.routingKey === 'sa-1' &&
+          (d.body as { agentId: string; type: string }).agentId === agentId &&
+          (d.body as { type: string }).type === type,
+      );
+    const started = (agentId: string, messageId: string) =>
+      bus.publish(Exchanges.reports, 'session.started', {
+        messageId,
+        type: 'session.started',
+        agentId,
+        instanceId: 'sa-1',
+        attempt: 1,
+        payload: {},
+        occurredAt: new Date().toISOString(),
+      });
+    await request(start('pz', 'cmd-pz'));
+    const early = await request({ messageId: 'pause-pz-1', type: 'agent.pause', agentId: 'pz', payload: {} });
+    expect(early.ok && early.view).toMatchObject({ status: 'starting', paused: true });
+    await started('pz', 'rep-pz-1');
+    const pause = await until(() => to('pz', 'session.pause')[0]);
+    expect((pause.body as { attempt: number }).attempt).toBe(1);
+    const resumed = await request({ messageId: 'resume-pz-1', type: 'agent.resume', agentId: 'pz', payload: {} });
+    expect(resumed.ok && resumed.view.status).toBe('running');
+    await until(() => to('pz', 'session.resume')[0]);
+    const again = await request({ messageId: 'pause-pz-2', type: 'agent.pause', agentId: 'pz', payload: {} });
+    expect(again.ok && again.view.status).toBe('paused');
+    await until(() => (to('pz', 'session.pause').length === 2 ? true : undefined));
+  });
+
+  it('restarts a running agent with its sealed secrets: the stop, then on session.stopped a start carrying them', async () => {
+    await bus.publish(
+      Exchanges.commands,
+      'agent.start',
+      { ...start('rs', 'cmd-rs'), payload: { ...start('', '').payload, proxy: 'http://al:Pw-rs@127.0.0.1:9' } },
+      { messageId: 'cmd-rs' },
+    );
+    const first = await until(() =>
+      dispatched.find(
+        (d) =>
+          (d.body as { agentId: string; type: string }).agentId === 'rs' &&
+          (d.body as { type: string }).type === 'session.start',
+      ),
+    );
+    const sealed = (first.body as { secrets?: string }).secrets;
+    assert.ok(sealed, 'the first start carries sealed secrets');
+    await bus.publish(Exchanges.reports, 'session.started', {
+      messageId: 'rep-rs-1',
+      type: 'session.started',
+      agentId: 'rs',
+      instanceId: 'sa-1',
+      attempt: 1,
+      payload: {},
+      occurredAt: new Date().toISOString(),
+    });
+    const restart = await request({ messageId: 'restart-rs', type: 'agent.restart', agentId: 'rs', payload: {} });
+    expect(restart.ok && restart.view).toMatchObject({ status: 'stopping', restart: true });
+    await until(() =>
+      dispatched.find(
+        (d) =>
+          d.routingKey === 'sa-1' &&
+          (d.body as { agentId: string; type: string }).agentId === 'rs' &&
+          (d.body as { type: string }).type === 'session.stop',
+      ),
+    );
+    await bus.publish(Exchanges.reports, 'session.stopped', {
+      messageId: 'rep-rs-2',
+      type: 'session.stopped',
+      agentId: 'rs',
+      instanceId: 'sa-1',
+      attempt: 1,
+      payload: { reason: 'restart' },
+      occurredAt: new Date().toISOString(),
+    });
+    const starts = () =>
+      dispatched.filter(
+        (d) =>
+          (d.body as { agentId: string; type: string }).agentId === 'rs' &&
+          (d.body as { type: string }).type === 'session.start',
+      );
+    const second = await until(() => starts()[1]);
+    expect((second.body as { secrets?: string; proxy?: string }).secrets).toBe(sealed);
+    expect((second.body as { proxy?: string }).proxy).toBe((first.body as { proxy?: string }).proxy);
+    expect((second.body as { attempt: number }).attempt).toBe(1);
+  });
+
   it('seals the secrets of a start published in clear before anything keeps them', async () => {
     await bus.publish(
       Exchanges.commands,

@@ -15,7 +15,7 @@ import { Engine } from './engine';
 runService('engine', async ({ env, profile }, logger) => {
   const secrets = openSecretBox(env);
   const metrics = new DroverMetrics('engine');
-  const bus = new InstrumentedBus(await openBus(env, logger, { shared: true }), metrics);
+  const bus = new InstrumentedBus(await openBus(env, logger, { shared: true, service: 'engine' }), metrics);
   const store = await openStore(env);
   const engine = new Engine(
     { bus, store, clock: systemClock, logger, secrets },

@@ -3,12 +3,16 @@ import { NestFactory } from '@nestjs/core';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { BUS, type Bus } from '@drover/messaging';
 import { ScreenshotStore } from '@drover/platform';
-import type { Logger, SecretBox } from '@drover/runtime';
+import { LOGGER, type Logger, type SecretBox } from '@drover/runtime';
 import { AgentsController } from './agents/agents.controller';
+import { accessLog } from './correlation/access-log';
+import { requestContextMiddleware, requestIdMiddleware } from './correlation/request-id';
 import { CommandsController } from './commands/commands.controller';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { FleetController } from './fleet/fleet.controller';
 import { HealthController } from './health/health.controller';
+import { DEFAULT_FEED_SETTINGS, EventsController, FEED_SETTINGS, type FeedSettings } from './events/events.controller';
+import { FeedHub } from './events/feed-hub';
 import { DocsController } from './openapi/docs.controller';
 import { ScreenshotsController } from './screenshots/screenshots.controller';
 import { ApiErrorFilter } from './infrastructure/api-error.filter';
@@ -34,17 +38,21 @@ export interface GatewayDeps {
    * in clear and the engine seals them.
    */
   secrets?: SecretBox;
+  /** The live stream's keep-alive interval and per-client bound (`DEFAULT_FEED_SETTINGS` for what is not given). */
+  feed?: Partial<FeedSettings>;
 }
 
 /** The REST shim: validates HTTP calls and turns them into bus requests. No store access. */
 @Module({})
 export class GatewayModule {
-  static forRoot({ bus, config, screenshots, secrets }: GatewayDeps): DynamicModule {
+  static forRoot({ bus, logger, config, screenshots, secrets, feed }: GatewayDeps): DynamicModule {
+    const clients = new BusClients(bus, config, secrets);
     return {
       module: GatewayModule,
       controllers: [
         AgentsController,
         CommandsController,
+        EventsController,
         HealthController,
         ScreenshotsController,
         DocsController,
@@ -53,7 +61,10 @@ export class GatewayModule {
       ],
       providers: [
         { provide: BUS, useValue: bus },
-        { provide: BusClients, useValue: new BusClients(bus, config, secrets) },
+        { provide: BusClients, useValue: clients },
+        { provide: FeedHub, useValue: new FeedHub(bus, clients, logger.child({ component: 'live-feed' })) },
+        { provide: FEED_SETTINGS, useValue: { ...DEFAULT_FEED_SETTINGS, ...feed } },
+        { provide: LOGGER, useValue: logger },
         { provide: ScreenshotStore, useValue: screenshots ?? new ScreenshotStore('./.drover/data', 50) },
       ],
     };
@@ -68,11 +79,15 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<INestApplicat
   (app.getHttpAdapter().getInstance() as express.Express).disable('x-powered-by');
   // First, so every answer carries it: JSON, errors, 404s, unreadable bodies, screenshots.
   app.use(noSniff);
+  // Before anything answers, so every answer (a 401, a 429, a 404) carries the request's id.
+  app.use(requestIdMiddleware);
+  app.use(accessLog(deps.logger));
   // Before the body parser: rejected callers cost no parsing.
   if (security) app.use(security);
   app.use(express.json({ limit: MAX_BODY_BYTES }));
   // Body-parser errors (malformed JSON, too large) happen before Nest's filters see the request.
   app.use(bodyErrors);
+  app.use(requestContextMiddleware);
   app.useGlobalFilters(new ApiErrorFilter(deps.logger));
   app.enableShutdownHooks();
   return app;

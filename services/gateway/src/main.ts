@@ -24,7 +24,7 @@ runService('gateway', async ({ env, profile }, logger) => {
   const bind = apiBind(env); // before connecting anything: a refused bind exits 2 at once
   const secrets = openSecretBox(env);
   const metrics = new DroverMetrics('gateway');
-  const bus = await openBus(env, logger, { shared: true });
+  const bus = await openBus(env, logger, { shared: true, service: 'gateway' });
   const redis = openRedis(env, logger);
   const config = { commandTimeoutMs: profile.gateway.commandTimeoutMs, queryTimeoutMs: profile.gateway.queryTimeoutMs };
   const app = await createGatewayApp({
@@ -34,6 +34,7 @@ runService('gateway', async ({ env, profile }, logger) => {
     screenshots: new ScreenshotStore(resolve(env.PERSISTENT_DATA_PATH), env.SCREENSHOT_LIMIT),
     security: securityFromEnv(env, redis),
     secrets,
+    feed: { keepAliveMs: env.SSE_KEEPALIVE_MS },
   });
   await app.listen(env.PORT, bind.host);
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;

@@ -6,7 +6,7 @@ import { PersistenceAgent } from './persistence-agent';
 /** `npm run start:persistence-agent`: the read side's writer; replicas compete for its queues. */
 runService('persistence-agent', async ({ env, profile }, logger) => {
   const metrics = new DroverMetrics('persistence-agent');
-  const bus = new InstrumentedBus(await openBus(env, logger, { shared: true }), metrics);
+  const bus = new InstrumentedBus(await openBus(env, logger, { shared: true, service: 'persistence-agent' }), metrics);
   const store = await openStore(env);
   const agent = new PersistenceAgent(
     { bus, store, clock: systemClock, logger },

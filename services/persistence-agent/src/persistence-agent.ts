@@ -49,7 +49,7 @@ export class PersistenceAgent {
     }
     this.app = await listenOnBus(
       bus,
-      PersistenceModule.forRoot({ store, logger }),
+      PersistenceModule.forRoot({ store, logger, bus }),
       [
         { name: Queues.persistenceEvents, prefetch: 8 },
         { name: Queues.persistenceReports, prefetch: 16 },

@@ -6,7 +6,7 @@ import { Scheduler } from './scheduler';
 /** `npm run start:scheduler`: run two for availability; only the lease holder acts. */
 runService('scheduler', async ({ env, profile }, logger) => {
   const metrics = new DroverMetrics('scheduler');
-  const bus = new InstrumentedBus(await openBus(env, logger, { shared: true }), metrics);
+  const bus = new InstrumentedBus(await openBus(env, logger, { shared: true, service: 'scheduler' }), metrics);
   const store = await openStore(env);
   const scheduler = new Scheduler(
     { bus, store, clock: systemClock, logger, metrics },

@@ -111,6 +111,15 @@ describe('scheduler: lost sessions', () => {
     expect(expireSessionAgents(snapshot, now, watching(...snapshot.sessionAgents)).length).toBe(1);
   });
 
+  it('interrupts a paused agent whose session agent said goodbye (it recovers paused)', () => {
+    const snapshot = {
+      agents: [agent('p', { status: 'paused', paused: true, instanceId: 'sa-1' })],
+      sessionAgents: [host('sa-1', { alive: false, agentIds: ['p'] })],
+    };
+    const commands = expireSessionAgents(snapshot, now, watching(...snapshot.sessionAgents));
+    expect(commands.map((c) => [c.type, c.agentId])).toEqual([['agent.interrupt', 'p']]);
+  });
+
   it('interrupts an agent its live host no longer lists, but only well after it started', () => {
     const sessionAgents = [host('sa-1', { agentIds: [], lastSeenAt: ago(100) })];
     const old = agent('old', { instanceId: 'sa-1', startedAt: ago(60_000) });

@@ -8,7 +8,7 @@ runService('session-agent', async (config, logger) => {
   const { env } = config;
   const secrets = openSecretBox(env);
   const metrics = new DroverMetrics('session-agent');
-  const bus = new InstrumentedBus(await openBus(env, logger, { shared: true }), metrics);
+  const bus = new InstrumentedBus(await openBus(env, logger, { shared: true, service: 'session-agent' }), metrics);
   const agent = await createSessionAgent({ config, bus, clock: systemClock, logger, metrics, secrets });
   await agent.host.start();
   const ops = await startOpsServer({

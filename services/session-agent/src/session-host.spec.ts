@@ -257,4 +257,75 @@ describe('session host', () => {
     expect(reportsOf('a-1', 'session.stopped').length).toBe(0);
     expect(host.agentIds()).toEqual([]);
   });
+
+  describe('pause and resume', () => {
+    const control = (agentId: string, type: 'session.pause' | 'session.resume', attempt = 1, occurredAt = new Date()) =>
+      bus.publish(Exchanges.dispatch, 'sa-test', {
+        messageId: `${type}-${(counter += 1)}`,
+        type,
+        agentId,
+        attempt,
+        occurredAt: occurredAt.toISOString(),
+      });
+    const kinds = (agentId: string) => reportsOf(agentId, 'session.activity').map((d) => String(body(d).payload.kind));
+
+    it('a pause stops the behaviour acting but keeps the slot; a resume runs it again in the same session', async () => {
+      await dispatch('a-1');
+      await until(() => (kinds('a-1').length >= 2 ? true : undefined));
+      await control('a-1', 'session.pause');
+      await until(() => (kinds('a-1').includes('session.paused') ? true : undefined));
+      const whenPaused = kinds('a-1').length;
+      await sleep(100); // the ticker reports every 10 ms while it runs
+      expect(kinds('a-1').length).toBe(whenPaused);
+      expect(host.agentIds()).toEqual(['a-1']);
+      expect(reportsOf('a-1', 'session.stopped')).toEqual([]);
+      expect(reportsOf('a-1', 'session.failed')).toEqual([]);
+
+      await control('a-1', 'session.resume');
+      await until(() => (kinds('a-1').filter((k) => k === 'tick').length > whenPaused ? true : undefined));
+      expect(kinds('a-1').slice(whenPaused, whenPaused + 2)).toEqual(['session.resumed', 'tick']);
+      expect(reportsOf('a-1', 'session.started').length).toBe(1);
+    });
+
+    it('a paused session stops on session.stop: stopped reported, slot freed', async () => {
+      await dispatch('a-1');
+      await until(() => reportsOf('a-1', 'session.started')[0]);
+      await control('a-1', 'session.pause');
+      await until(() => (kinds('a-1').includes('session.paused') ? true : undefined));
+      await stop('a-1');
+      const stopped = await until(() => reportsOf('a-1', 'session.stopped')[0]);
+      expect(body(stopped).payload.reason).toBe('operator');
+      expect(host.agentIds()).toEqual([]);
+    });
+
+    it('a start marked paused takes the slot and reports started but runs no behaviour until resumed', async () => {
+      await dispatch('a-1', 'ticker', { everyMs: 10 }, { paused: true });
+      await until(() => reportsOf('a-1', 'session.started')[0]);
+      await sleep(100);
+      expect(kinds('a-1')).toEqual(['session.paused']);
+      expect(host.agentIds()).toEqual(['a-1']);
+      await control('a-1', 'session.resume');
+      await until(() => (kinds('a-1').includes('tick') ? true : undefined));
+    });
+
+    it('ignores a pause for another attempt or one committed before the session started', async () => {
+      await dispatch('a-1');
+      await until(() => reportsOf('a-1', 'session.started')[0]);
+      await control('a-1', 'session.pause', 2);
+      await control('a-1', 'session.pause', 1, new Date(Date.now() - 60_000));
+      const before = kinds('a-1').length;
+      await until(() => (kinds('a-1').length > before + 2 ? true : undefined));
+      expect(kinds('a-1')).not.toContain('session.paused');
+    });
+
+    it('a paused session ends silently on shutdown, like a running one', async () => {
+      await dispatch('a-1');
+      await until(() => reportsOf('a-1', 'session.started')[0]);
+      await control('a-1', 'session.pause');
+      await until(() => (kinds('a-1').includes('session.paused') ? true : undefined));
+      await host.shutdown();
+      expect(reportsOf('a-1', 'session.stopped')).toEqual([]);
+      expect(host.agentIds()).toEqual([]);
+    });
+  });
 });

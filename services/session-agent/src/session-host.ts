@@ -3,6 +3,8 @@ import {
   jsonBoundProblem,
   Limits,
   type Activity,
+  type PauseSession,
+  type ResumeSession,
   type SessionRef,
   type StartSession,
   type StopSession,
@@ -119,7 +121,7 @@ export class SessionHost implements SessionWork {
     await this.intake;
     await this.transport.close();
     const sessions = this.slots.all();
-    for (const session of sessions) endSession(session, { kind: 'shutdown' });
+    for (const session of sessions) this.end(session, { kind: 'shutdown' });
     await Promise.all(sessions.map((s) => s.done));
     this.slots.clear();
     await this.heartbeats.beat(false);
@@ -136,15 +138,15 @@ export class SessionHost implements SessionWork {
       // host cannot even tell the engine it defers, and must not start anything.
       throw new Error(`session agent ${this.instanceId} holds no heartbeat lease; not taking work`);
     }
-    if (existing) endSession(existing, { kind: 'replaced' });
+    if (existing) this.end(existing, { kind: 'replaced' });
 
     if (this.closing || this.slots.isFull()) {
       const reason = `no free slot on session agent ${this.instanceId}`;
-      return this.reporter.report('session.deferred', agentId, attempt, { reason });
+      return this.reporter.reportFor(work.correlationId, 'session.deferred', agentId, attempt, { reason });
     }
     const behavior = this.options.registry.get(work.behavior);
     if (!behavior) {
-      return this.reporter.report('session.failed', agentId, attempt, {
+      return this.reporter.reportFor(work.correlationId, 'session.failed', agentId, attempt, {
         error: `behaviour ${work.behavior} is not available here`,
       });
     }
@@ -154,28 +156,40 @@ export class SessionHost implements SessionWork {
       opened = openStartSecrets(this.options.secrets, agentId, work);
     } catch (error) {
       const reason = `cannot open the start's sealed secrets: ${(error as Error).message}`;
-      return this.reporter.report('session.failed', agentId, attempt, { error: reason });
+      return this.reporter.reportFor(work.correlationId, 'session.failed', agentId, attempt, { error: reason });
     }
     const config = behavior.configSchema.safeParse(opened.config);
     if (!config.success) {
       const error = `invalid config: ${describeZodError(config.error)}`;
-      return this.reporter.report('session.failed', agentId, attempt, { error });
+      return this.reporter.reportFor(work.correlationId, 'session.failed', agentId, attempt, { error });
     }
 
     const egress = agentEgressPolicy(this.options.egress, work.egress);
-    if (typeof egress === 'string') return this.reporter.report('session.failed', agentId, attempt, { error: egress });
+    if (typeof egress === 'string')
+      return this.reporter.reportFor(work.correlationId, 'session.failed', agentId, attempt, { error: egress });
 
     const controller = new AbortController();
-    const session: Session = { agentId, attempt, dispatchedAt: work.occurredAt, controller, done: Promise.resolve() };
+    const session: Session = {
+      agentId,
+      attempt,
+      dispatchedAt: work.occurredAt,
+      ...(work.correlationId ? { correlationId: work.correlationId } : {}),
+      controller,
+      done: Promise.resolve(),
+    };
     const ref: SessionRef = { agentId, attempt, instanceId: this.instanceId };
     // The slot is taken before the (slow) browser context is ready, so a stop finds the session.
     this.slots.take(session);
-    const logger = this.options.logger.child({ agentId, attempt });
+    const logger = this.options.logger.child({
+      agentId,
+      attempt,
+      ...(work.correlationId ? { correlationId: work.correlationId } : {}),
+    });
     if (behavior.requires.includes('browser')) {
       const failure = await this.lendBrowser(session, ref, opened.proxy, egress);
       if (failure) {
         this.slots.free(session);
-        return this.reporter.report('session.failed', agentId, attempt, { error: failure });
+        return this.reporter.reportFor(work.correlationId, 'session.failed', agentId, attempt, { error: failure });
       }
     }
     if (!this.heartbeats.holdsLease() || session.cause?.kind === 'fenced') {
@@ -183,28 +197,122 @@ export class SessionHost implements SessionWork {
       session.done = this.finish(session);
       return;
     }
-    await this.reporter.report('session.started', agentId, attempt, {});
-    logger.info({ behavior: behavior.name }, 'session started');
+    await this.reporter.reportFor(work.correlationId, 'session.started', agentId, attempt, {});
+    logger.info({ behavior: behavior.name, paused: work.paused === true }, 'session started');
     const storage = this.options.storage?.(ref);
-    session.done = behavior
-      .run({
-        agentId,
-        config: config.data,
-        ...(opened.proxy ? { proxy: opened.proxy } : {}),
-        egress,
-        signal: controller.signal,
-        logger,
-        capabilities: {
-          ...(session.lent ? { browser: session.lent.browser } : {}),
-          ...(storage ? { storage } : {}),
-        },
-        sleep: (ms) => abortableSleep(ms, controller.signal),
-        report: (activity) => this.reportActivity(session, activity),
-      })
-      .then(
-        () => this.finish(session),
-        (error: Error) => this.finish(session, error),
+    session.run = () => {
+      // A pause aborts this run only; the session's own signal ends the session.
+      const pauser = new AbortController();
+      const signal = AbortSignal.any([controller.signal, pauser.signal]);
+      session.pauser = pauser;
+      session.paused = false;
+      session.running = true;
+      session.done = behavior
+        .run({
+          agentId,
+          config: config.data,
+          ...(opened.proxy ? { proxy: opened.proxy } : {}),
+          egress,
+          signal,
+          logger,
+          capabilities: {
+            ...(session.lent ? { browser: session.lent.browser } : {}),
+            ...(storage ? { storage } : {}),
+          },
+          sleep: (ms) => abortableSleep(ms, signal),
+          report: (activity) => this.reportActivity(session, activity),
+        })
+        .then(
+          () => this.afterRun(session),
+          (error: Error) => this.afterRun(session, error),
+        );
+    };
+    if (controller.signal.aborted) {
+      session.done = this.finish(session); // ended while reporting started
+    } else if (work.paused) {
+      // Recovered while paused: the session holds its slot and context, the behaviour waits.
+      session.paused = true;
+      await this.reporter.reportFor(work.correlationId, 'session.activity', agentId, attempt, PAUSED);
+    } else {
+      session.run();
+    }
+  }
+
+  /**
+   * A behaviour run returned. Paused (and the session not ended meanwhile): the session stays,
+   * waiting for a resume. Otherwise the session ends.
+   */
+  private afterRun(session: Session, error?: Error): Promise<void> {
+    session.running = false;
+    if (session.paused && !session.controller.signal.aborted) return Promise.resolve();
+    return this.finish(session, error);
+  }
+
+  /** Ends the session; one that runs no behaviour (paused) is finished here, not by its run. */
+  private end(session: Session, cause: Parameters<typeof endSession>[1]): void {
+    endSession(session, cause);
+    if (!session.running && session.run && !session.finishing) session.done = this.finish(session);
+  }
+
+  /** A pause on this instance's queue: aborts the behaviour, keeps the slot, context and cookies. */
+  async pauseSession(pause: PauseSession): Promise<void> {
+    await this.control(pause, 'pause', async (session) => {
+      if (session.paused) return;
+      session.paused = true;
+      session.pauser?.abort();
+      await session.done;
+      if (session.controller.signal.aborted) return;
+      await this.reporter.reportFor(
+        pause.correlationId ?? session.correlationId,
+        'session.activity',
+        session.agentId,
+        session.attempt,
+        PAUSED,
       );
+    });
+  }
+
+  /** A resume on this instance's queue: the behaviour runs again in the same browser context. */
+  async resumeSession(resume: ResumeSession): Promise<void> {
+    await this.control(resume, 'resume', async (session) => {
+      if (!session.paused || session.running) return;
+      await this.reporter.reportFor(
+        resume.correlationId ?? session.correlationId,
+        'session.activity',
+        session.agentId,
+        session.attempt,
+        RESUMED,
+      );
+      session.run?.();
+    });
+  }
+
+  /**
+   * Applies a pause or resume to the session it was meant for, after the ones before it. One for
+   * another session (an earlier attempt or run) or for an agent not hosted here is dropped: the
+   * engine learns where the agent is from heartbeats and reports, not from this.
+   */
+  private async control(
+    message: PauseSession | ResumeSession,
+    what: string,
+    apply: (session: Session) => Promise<void>,
+  ): Promise<void> {
+    const session = this.slots.get(message.agentId);
+    const stale =
+      !session ||
+      !session.run ||
+      session.attempt !== message.attempt ||
+      session.controller.signal.aborted ||
+      Date.parse(message.occurredAt) + STALE_STOP_TOLERANCE_MS < Date.parse(session.dispatchedAt);
+    if (stale) {
+      this.options.logger.info({ agentId: message.agentId, attempt: message.attempt }, `stale ${what} ignored`);
+      return;
+    }
+    const previous = session.control ?? Promise.resolve();
+    const next = previous.then(() => (session.controller.signal.aborted ? undefined : apply(session)));
+    session.control = next.catch(() => undefined);
+    await next;
+    this.options.logger.info({ agentId: message.agentId, attempt: message.attempt }, `session ${what}d`);
   }
 
   /** A stop on this instance's queue: ends the session and waits until it has reported. */
@@ -220,9 +328,9 @@ export class SessionHost implements SessionWork {
     if (!session) {
       // Nothing runs here (already ended, or lost in a restart): confirm it is stopped.
       const reason = 'no session on this host';
-      return this.reporter.report('session.stopped', stop.agentId, stop.attempt, { reason });
+      return this.reporter.reportFor(stop.correlationId, 'session.stopped', stop.agentId, stop.attempt, { reason });
     }
-    endSession(session, { kind: 'stop', ...(stop.reason ? { reason: stop.reason } : {}) });
+    this.end(session, { kind: 'stop', ...(stop.reason ? { reason: stop.reason } : {}) });
     await session.done;
   }
 
@@ -256,6 +364,7 @@ export class SessionHost implements SessionWork {
   /** Reports how a session ended (unless it was handed off or fenced) and frees its slot. */
   private async finish(session: Session, error?: Error): Promise<void> {
     const { agentId, attempt, cause } = session;
+    session.finishing = true;
     // Cookies are saved before the agent may start elsewhere; a fenced session's are not saved
     // at all, since the agent may already run elsewhere with newer ones.
     await session.lent
@@ -266,10 +375,18 @@ export class SessionHost implements SessionWork {
     if (!this.heartbeats.holdsLease()) return; // fenced meanwhile: no more reports
     if (error && !cause) {
       this.options.logger.warn({ agentId, err: error.message }, 'session failed');
-      await this.reporter.report('session.failed', agentId, attempt, { error: error.message.slice(0, 2000) });
+      await this.reporter.reportFor(session.correlationId, 'session.failed', agentId, attempt, {
+        error: error.message.slice(0, 2000),
+      });
     } else {
       const reason = cause?.kind === 'stop' ? cause.reason : 'behaviour finished';
-      await this.reporter.report('session.stopped', agentId, attempt, reason ? { reason } : {});
+      await this.reporter.reportFor(
+        session.correlationId,
+        'session.stopped',
+        agentId,
+        attempt,
+        reason ? { reason } : {},
+      );
     }
     if (!this.closing) await this.heartbeats.beat();
   }
@@ -298,7 +415,7 @@ export class SessionHost implements SessionWork {
       'heartbeat lease lapsed: session agent self-fenced, every hosted session aborted',
     );
     for (const session of sessions) {
-      endSession(session, { kind: 'fenced' });
+      this.end(session, { kind: 'fenced' });
       void session.lent?.release({ saveCookies: false }).catch(() => undefined);
     }
     // Work left in the shared queue goes to hosts that hold their lease, instead of being
@@ -323,10 +440,25 @@ export class SessionHost implements SessionWork {
 
   private async reportActivity(session: Session, activity: Activity): Promise<void> {
     if (session.controller.signal.aborted && session.cause?.kind !== 'stop') return;
+    if (session.paused) return; // the run is being aborted for a pause: it acts no more
     if (!this.heartbeats.holdsLease()) return; // fenced: the session is being aborted
-    await this.reporter.report('session.activity', session.agentId, session.attempt, withinLimits(activity));
+    await this.reporter.reportFor(
+      session.correlationId,
+      'session.activity',
+      session.agentId,
+      session.attempt,
+      withinLimits(activity),
+    );
   }
 }
+
+/** What the host reports when an agent's behaviour stops for a pause, and when it runs again. */
+const PAUSED: Activity = {
+  kind: 'session.paused',
+  ok: true,
+  message: 'behaviour paused; session, context and cookies kept',
+};
+const RESUMED: Activity = { kind: 'session.resumed', ok: true, message: 'behaviour resumed in the same session' };
 
 /**
  * A behaviour's activity cut to what the contract carries (`Limits`): too large details are

@@ -98,6 +98,7 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
     screenshots: new ScreenshotStore(resolve(env.PERSISTENT_DATA_PATH), env.SCREENSHOT_LIMIT),
     security: securityFromEnv(env, redis),
     secrets,
+    feed: { keepAliveMs: env.SSE_KEEPALIVE_MS },
   });
   await gateway.listen(env.PORT, bind.host);
   const address = (gateway.getHttpServer() as Server).address() as AddressInfo;

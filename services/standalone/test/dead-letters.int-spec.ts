@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import amqp from 'amqplib';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
@@ -40,6 +41,8 @@ interface System {
   /** Publishes as a session agent (heartbeats). */
   sessionAgent: Bus;
   store: Store;
+  /** Publishes bytes that are not JSON to `drover.commands` (RabbitMQ only: the in-memory bus carries objects). */
+  publishRaw?: (routingKey: string, content: Buffer, messageId?: string) => Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -85,6 +88,8 @@ async function compose(
 
 interface Variant {
   name: string;
+  /** The bus carries bytes (RabbitMQ), so content that is not JSON can be published. */
+  carriesBytes?: boolean;
   skip?: string;
   start(): Promise<System>;
 }
@@ -113,6 +118,7 @@ const variants: Variant[] = [
   },
   {
     name: 'MongoDB, RabbitMQ with a broker user per service',
+    carriesBytes: true,
     skip: !RABBITMQ_URL ? 'RABBITMQ_URL is not set' : !MONGO_URL ? 'MONGO_URL is not set' : undefined,
     start: async () => {
       const vhost: TestVhost = await createTestVhost(RABBITMQ_URL!, 'drover-dead-letters');
@@ -128,6 +134,20 @@ const variants: Variant[] = [
       return {
         ...system,
         store,
+        publishRaw: async (routingKey, content, messageId) => {
+          const connection = await amqp.connect(vhost.url);
+          try {
+            const channel = await connection.createConfirmChannel();
+            channel.publish(Exchanges.commands, routingKey, content, {
+              contentType: 'application/json',
+              persistent: true,
+              ...(messageId ? { messageId } : {}),
+            });
+            await channel.waitForConfirms();
+          } finally {
+            await connection.close();
+          }
+        },
         stop: async () => {
           await system.stop();
           await store.close();
@@ -227,6 +247,39 @@ describe.each(variants.filter((variant) => variant.skip === undefined))('dead le
     expect(replay.body).toMatchObject({ error: { code: 'not_replayable' } });
     expect(String((replay.body as { error: { message: string } }).error.message)).toMatch(/redacted/);
   });
+
+  // The in-memory bus carries objects: there, content that is not JSON cannot exist.
+  (variant.carriesBytes ? it : it.skip)(
+    'files content that is not JSON with its reason, never its content, and refuses to replay it',
+    async () => {
+      assert.ok(system.publishRaw);
+      const secret = `password=hunter2-${run}`;
+      // Two without a message id: each is filed, told apart by a digest of its content.
+      await system.publishRaw('agent.start', Buffer.from(`not json ${secret}`));
+      await system.publishRaw('agent.start', Buffer.from(`not json either ${secret}`));
+      const letters = await eventually(
+        'both filed',
+        async () => {
+          const page = await http(`${system.api}/dead-letters?queue=engine.commands&limit=1000`);
+          const items = (page.body as unknown as Page<DeadLetterView>).items.filter(
+            (item) => typeof item.headers?.['x-drover-invalid-content'] === 'string',
+          );
+          return items.length >= 2 ? items : undefined;
+        },
+        30_000,
+      );
+      for (const letter of letters) {
+        expect(letter.reason).toMatch(/^invalid content/);
+        expect(letter.body).toBeNull();
+        expect(letter.replayable).toBe(false);
+        expect(letter.notReplayableReason).toMatch(/not JSON .*bytes, sha256 [0-9a-f]{16}/);
+        expect(JSON.stringify(letter)).not.toContain('hunter2');
+        const replay = await http(`${system.api}/dead-letters/${letter.id}/replay`, { method: 'POST' });
+        expect(replay.status).toBe(409);
+      }
+      expect(new Set(letters.map((letter) => letter.id)).size).toBe(letters.length);
+    },
+  );
 
   it("refuses to replay a scheduler's command: the gateway may not send it", async () => {
     const messageId = `recover-${run}`;

@@ -22,6 +22,7 @@ import { openSqliteStore } from '@drover/store/sqlite';
 import { ReadQueries } from '../../persistence-agent/src/answer-queries/read-queries';
 import { AgentViewsProjector } from '../../persistence-agent/src/project-events/agent-views.projector';
 import { CommandLog } from '../../persistence-agent/src/record-commands/command-log';
+import { FeedWriter } from '../../persistence-agent/src/record-feed/feed-writer';
 import { ReportsRecorder } from '../../persistence-agent/src/record-reports/reports.recorder';
 import { PersistenceTasks } from '../../persistence-agent/src/run-tasks/persistence-tasks';
 import { observeFleet } from '../../scheduler/src/observe-fleet/observe-fleet';
@@ -231,7 +232,8 @@ describe('read side: every steady-state query and update is served by an index',
     await observeFleet(bus, target, new DroverMetrics('plans'));
 
     // Persistence agent: events applied, rebuilt, outcomes; commands; heartbeats and activities.
-    const projector = new AgentViewsProjector(target);
+    const feed = new FeedWriter(target, bus, silentLogger());
+    const projector = new AgentViewsProjector(target, feed);
     const lease = await target.locks.acquire('agent:new-1', 'plans', 60_000);
     const start = { behavior: 'http-monitor', config: { url: 'http://x/' }, attempt: 1 };
     for (const version of [1, 2]) {
@@ -278,7 +280,7 @@ describe('read side: every steady-state query and update is served by an index',
     await new CommandLog(target).onCommand(
       delivery({ messageId: 'c-y', type: 'agent.stop', agentId: 'agent-00001', payload: {} }),
     );
-    const recorder = new ReportsRecorder(target, silentLogger());
+    const recorder = new ReportsRecorder(target, silentLogger(), feed);
     const report = { instanceId: 'sa-live', occurredAt: ago(0) };
     await recorder.onReport(
       delivery({
@@ -312,6 +314,9 @@ describe('read side: every steady-state query and update is served by an index',
     await queries.answer({ query: 'agent.list', status: 'running', limit: 50, cursor: 'agent-02000' });
     await queries.answer({ query: 'activity.list', agentId: 'agent-00001', limit: 20 });
     await queries.answer({ query: 'activity.list', agentId: 'agent-00001', limit: 20, cursor: ago(60_000) });
+    await queries.answer({ query: 'feed.list', limit: 500 });
+    await queries.answer({ query: 'feed.list', after: '1', limit: 500 });
+    await queries.answer({ query: 'feed.list', agentId: 'agent-00001', after: '1', limit: 500 });
     const tasks = new PersistenceTasks(target);
     const session = { agentId: 'agent-00001', attempt: 1, instanceId: 'sa-live' };
     await tasks.run({

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Message } from 'amqplib';
 import type { BrokerAsPromised, SubscriptionConfig } from 'rascal';
 import { Exchanges } from '@drover/contracts';
@@ -15,6 +15,7 @@ import type {
   Topology,
 } from '../bus.port';
 import { DEFAULT_DELIVERY_LIMIT, DEFAULT_PREFETCH, DEFAULT_RETRY_DELAYS_MS, waitAtMost } from '../delivery-policy';
+import { INVALID_CONTENT_HEADER } from '../outcomes';
 import { CONSUMER_TEMPLATE, deadLetterQueueOf, qualify, queueDeclarations } from './rabbitmq-config';
 import { brokerUrls } from './broker-urls';
 import { AdminChannel, openBroker } from './rabbitmq-connection';
@@ -42,6 +43,8 @@ export interface RabbitMqBusOptions {
    * may configure the shared topology. Run-time queues (`declareQueue`) and the reply queue are declared either way.
    */
   declareTopology?: boolean;
+  /** The publishing service (AMQP `app_id` on every message it sends, as the management UI shows it). */
+  appId?: string;
 }
 
 /** How long `close` waits for running handlers before shutting the broker down anyway. */
@@ -99,7 +102,7 @@ export class RabbitMqBus implements Bus {
         inConfig: true,
       });
     }
-    this.publisher = new RabbitMqPublisher(broker, logger, () => this.closed, userOf(urls[0]!));
+    this.publisher = new RabbitMqPublisher(broker, logger, () => this.closed, userOf(urls[0]!), options.appId);
     this.replies = new RabbitMqReplies(this.publisher, qualify(prefix, replyQueue), logger);
     this.settlement = new RabbitMqSettlement({
       publisher: this.publisher,
@@ -149,6 +152,8 @@ export class RabbitMqBus implements Bus {
     await this.publisher.send(exchange, routingKey, body, {
       messageId: options.messageId ?? randomUUID(),
       headers: { ...options.headers },
+      ...(options.correlationId ? { correlationId: options.correlationId } : {}),
+      ...(options.type ? { type: options.type } : {}),
     });
   }
 
@@ -203,7 +208,15 @@ export class RabbitMqBus implements Bus {
     );
     session.on('invalid_content', (error: Error, message: Message, settle: unknown) =>
       adopt(message, () =>
-        this.settlement.deadLetter(consumer, message, `invalid content: ${error.message}`, settle as Settle),
+        info.hasDeadLetterQueue
+          ? this.settlement.deadLetter(consumer, message, `invalid content: ${error.message}`, settle as Settle)
+          : // Nowhere to dead-letter it (a `.dead` queue): its consumer gets it, marked, rather than nothing.
+            this.settlement.handle(
+              consumer,
+              withHeader(message, INVALID_CONTENT_HEADER, describeContent(error, message.content)),
+              null,
+              settle as Settle,
+            ),
       ),
     );
     session.on('redeliveries_exceeded', (error: Error, message: Message, settle: unknown) =>
@@ -339,6 +352,17 @@ export class RabbitMqBus implements Bus {
   private assertOpen(): void {
     if (this.closed) throw new Error('bus closed');
   }
+}
+
+/** Why content is not JSON, its size and a digest that tells two such messages apart (never the content). */
+function describeContent(error: Error, content: Buffer): string {
+  const digest = createHash('sha256').update(content).digest('hex').slice(0, 16);
+  return `${error.message} (${content.length} bytes, sha256 ${digest})`;
+}
+
+function withHeader(message: Message, name: string, value: string): Message {
+  message.properties.headers = { ...(message.properties.headers ?? {}), [name]: value };
+  return message;
 }
 
 /** The broker user a connection URL logs in as (amqplib's default is `guest`). */

@@ -19,6 +19,8 @@ export class RabbitMqPublisher {
     private readonly isClosed: () => boolean,
     /** The broker user of the connection. */
     readonly userId: string,
+    /** The publishing service, sent as `app_id`. */
+    private readonly appId?: string,
   ) {}
 
   /**
@@ -35,7 +37,8 @@ export class RabbitMqPublisher {
     onReturn?: () => void,
   ): Promise<void> {
     const content = Buffer.from(messageJson(publication, routingKey, body));
-    options = { ...options, userId: this.userId };
+    options = { ...describe(routingKey, body), ...(this.appId ? { appId: this.appId } : {}), ...options };
+    options.userId = this.userId;
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.sendOnce(publication, routingKey, content, options, onReturn);
@@ -68,6 +71,22 @@ export class RabbitMqPublisher {
       });
     });
   }
+}
+
+/**
+ * The AMQP properties an operator reads in the management UI's message view, from the body Drover
+ * sends: `type` (a command's, event's or report's `type`, a query's `query`, a task's `op`, else the
+ * routing key), `correlation_id` (the body's `correlationId`) and `timestamp` (seconds since the
+ * epoch, as AMQP has it). What the caller passes wins: a reply's `correlation_id` is its request's id.
+ */
+function describe(routingKey: string, body: unknown): Options.Publish {
+  const fields = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const type = [fields.type, fields.query, fields.op].find((value): value is string => typeof value === 'string');
+  return {
+    type: type ?? routingKey,
+    timestamp: Math.floor(Date.now() / 1000),
+    ...(typeof fields.correlationId === 'string' ? { correlationId: fields.correlationId } : {}),
+  };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -68,7 +68,15 @@ export class RabbitMqReplies {
           exchange,
           routingKey,
           body,
-          { messageId, correlationId: messageId, replyTo: this.replyTo, headers: { ...options.headers } },
+          // The reply names this request by its message id (the replier's `correlation_id`); the request's own
+          // `correlation_id` is the body's correlation (the API request behind a command), or the caller's.
+          {
+            messageId,
+            replyTo: this.replyTo,
+            headers: { ...options.headers },
+            ...(options.correlationId ? { correlationId: options.correlationId } : {}),
+            ...(options.type ? { type: options.type } : {}),
+          },
           () => pending.fail(new UnroutableError(exchange, routingKey)),
         )
         .catch((error: unknown) => pending.fail(error instanceof Error ? error : new Error(String(error))));

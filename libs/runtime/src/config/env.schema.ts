@@ -173,6 +173,10 @@ export const EnvSchema = z.object({
   /** Requests per client per window at the gateway. */
   RATE_LIMIT_POINTS: documented(positiveInt.default(100), 'gateway requests per client per window'),
   RATE_LIMIT_WINDOW_S: documented(positiveInt.default(1), 'the rate-limit window, in seconds'),
+  SSE_KEEPALIVE_MS: documented(
+    positiveInt.min(100).max(300_000).default(15_000),
+    'interval of the `: keep-alive` comment on the live event streams (`GET /api/events`), in ms ([Events and correlation](events-and-correlation.md))',
+  ),
   /** Browser sessions (session agents). */
   CHROME_PATH: documented(
     z.string().min(1).optional(),

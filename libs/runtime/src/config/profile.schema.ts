@@ -79,6 +79,8 @@ export const ProfileSchema = z
       .object({
         activities: logRetention,
         commands: logRetention,
+        /** The live feed (`GET /api/events`): how far back a client can resume with `Last-Event-ID`. */
+        feed: logRetention,
         deadLetters: z
           .object({
             maxAgeMs: z.number().int().min(1_000).nullable().default(SEVEN_DAYS_MS),

@@ -14,7 +14,7 @@ import type { Clock, Logger } from '@drover/runtime';
 import type { Commit, CommitRef, Snapshot, Store, StreamHead } from '@drover/store';
 import { AgentLock, LeaseLostError, type AgentLockOptions, type HeldLease } from '../infrastructure/agent-lock';
 import { relayCommit } from '../relay-outbox/outbox-relay';
-import { outboxFor, stopMessage } from './outbox-for';
+import { correlationFor, outboxFor, stopMessage } from './outbox-for';
 
 export interface ProcessMessageDeps {
   store: Store;
@@ -73,14 +73,22 @@ export class ProcessMessageHandler {
         for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt += 1) {
           const reply = await this.decideAndAppend(message, held);
           if (reply) return reply;
-          this.deps.logger.debug({ agentId: message.agentId }, 'append conflict, deciding again');
+          this.deps.logger.debug(
+            { agentId: message.agentId, correlationId: message.correlationId },
+            'append conflict, deciding again',
+          );
         }
         throw new Error(`agent ${message.agentId}: ${MAX_CONFLICT_RETRIES} append conflicts in a row`);
       });
     } catch (error) {
       if (error instanceof LeaseLostError) {
         this.deps.logger.warn(
-          { agentId: message.agentId, messageId: message.messageId, err: error.message },
+          {
+            agentId: message.agentId,
+            messageId: message.messageId,
+            correlationId: message.correlationId,
+            err: error.message,
+          },
           'lease lost: the agent is left to its new holder, the message will be retried',
         );
       }
@@ -126,7 +134,7 @@ export class ProcessMessageHandler {
         commandId: message.messageId,
         commandType: message.type,
         events: decision.events,
-        outbox: outboxFor(after, decision.events, message.messageId, at),
+        outbox: outboxFor(after, decision.events, message.messageId, at, correlationFor(message, commits)),
         committedAt: at,
       },
       held.lease,

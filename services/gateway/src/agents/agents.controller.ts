@@ -1,11 +1,21 @@
-import { Body, Controller, Delete, Get, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import type { ActivityView, AgentView, Page } from '@drover/contracts';
+import {
+  ActionRequest,
+  BulkActionRequest,
+  LabelsRequest,
+  type ActivityView,
+  type AgentCommand,
+  type AgentView,
+  type BulkActionResponse,
+  type Page,
+} from '@drover/contracts';
 import { validateBehaviorConfig } from '@drover/behaviors/catalog';
 import { ApiError, bodyIssues, parseOrThrow, type FieldIssue } from '../infrastructure/api-error';
 import { BusClients } from '../infrastructure/bus-clients';
 import { answerCommand } from '../infrastructure/command-answer';
 import { AgentIdParam, ListAgentsQuery, PageQuery, StartAgentRequest, StopAgentQuery } from './agents.requests';
+import { runBulkAction } from './bulk-actions';
 
 const STATUS_FIELDS = [
   'agentId',
@@ -45,13 +55,57 @@ export class AgentsController {
   async stop(@Param() params: unknown, @Query() query: unknown, @Res({ passthrough: true }) res: Response) {
     const { agentId } = parseOrThrow(AgentIdParam, params);
     const { reason } = parseOrThrow(StopAgentQuery, query);
-    const commandId = BusClients.newCommandId();
-    const result = await this.clients.send({
-      messageId: commandId,
-      type: 'agent.stop',
-      agentId,
-      payload: reason ? { reason } : {},
-    });
+    return this.act(
+      { messageId: BusClients.newCommandId(), type: 'agent.stop', agentId, payload: reason ? { reason } : {} },
+      res,
+    );
+  }
+
+  /** Starts the agent again with its last start (config, proxy, sealed secrets, labels...): nothing is sent again. */
+  @Post(':agentId/restart')
+  async restart(@Param() params: unknown, @Body() body: unknown, @Res({ passthrough: true }) res: Response) {
+    const { agentId } = parseOrThrow(AgentIdParam, params);
+    const { reason } = parseOrThrow(ActionRequest, body ?? {});
+    return this.act(
+      { messageId: BusClients.newCommandId(), type: 'agent.restart', agentId, payload: reason ? { reason } : {} },
+      res,
+    );
+  }
+
+  @Post(':agentId/pause')
+  async pause(@Param() params: unknown, @Body() body: unknown, @Res({ passthrough: true }) res: Response) {
+    const { agentId } = parseOrThrow(AgentIdParam, params);
+    const { reason } = parseOrThrow(ActionRequest, body ?? {});
+    return this.act(
+      { messageId: BusClients.newCommandId(), type: 'agent.pause', agentId, payload: reason ? { reason } : {} },
+      res,
+    );
+  }
+
+  @Post(':agentId/resume')
+  async resume(@Param() params: unknown, @Res({ passthrough: true }) res: Response) {
+    const { agentId } = parseOrThrow(AgentIdParam, params);
+    return this.act({ messageId: BusClients.newCommandId(), type: 'agent.resume', agentId, payload: {} }, res);
+  }
+
+  @Put(':agentId/labels')
+  async label(@Param() params: unknown, @Body() body: unknown, @Res({ passthrough: true }) res: Response) {
+    const { agentId } = parseOrThrow(AgentIdParam, params);
+    const { labels } = parseOrThrow(LabelsRequest, body);
+    return this.act({ messageId: BusClients.newCommandId(), type: 'agent.label', agentId, payload: { labels } }, res);
+  }
+
+  /** One action on every agent a selector matches, each answered (`docs/acting-on-agents.md`). */
+  @Post('actions')
+  @HttpCode(200)
+  bulk(@Body() body: unknown): Promise<BulkActionResponse> {
+    return runBulkAction(this.clients, parseOrThrow(BulkActionRequest, body));
+  }
+
+  /** Sends an action on one agent: 202 with its status when committed, 200 with its view for a no-op. */
+  private async act(command: AgentCommand, res: Response) {
+    const result = await this.clients.send(command);
+    const { agentId, messageId: commandId } = command;
     return answerCommand(
       result,
       res,
@@ -62,11 +116,13 @@ export class AgentsController {
 
   @Get()
   list(@Query() query: unknown): Promise<Page<AgentView>> {
-    const { status, limit, cursor } = parseOrThrow(ListAgentsQuery, query);
+    const { status, behavior, label, limit, cursor } = parseOrThrow(ListAgentsQuery, query);
     return this.clients.ask({
       query: 'agent.list',
       limit,
       ...(status ? { status } : {}),
+      ...(behavior ? { behavior } : {}),
+      ...(label ? { labels: label } : {}),
       ...(cursor ? { cursor } : {}),
     });
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AgentId, AgentStatus, StartAgentPayload } from '@drover/contracts';
+import { AgentId, AgentStatus, BehaviorName, LabelSelectors, StartAgentPayload } from '@drover/contracts';
 
 /** `POST /api/agents` body: the `agent.start` payload plus the agent's id, so REST accepts what the bus accepts. */
 export const StartAgentRequest = StartAgentPayload.extend({ agentId: AgentId }).strict();
@@ -9,6 +9,9 @@ export const StopAgentQuery = z.object({ reason: z.string().max(500).optional() 
 
 export const ListAgentsQuery = z.object({
   status: AgentStatus.optional(),
+  behavior: BehaviorName.optional(),
+  /** `key=value`, repeatable: agents carrying every one of these labels. */
+  label: LabelSelectors.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   cursor: z.string().max(200).optional(),
 });

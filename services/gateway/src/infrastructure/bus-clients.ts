@@ -10,6 +10,7 @@ import {
 import { sealStartPayload } from '@drover/behaviors/catalog';
 import { MessageTooLargeError, RequestTimeoutError, type Bus } from '@drover/messaging';
 import { SealedValueError, type SecretBox } from '@drover/runtime';
+import { currentRequestId } from '../correlation/request-id';
 import { ApiError } from './api-error';
 
 export interface GatewayConfig {
@@ -37,6 +38,9 @@ export class BusClients {
    * secrets it already carries must open for its agent (`secretsField` names them in the 400).
    */
   async send(command: AgentCommand, secretsField = 'secrets'): Promise<CommandResult> {
+    // The request's id becomes the command's correlation, unless the command names its own.
+    const requestId = currentRequestId();
+    if (requestId && !command.correlationId) command = { ...command, correlationId: requestId };
     if (command.type === 'agent.start' && this.secrets) {
       try {
         command = { ...command, payload: sealStartPayload(this.secrets, command.agentId, command.payload).payload };

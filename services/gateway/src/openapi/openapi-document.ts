@@ -7,12 +7,23 @@ import {
 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import {
+  ActionRequest,
   ActivityView,
   AgentId,
   AgentView,
+  BulkActionRequest,
+  BulkActionResponse,
   CommandView,
+  LabelAgent,
+  LabelsRequest,
+  FeedEntry,
+  FeedQuery,
+  AgentFeedQuery,
   MessageId,
   pageOf,
+  PauseAgent,
+  RestartAgent,
+  ResumeAgent,
   StartAgent,
   StopAgent,
 } from '@drover/contracts';
@@ -78,6 +89,20 @@ const COMMON_ERRORS: Record<number, ResponseConfig> = {
 };
 const agentPath = { params: AgentIdParam };
 
+const FEED_DESCRIPTION = [
+  'Each message: `id: <feed id>`, `event: <event type, or activity>`, `data: <FeedEntry as JSON>`.',
+  'Reconnect with `Last-Event-ID: <last id seen>` (or `?lastEventId=`) to receive every entry after it exactly once;',
+  'without it the stream starts with what happens next. A `: keep-alive` comment comes every 15 s (`SSE_KEEPALIVE_MS`).',
+  'Filters: `agentId`, `type` (comma-separated event types or activity kinds; `activity` for every activity), `status`.',
+].join(' ');
+const LastEventIdHeader = z.object({
+  'last-event-id': z.string().optional().openapi({ description: 'resume after this feed id' }),
+});
+const feedStream: ResponseConfig = {
+  description: 'an endless `text/event-stream`; every `data:` line is one FeedEntry',
+  content: { 'text/event-stream': { schema: FeedEntry } },
+};
+
 /** The routes, in the order the document lists them. */
 const ROUTES: RouteConfig[] = [
   {
@@ -101,6 +126,8 @@ const ROUTES: RouteConfig[] = [
     path: '/api/agents',
     tags: ['agents'],
     summary: 'List agents',
+    description:
+      'Filters: `status`, `behavior`, and `label=key=value` (repeatable; an agent must carry every one). Pages in id order.',
     request: { query: ListAgentsQuery },
     responses: { 200: json(pageOf(AgentView), 'a page of agents'), 400: error('a bad query'), ...COMMON_ERRORS },
   },
@@ -122,6 +149,81 @@ const ROUTES: RouteConfig[] = [
       200: json(AgentView, 'the agent was not active: nothing to do'),
       202: json(StopAccepted, 'the stop is committed'),
       404: error('no such agent'),
+      ...COMMON_ERRORS,
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/agents/{agentId}/restart',
+    tags: ['agents'],
+    summary: 'Restart an agent with its last start',
+    description:
+      'Sends `agent.restart`: the agent starts again (attempt 1) with the behaviour, config, proxy, schedule, egress, labels and sealed secrets of its last start; nothing is sent again. A running, starting or paused agent is stopped first; a queued or interrupted one is stopped and requested again.',
+    request: { ...agentPath, body: { required: false, content: { 'application/json': { schema: ActionRequest } } } },
+    responses: {
+      200: json(AgentView, 'already restarting: nothing to do'),
+      202: json(StopAccepted, 'the restart is committed'),
+      400: error('a field is invalid'),
+      404: error('no such agent (`agent_not_found`)'),
+      ...COMMON_ERRORS,
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/agents/{agentId}/pause',
+    tags: ['agents'],
+    summary: 'Pause an agent: its behaviour stops, its session, browser context and cookies stay',
+    description:
+      'Sends `agent.pause`. A running agent becomes `paused`; a starting one is paused once its session runs. Any other status is a no-op (`not_running`), answered 200 with the view.',
+    request: { ...agentPath, body: { required: false, content: { 'application/json': { schema: ActionRequest } } } },
+    responses: {
+      200: json(AgentView, 'not running, or already paused: nothing to do'),
+      202: json(StopAccepted, 'the pause is committed'),
+      400: error('a field is invalid'),
+      404: error('no such agent (`agent_not_found`)'),
+      ...COMMON_ERRORS,
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/agents/{agentId}/resume',
+    tags: ['agents'],
+    summary: 'Resume a paused agent: its behaviour runs again in the same session',
+    request: agentPath,
+    responses: {
+      200: json(AgentView, 'not paused: nothing to do'),
+      202: json(StopAccepted, 'the resume is committed'),
+      404: error('no such agent (`agent_not_found`)'),
+      ...COMMON_ERRORS,
+    },
+  },
+  {
+    method: 'put',
+    path: '/api/agents/{agentId}/labels',
+    tags: ['agents'],
+    summary: "Replace an agent's labels",
+    description:
+      'Sends `agent.label`. Keys: up to 128 of `A-Za-z0-9_/-` (no `.`); values: up to 63 of `A-Za-z0-9._-`; at most 32 labels. `{}` removes them.',
+    request: { ...agentPath, body: { content: { 'application/json': { schema: LabelsRequest } } } },
+    responses: {
+      200: json(AgentView, 'the agent already has these labels'),
+      202: json(StopAccepted, 'the labels are committed'),
+      400: error('a label is invalid; `details` names it'),
+      404: error('no such agent (`agent_not_found`)'),
+      ...COMMON_ERRORS,
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/agents/actions',
+    tags: ['agents'],
+    summary: 'Stop, restart, pause or resume every agent a selector matches',
+    description:
+      'Resolves the selector on the read side (every criterion must hold; an empty selector is refused, `all: true` selects every agent), refuses more than 1000 matches (400 naming `selector`), then sends one command per agent, 8 at a time, and answers each.',
+    request: { body: { content: { 'application/json': { schema: BulkActionRequest } } } },
+    responses: {
+      200: json(BulkActionResponse, 'one result per matched agent, in id order'),
+      400: error('a field is invalid, the selector is empty, or it matches too many agents'),
       ...COMMON_ERRORS,
     },
   },
@@ -184,7 +286,18 @@ const ROUTES: RouteConfig[] = [
     summary: 'Send a command envelope, as it would be published to `drover.commands`',
     request: {
       body: {
-        content: { 'application/json': { schema: z.discriminatedUnion('type', [StartAgent, StopAgent]) } },
+        content: {
+          'application/json': {
+            schema: z.discriminatedUnion('type', [
+              StartAgent,
+              StopAgent,
+              RestartAgent,
+              PauseAgent,
+              ResumeAgent,
+              LabelAgent,
+            ]),
+          },
+        },
       },
     },
     responses: {
@@ -204,6 +317,24 @@ const ROUTES: RouteConfig[] = [
     responses: { 200: json(CommandView, 'the command'), 404: error('no such command'), ...COMMON_ERRORS },
   },
   ...deadLetterRoutes({ json, error, common: COMMON_ERRORS }),
+  {
+    method: 'get',
+    path: '/api/events',
+    tags: ['events'],
+    summary: 'Live stream of domain events and activities (server-sent events), resumable with Last-Event-ID',
+    description: FEED_DESCRIPTION,
+    request: { query: FeedQuery, headers: LastEventIdHeader },
+    responses: { 200: feedStream, 400: error('a filter or `Last-Event-ID` is not valid'), ...COMMON_ERRORS },
+  },
+  {
+    method: 'get',
+    path: '/api/agents/{agentId}/events',
+    tags: ['events'],
+    summary: "Live stream of one agent's domain events and activities (server-sent events)",
+    description: FEED_DESCRIPTION,
+    request: { ...agentPath, query: AgentFeedQuery, headers: LastEventIdHeader },
+    responses: { 200: feedStream, 400: error('a filter or `Last-Event-ID` is not valid'), ...COMMON_ERRORS },
+  },
   {
     method: 'get',
     path: '/api/behaviors',

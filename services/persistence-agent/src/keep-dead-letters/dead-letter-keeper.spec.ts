@@ -210,7 +210,7 @@ describe('dead-letter retention', () => {
       },
     );
     const report = await pruner.sweep();
-    expect(report).toEqual({ deleted: { activities: 0, commands: 0, deadLetters: 4 }, finished: true });
+    expect(report).toEqual({ deleted: { activities: 0, commands: 0, deadLetters: 4, feed: 0 }, finished: true });
     const left = await letters.find(undefined, { sort: [{ field: 'key', direction: 'desc' }] });
     expect(left.map((doc) => doc._id)).toEqual([String(1).padStart(32, '0'), String(2).padStart(32, '0')]);
   });

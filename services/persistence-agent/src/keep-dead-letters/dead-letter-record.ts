@@ -6,6 +6,7 @@ import {
   DEATH_QUEUE_HEADER,
   DEATH_REASON_HEADER,
   INSTANCE_HEADER,
+  INVALID_CONTENT_HEADER,
   SENDER_HEADER,
   type Delivery,
 } from '@drover/messaging';
@@ -20,6 +21,7 @@ const SHOWN_HEADERS = [
   DEATH_AT_HEADER,
   INSTANCE_HEADER,
   SENDER_HEADER,
+  INVALID_CONTENT_HEADER,
   'x-death',
   'x-first-death-reason',
   'x-first-death-queue',
@@ -61,7 +63,13 @@ export function deadLetterRecord(delivery: Delivery, deadLetterQueue: string, no
   const body = delivery.body as Record<string, unknown> | null;
   const messageId = delivery.messageId || (typeof body?.messageId === 'string' ? body.messageId : '');
   const digest = createHash('sha256')
-    .update([deadLetterQueue, queue, messageId || JSON.stringify(delivery.body) || ''].join('\n'))
+    .update(
+      [
+        deadLetterQueue,
+        queue,
+        messageId || text(headers[INVALID_CONTENT_HEADER]) || JSON.stringify(delivery.body),
+      ].join('\n'),
+    )
     .digest('hex')
     .slice(0, 32);
   const redacted = redactDeadLetterBody(delivery.body);
@@ -71,6 +79,7 @@ export function deadLetterRecord(delivery: Delivery, deadLetterQueue: string, no
     queue,
     body: delivery.body,
     redacted: redacted.changed,
+    invalidContent: text(headers[INVALID_CONTENT_HEADER]),
   });
   const shown = Object.fromEntries(
     SHOWN_HEADERS.filter((name) => name in headers).map((name) => [name, headers[name]]),
@@ -108,7 +117,11 @@ function whyNotReplayable(letter: {
   queue: string;
   body: unknown;
   redacted: boolean;
+  invalidContent: string;
 }): string | undefined {
+  if (letter.invalidContent) {
+    return `its content is not JSON (${letter.invalidContent}) and is not kept: it may hold anything, secrets included`;
+  }
   if (letter.exchange !== Exchanges.commands) {
     return `only commands (exchange ${Exchanges.commands}) are replayed through the API; this message came from ${letter.exchange || 'the default exchange'}`;
   }

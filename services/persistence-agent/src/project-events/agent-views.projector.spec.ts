@@ -3,9 +3,13 @@ import assert from 'node:assert/strict';
 import { Collections, Exchanges, type AgentView, type PublishedAgentEvent } from '@drover/contracts';
 import { agentView, fold } from '@drover/domain';
 
+import { DROVER_TOPOLOGY } from '@drover/messaging';
+import { InMemoryBus } from '@drover/messaging/in-memory';
 import { BusContext } from '@drover/messaging/nest';
+import { silentLogger } from '@drover/runtime';
 import type { Store } from '@drover/store';
 import { openSqliteStore } from '@drover/store/sqlite';
+import { FeedWriter } from '../record-feed/feed-writer';
 import { AgentViewsProjector } from './agent-views.projector';
 
 const start = {
@@ -23,7 +27,7 @@ describe('agent views projector', () => {
 
   beforeEach(() => {
     store = openSqliteStore({ filename: ':memory:' });
-    projector = new AgentViewsProjector(store);
+    projector = new AgentViewsProjector(store, new FeedWriter(store, new InMemoryBus(DROVER_TOPOLOGY), silentLogger()));
     loads = jest.spyOn(store.streams, 'loadHead');
   });
   afterEach(async () => {

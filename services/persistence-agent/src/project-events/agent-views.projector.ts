@@ -15,6 +15,7 @@ import { parseOrDeadLetter, Queues, type Outcome } from '@drover/messaging';
 import { BusContext } from '@drover/messaging/nest';
 import { STORE, type Store } from '@drover/store';
 import { insertOnce, mergeDocument, replaceIfNewer } from '../infrastructure/documents';
+import { FeedWriter } from '../record-feed/feed-writer';
 import { nextView } from './next-view';
 
 const FAILURES = new Set(['agent.failed', 'agent.interrupted']);
@@ -27,7 +28,10 @@ const FAILURES = new Set(['agent.failed', 'agent.interrupted']);
  */
 @Controller()
 export class AgentViewsProjector {
-  constructor(@Inject(STORE) private readonly store: Store) {}
+  constructor(
+    @Inject(STORE) private readonly store: Store,
+    @Inject(FeedWriter) private readonly feed: FeedWriter,
+  ) {}
 
   @EventPattern(Queues.persistenceEvents)
   async onEvent(@Ctx() context: BusContext): Promise<Outcome | void> {
@@ -39,6 +43,18 @@ export class AgentViewsProjector {
     const status = await this.refreshView(event.value);
     await this.appendActivity(event.value);
     await this.recordAccepted(event.value, status);
+    await this.feed.append({
+      sourceId: event.value.messageId,
+      kind: 'event',
+      type: event.value.type,
+      agentId: event.value.agentId,
+      occurredAt: event.value.occurredAt,
+      ...(status ? { status } : {}),
+      version: event.value.version,
+      commandId: event.value.commandId,
+      ...(event.value.correlationId ? { correlationId: event.value.correlationId } : {}),
+      data: redactedData(event.value),
+    });
   }
 
   /**
@@ -64,8 +80,7 @@ export class AgentViewsProjector {
   private async appendActivity(event: PublishedAgentEvent): Promise<void> {
     const data = event.data;
     const message = [data.error, data.reason].find((v): v is string => typeof v === 'string');
-    const details = redactConfig(data) as Record<string, unknown>;
-    if (typeof data.proxy === 'string') details.proxy = redactProxyUrl(data.proxy);
+    const details = redactedData(event);
     const activity: ActivityView = {
       id: `${event.occurredAt}|${event.messageId}`,
       agentId: event.agentId,
@@ -97,4 +112,11 @@ export class AgentViewsProjector {
       { commandId: outcome.commandId, agentId: outcome.agentId },
     );
   }
+}
+
+/** An event's data as the read side shows it: config secrets and proxy credentials redacted. */
+function redactedData(event: PublishedAgentEvent): Record<string, unknown> {
+  const details = redactConfig(event.data) as Record<string, unknown>;
+  if (typeof event.data.proxy === 'string') details.proxy = redactProxyUrl(event.data.proxy);
+  return details;
 }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { Collections, READ_SIDE_INDEXES, type ActivityView, type Page } from '@drover/contracts';
+import { Collections, feedKey, READ_SIDE_INDEXES, type ActivityView, type Page } from '@drover/contracts';
 import { silentLogger, type Clock } from '@drover/runtime';
 import type { Store } from '@drover/store';
 import { openSqliteStore } from '@drover/store/sqlite';
@@ -75,6 +75,34 @@ describe('read-side retention', () => {
   const pruner = (overrides: Partial<PrunerOptions>) =>
     new ReadSidePruner({ store, clock, logger: silentLogger() }, options(overrides));
 
+  it('deletes feed entries older than maxAgeMs but never the newest, whose position the next one follows', async () => {
+    const feed = store.documents.collection(Collections.feed);
+    const entry = (position: number, minutes: number) =>
+      feed.insert({
+        _id: feedKey(position),
+        position,
+        sourceId: `m-${position}`,
+        kind: 'event',
+        type: 'agent.started',
+        agentId: 'a',
+        occurredAt: ago(minutes),
+        data: {},
+      });
+    for (const [position, minutes] of [
+      [1, 300],
+      [2, 200],
+      [3, 90],
+    ] as const)
+      await entry(position, minutes);
+    const first = await pruner({ feed: { maxAgeMs: 100 * MINUTE, maxPerAgent: null } }).sweep();
+    expect(first.deleted.feed).toBe(2);
+    expect((await feed.find()).map((doc) => doc._id)).toEqual([feedKey(3)]);
+    // Expired too, but the newest: kept.
+    const second = await pruner({ feed: { maxAgeMs: MINUTE, maxPerAgent: null } }).sweep();
+    expect(second.deleted.feed).toBe(0);
+    expect((await feed.find()).map((doc) => doc._id)).toEqual([feedKey(3)]);
+  });
+
   it('deletes activities and commands older than their maxAgeMs, and nothing younger', async () => {
     await seed('a', [1, 59, 61, 3 * 24 * 60]);
     await seed('b', [2, 120]);
@@ -82,7 +110,7 @@ describe('read-side retention', () => {
       activities: { maxAgeMs: 60 * MINUTE, maxPerAgent: null },
       commands: { maxAgeMs: DAY, maxPerAgent: null },
     }).sweep();
-    expect(report).toEqual({ deleted: { activities: 3, commands: 1, deadLetters: 0 }, finished: true });
+    expect(report).toEqual({ deleted: { activities: 3, commands: 1, deadLetters: 0, feed: 0 }, finished: true });
     expect(await left('a')).toEqual([1, 59]);
     expect(await left('b')).toEqual([2]);
     expect(await left('a', commands(), 'receivedAt')).toEqual([1, 59, 61]);
@@ -97,7 +125,7 @@ describe('read-side retention', () => {
       activities: { maxAgeMs: null, maxPerAgent: 3 },
       commands: { maxAgeMs: null, maxPerAgent: 1 },
     }).sweep();
-    expect(report).toEqual({ deleted: { activities: 2, commands: 5, deadLetters: 0 }, finished: true });
+    expect(report).toEqual({ deleted: { activities: 2, commands: 5, deadLetters: 0, feed: 0 }, finished: true });
     expect(await left('a')).toEqual([1, 2, 3]);
     expect(await left('b')).toEqual([8, 9]);
     expect(await left('a', commands(), 'receivedAt')).toEqual([1]);

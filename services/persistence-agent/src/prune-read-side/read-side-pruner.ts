@@ -5,6 +5,7 @@ import type { Store } from '@drover/store';
 import { pruneDeadLetters, type DeadLetterLimits } from '../keep-dead-letters/dead-letter-retention';
 import {
   agentPage,
+  belowNewest,
   byIds,
   excessBatch,
   expiredBatch,
@@ -21,6 +22,8 @@ export interface PrunerOptions {
   commands: LogLimits;
   /** Bounds of the filed dead letters (`dead_letters`); absent: kept until deleted by hand. */
   deadLetters?: DeadLetterLimits;
+  /** Absent: the feed is not pruned. */
+  feed?: LogLimits;
   sweepIntervalMs: number;
   batchSize: number;
   batchesPerSweep: number;
@@ -73,13 +76,19 @@ export class ReadSidePruner {
   /** One sweep: expired entries first, then the per-agent limits, within the sweep's budget. */
   async sweep(): Promise<SweepReport> {
     const budget = new SweepBudget(this.options.batchesPerSweep);
-    const deleted = { activities: 0, commands: 0, deadLetters: 0 };
+    const deleted = { activities: 0, commands: 0, deadLetters: 0, feed: 0 };
     const now = this.deps.clock.now();
     let finished = true;
     for (const log of PRUNED_LOGS) {
-      const { maxAgeMs } = this.options[log.name];
+      const { maxAgeMs } = this.limitsOf(log);
       if (maxAgeMs === null) continue;
-      const drained = await this.drain(log, expiredBatch(log, now, maxAgeMs, this.options.batchSize), budget);
+      let query = expiredBatch(log, now, maxAgeMs, this.options.batchSize);
+      if (log.name === 'feed') {
+        const newest = await this.newestFeedId();
+        if (newest === undefined) continue;
+        query = belowNewest(query, newest);
+      }
+      const drained = await this.drain(log, query, budget);
       deleted[log.name] += drained.deleted;
       finished &&= drained.done;
     }
@@ -102,7 +111,7 @@ export class ReadSidePruner {
    * from their views: an agent with no view (a command for an unknown agent) is bounded by age.
    */
   private async walkAgents(budget: SweepBudget, deleted: SweepReport['deleted']): Promise<boolean> {
-    const counted = PRUNED_LOGS.filter((log) => this.options[log.name].maxPerAgent !== null);
+    const counted = PRUNED_LOGS.filter((log) => this.limitsOf(log).maxPerAgent !== null);
     if (counted.length === 0) return true;
     const agents = this.deps.store.documents.collection(Collections.agents);
     const { batchSize } = this.options;
@@ -112,7 +121,7 @@ export class ReadSidePruner {
       const views = await agents.find(page.filter, page.options);
       for (const view of views) {
         for (const log of counted) {
-          const query = excessBatch(log, view._id, this.options[log.name].maxPerAgent ?? 0, batchSize);
+          const query = excessBatch(log, view._id, this.limitsOf(log).maxPerAgent ?? 0, batchSize);
           const drained = await this.drain(log, query, budget);
           deleted[log.name] += drained.deleted;
           if (!drained.done) return false;
@@ -124,6 +133,17 @@ export class ReadSidePruner {
         return true;
       }
     }
+  }
+
+  private limitsOf(log: PrunedLog): LogLimits {
+    return this.options[log.name] ?? { maxAgeMs: null, maxPerAgent: null };
+  }
+
+  private async newestFeedId(): Promise<string | undefined> {
+    const [newest] = await this.deps.store.documents
+      .collection(Collections.feed)
+      .find({ field: '_id', op: 'gt', value: '' }, { sort: [{ field: '_id', direction: 'desc' }], limit: 1 });
+    return newest?._id;
   }
 
   /** Reads and deletes batches of what `query` finds until a batch comes back short. */
@@ -158,7 +178,8 @@ export class ReadSidePruner {
   private async sweepAndReport(): Promise<void> {
     try {
       const report = await this.sweep();
-      const total = report.deleted.activities + report.deleted.commands + report.deleted.deadLetters;
+      const total =
+        report.deleted.activities + report.deleted.commands + report.deleted.deadLetters + report.deleted.feed;
       if (total > 0 || !report.finished) {
         // Unfinished sweep after sweep means the limits outrun the budget: raise batchesPerSweep.
         this.deps.logger.info({ ...report.deleted, finished: report.finished }, 'read side pruned');

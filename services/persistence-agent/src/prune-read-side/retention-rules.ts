@@ -8,7 +8,7 @@ import type { FindOptions } from '@drover/store';
  * `agentId` then `order`.
  */
 export interface PrunedLog {
-  name: 'activities' | 'commands';
+  name: 'activities' | 'commands' | 'feed';
   collection: string;
   /** An ISO-8601 UTC timestamp; entries dated before the cutoff are expired, undated ones never. */
   time: string;
@@ -23,7 +23,15 @@ export const PRUNED_LOGS: readonly PrunedLog[] = [
   // An entry whose `received` record never arrived (only the engine's outcome did) has none: it
   // sorts as the oldest, so the count per agent removes it first, and age never does.
   { name: 'commands', collection: Collections.commands, time: 'receivedAt', order: 'receivedAt' },
+  // A feed entry's `_id` is its position. Age never removes the newest entry (`belowNewest`): the
+  // next position is the newest plus one, so an empty feed would hand out positions again.
+  { name: 'feed', collection: Collections.feed, time: 'occurredAt', order: '_id' },
 ];
+
+/** Narrows a query to entries below `newestId`, which it must never delete. */
+export function belowNewest(query: BatchQuery, newestId: string): BatchQuery {
+  return { ...query, filter: { and: [query.filter, { field: '_id', op: 'lt', value: newestId }] } };
+}
 
 /** How long a log keeps an entry and how many it keeps per agent; `null` is no limit. */
 export interface LogLimits {

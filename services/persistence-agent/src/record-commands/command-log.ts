@@ -19,7 +19,12 @@ export class CommandLog {
   @EventPattern(Queues.persistenceCommands)
   async onCommand(@Ctx() context: BusContext): Promise<void> {
     const delivery = context.getDelivery();
-    const body = delivery.body as { messageId?: unknown; type?: unknown; agentId?: unknown } | null;
+    const body = delivery.body as {
+      messageId?: unknown;
+      type?: unknown;
+      agentId?: unknown;
+      correlationId?: unknown;
+    } | null;
     if (typeof body?.messageId !== 'string' || typeof body.agentId !== 'string') return;
     const commands = this.store.documents.collection(Collections.commands);
     // A messageId already recorded for another agent or type is a reuse the engine refuses
@@ -29,7 +34,12 @@ export class CommandLog {
     const receivedAt = new Date().toISOString();
     // A replay of a dead letter (`POST /api/dead-letters/{id}/replay`) says so, here and on the dead letter.
     const replayed = replayOf(delivery);
-    const received = { type: String(body.type), receivedAt, ...(replayed ? { replayOf: replayed } : {}) };
+    const received = {
+      type: String(body.type),
+      receivedAt,
+      ...(replayed ? { replayOf: replayed } : {}),
+      ...(typeof body.correlationId === 'string' ? { correlationId: body.correlationId } : {}),
+    };
     // `state` only on creation: the engine's outcome may have been recorded first.
     await mergeDocument(commands, body.messageId, received, {
       commandId: body.messageId,

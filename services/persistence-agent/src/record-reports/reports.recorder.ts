@@ -15,6 +15,7 @@ import { LOGGER, type Logger } from '@drover/runtime';
 import { STORE, type Store } from '@drover/store';
 import { insertOnce, replaceIfNewer } from '../infrastructure/documents';
 import { staleSessionReasonFor } from '../infrastructure/session-currency';
+import { FeedWriter } from '../record-feed/feed-writer';
 
 /**
  * Session activities go to the agent's activity log, unless they come from a session that is no
@@ -25,6 +26,7 @@ export class ReportsRecorder {
   constructor(
     @Inject(STORE) private readonly store: Store,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(FeedWriter) private readonly feed: FeedWriter,
   ) {}
 
   @EventPattern(Queues.persistenceReports)
@@ -57,6 +59,20 @@ export class ReportsRecorder {
     };
     const { id, ...rest } = view;
     await insertOnce(this.store.documents.collection(Collections.activities), { _id: id, id, ...rest });
+    await this.feed.append({
+      sourceId: report.messageId,
+      kind: 'activity',
+      type: kind,
+      agentId: report.agentId,
+      occurredAt: report.occurredAt,
+      ...(report.correlationId ? { correlationId: report.correlationId } : {}),
+      data: {
+        ok,
+        ...(view.message ? { message: view.message } : {}),
+        ...(view.details ? { details: view.details } : {}),
+        instanceId: report.instanceId,
+      },
+    });
   }
 
   /** Newest heartbeat wins; a late one never resurrects a lease its successor replaced. */

@@ -1,5 +1,5 @@
 import type { AgentCommand, SessionAgentRecord } from '@drover/contracts';
-import type { SchedulerSnapshot } from '../infrastructure/read-side';
+import { PLACED, type SchedulerSnapshot } from '../infrastructure/read-side';
 import { scheduledCommand } from '../infrastructure/scheduled-command';
 import type { HeartbeatWatch } from './heartbeat-watch';
 
@@ -15,7 +15,7 @@ export function expireSessionAgents(snapshot: SchedulerSnapshot, now: Date, watc
   const byId = new Map(snapshot.sessionAgents.map((s) => [s._id, s]));
   const commands: AgentCommand[] = [];
   for (const agent of snapshot.agents) {
-    if (!agent.instanceId || !['running', 'stopping'].includes(agent.status)) continue;
+    if (!agent.instanceId || !PLACED.includes(agent.status)) continue;
     const host = byId.get(agent.instanceId);
     const reason = lostReason(host, agent.agentId, agent.startedAt, watch);
     if (reason) {

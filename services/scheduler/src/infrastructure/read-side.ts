@@ -8,7 +8,7 @@ export interface SchedulerSnapshot {
 }
 
 /** Agents that hold a session on their `instanceId`. */
-export const PLACED: readonly AgentStatus[] = ['running', 'stopping'];
+export const PLACED: readonly AgentStatus[] = ['running', 'paused', 'stopping'];
 
 const eq = (field: string, value: string | boolean): Filter => ({ field, op: 'eq', value });
 const and = (...filters: Filter[]): Filter => ({ and: filters });

@@ -50,6 +50,16 @@ describe('rotation rule', () => {
     expect(rotateAgents({ agents: fresh, sessionAgents: [host(1, ['a'])] }, NOW, SLICE)).toEqual([]);
   });
 
+  it('skips paused agents: they keep their placement however long they have held it', () => {
+    const agents = [
+      agent('paused', 'paused', { startedAt: minutesAgo(60), paused: true }),
+      agent('old', 'running', { startedAt: minutesAgo(30) }),
+      agent('w-1', 'queued'),
+    ];
+    const commands = rotateAgents({ agents, sessionAgents: [host(2, ['paused', 'old'])] }, NOW, SLICE);
+    expect(commands.map((c) => c.agentId)).toEqual(['old']);
+  });
+
   it('counts agents already yielding, so a tick does not rotate twice for one waiting agent', () => {
     const agents = [
       agent('old', 'stopping', { startedAt: minutesAgo(30), requeue: true }),

@@ -46,12 +46,12 @@ describe('scheduler: agent schedules', () => {
   });
 
   it('stops awake agents at a stop occurrence with the scheduled reason', () => {
-    const agents = ['queued', 'starting', 'running', 'interrupted', 'stopping', 'stopped', 'failed'].map((status) =>
-      agent(status, status as AgentView['status']),
+    const agents = ['queued', 'starting', 'running', 'paused', 'interrupted', 'stopping', 'stopped', 'failed'].map(
+      (status) => agent(status, status as AgentView['status']),
     );
     const occurrence = '2026-01-05T17:00:00.000Z';
     expect(summary(run(agents, '2026-01-05T17:00:00.300Z', '2026-01-05T16:59:59.300Z'))).toEqual(
-      ['queued', 'starting', 'running', 'interrupted'].map((id) => [
+      ['queued', 'starting', 'running', 'paused', 'interrupted'].map((id) => [
         'agent.stop',
         id,
         `scheduler:scheduled-stop:${id}:${occurrence}`,

@@ -3,7 +3,7 @@ import { SCHEDULED_STOP_REASON, type AgentCommand, type AgentSchedule, type Agen
 import type { SchedulerSnapshot } from '../infrastructure/read-side';
 
 const SLEEPING = new Set<string>(['stopped', 'failed']);
-const AWAKE = new Set<string>(['queued', 'starting', 'running', 'interrupted']);
+const AWAKE = new Set<string>(['queued', 'starting', 'running', 'paused', 'interrupted']);
 
 /**
  * Agent schedules (see `AgentSchedule`): for a `start` occurrence in (lastTickAt, now] a stopped

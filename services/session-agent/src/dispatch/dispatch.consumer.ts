@@ -9,7 +9,7 @@ import { SESSION_WORK, type SessionWork } from './session-work.port';
 /** Pattern of this instance's own dispatch queue (its name holds the instance id). */
 export const OWN_QUEUE_PATTERN = 'session-agent.own';
 
-/** Session work from the bus: starts from the shared queue, stops on the instance's own. */
+/** Session work from the bus: starts from the shared queue; stops, pauses and resumes on the instance's own. */
 @Controller()
 export class DispatchConsumer {
   constructor(
@@ -30,7 +30,16 @@ export class DispatchConsumer {
   private async consume(context: BusContext): Promise<Outcome | void> {
     const parsed = parseOrDeadLetter(context.getDelivery(), SessionDispatch, 'dispatch', this.logger);
     if (!parsed.ok) return parsed.outcome;
-    if (parsed.value.type === 'session.start') await this.work.startSession(parsed.value);
-    else await this.work.stopSession(parsed.value);
+    const work = parsed.value;
+    switch (work.type) {
+      case 'session.start':
+        return this.work.startSession(work);
+      case 'session.stop':
+        return this.work.stopSession(work);
+      case 'session.pause':
+        return this.work.pauseSession(work);
+      case 'session.resume':
+        return this.work.resumeSession(work);
+    }
   }
 }

@@ -12,6 +12,17 @@ export class SessionReporter {
 
   /** Publishes one report of `attempt` of the agent's session. */
   async report(type: ReportType, agentId: string, attempt: number, payload: object): Promise<void> {
+    return this.reportFor(undefined, type, agentId, attempt, payload);
+  }
+
+  /** As `report`, carrying the correlation of the dispatch the session runs (when it has one). */
+  async reportFor(
+    correlationId: string | undefined,
+    type: ReportType,
+    agentId: string,
+    attempt: number,
+    payload: object,
+  ): Promise<void> {
     const messageId = randomUUID();
     const body = {
       messageId,
@@ -21,6 +32,7 @@ export class SessionReporter {
       attempt,
       payload,
       occurredAt: this.deps.clock.now().toISOString(),
+      ...(correlationId ? { correlationId } : {}),
     };
     try {
       await this.deps.bus.publish(Exchanges.reports, type, body, { messageId });

@@ -15,10 +15,25 @@ export interface Session {
   attempt: number;
   /** When the engine committed the start this session runs (the dispatch's `occurredAt`). */
   dispatchedAt: string;
+  /** The dispatch's correlation: every report and activity of the session carries it. */
+  correlationId?: string;
   controller: AbortController;
   lent?: LentBrowser;
   cause?: EndCause;
+  /** The behaviour's current run (and, once the session ends, its end): settles when it has returned. */
   done: Promise<void>;
+  /** A behaviour run is under way (its promise has not settled). */
+  running?: boolean;
+  /** Paused by the engine: no behaviour runs; the slot, browser context and cookies stay. */
+  paused?: boolean;
+  /** Aborts the current run only (a pause), not the session. */
+  pauser?: AbortController;
+  /** Starts a behaviour run in this session (set once the session reported started). */
+  run?: () => void;
+  /** The session is ending: its slot is being freed and its end reported. */
+  finishing?: boolean;
+  /** Pauses and resumes of this session, one after the other. */
+  control?: Promise<void>;
 }
 
 /** The host's capacity: one slot per running session, at most `capacity`, published as a gauge. */
