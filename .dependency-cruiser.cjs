@@ -1,6 +1,6 @@
 // @ts-check
 // Boundaries between the libraries and services, checked by `npm run lint` (`depcruise libs
-// services deploy`). Each rule is shown to fail on a violating tree in deploy/boundaries/fixtures
+// services deploy tools`). Each rule is shown to fail on a violating tree in deploy/boundaries/fixtures
 // (deploy/boundaries/boundaries.spec.ts). See docs/design.md, section 2.
 
 /** Node modules that reach a disk, a network, another process or a browser. */
@@ -59,8 +59,17 @@ module.exports = {
       severity: 'error',
       comment:
         'A library is imported through one of its entry points (@drover/<lib>, or a subpath such as @drover/store/sqlite), never a file inside it.',
-      from: { path: '^(libs/[^/]+|services|deploy)/' },
+      from: { path: '^(libs/[^/]+|services|deploy|tools)/' },
       to: { path: '^libs/[^/]+/src/', pathNot: ['^$1/', ...LIB_ENTRY_POINTS] },
+    },
+    {
+      name: 'cli-imports-no-service',
+      severity: 'error',
+      comment:
+        'The drover CLI (tools/cli) is a client of the REST API and, for publish --amqp, of the broker: it uses ' +
+        'the contracts, never the services, and never loads browser code.',
+      from: { path: '^tools/' },
+      to: { path: ['^services/', BROWSER_PACKAGES], reachable: true },
     },
     {
       name: 'no-circular',

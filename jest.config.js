@@ -58,7 +58,11 @@ const IMPORT_ONLY = {
 const common = {
   rootDir: __dirname,
   // deploy/ is absent in the builder image, which runs the unit level of libs and services.
+<<<<<<< HEAD
   roots: ['libs', 'services', 'deploy', 'docs']
+=======
+  roots: ['libs', 'services', 'deploy', 'tools']
+>>>>>>> main
     .filter((dir) => existsSync(join(__dirname, dir)))
     .map((dir) => `<rootDir>/${dir}`),
   testEnvironment: 'node',
@@ -95,7 +99,13 @@ const only = process.env.DROVER_TEST_LEVEL?.split(',');
 module.exports = {
   // Two cores: one worker per core (jest's default would leave one idle).
   maxWorkers: 2,
-  collectCoverageFrom: ['libs/*/src/**/*.ts', 'services/*/src/**/*.ts', '!**/*spec.ts', '!**/testing/**'],
+  collectCoverageFrom: [
+    'libs/*/src/**/*.ts',
+    'services/*/src/**/*.ts',
+    'tools/*/src/**/*.ts',
+    '!**/*spec.ts',
+    '!**/testing/**',
+  ],
   coverageThreshold: {
     './libs/domain/src/': { lines: 90 },
     './libs/contracts/src/': { lines: 90 },

@@ -39,6 +39,8 @@ RUN npm ci
 COPY tsconfig.json tsconfig.build.json nest-cli.json jest.config.js ./
 COPY libs libs
 COPY services services
+COPY tools tools
+COPY bin bin
 COPY run-profiles run-profiles
 RUN npm run build
 ARG RUN_TESTS=false

@@ -72,12 +72,18 @@ describe('deploy Dockerfiles', () => {
     }
   });
 
-  it('the runtime base copies only dist, production node_modules, package.json and run-profiles', () => {
+  it('the runtime base copies only dist, production node_modules, package.json, run-profiles and the CLI launcher', () => {
     const text = read('deploy/docker/Dockerfile');
     const base = parseDockerfile(text).stages.find((s) => s.name === 'base');
     const copies = base?.instructions.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD') ?? [];
     const sources = copies.map((c) => c.args.split(/\s+/).filter((w) => !w.startsWith('--'))[0]).sort();
-    expect(sources).toEqual(['/app/dist', '/app/package.json', '/app/prod_node_modules', '/app/run-profiles']);
+    expect(sources).toEqual([
+      '/app/bin',
+      '/app/dist',
+      '/app/package.json',
+      '/app/prod_node_modules',
+      '/app/run-profiles',
+    ]);
     expect(copies.every((c) => c.args.includes('--from=builder'))).toBeTruthy();
     expect(text).not.toMatch(/^\s*(COPY|ADD)\b.*\.env/m);
     expect(text).toMatch(/ENV NODE_ENV=production/);

@@ -56,6 +56,7 @@ describeUnless(skip, 'deploy rehearsal without Docker', () => {
           assert.match(output, new RegExp(`^${service}: live ok`, 'm'), output);
           assert.match(output, new RegExp(`^${service}: SIGTERM → exit 0`, 'm'), output);
         }
+        expect(output).toMatch(/^gateway: the drover CLI runs from its file set/m);
         expect(output).toMatch(/file set is identical/);
         expect(output).toMatch(/rehearsal passed/);
       } finally {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rehearses the runtime images without Docker: for each service, assembles exactly what its
 # target in deploy/docker/Dockerfile copies (dist, production node_modules, package.json,
-# package-lock.json, run-profiles) into a temp dir, prints its size, then runs the service from
+# package-lock.json, run-profiles, bin) into a temp dir, prints its size, then runs the service from
 # there as an unprivileged user (uid/gid 65534) with a clean environment, as the container would:
 # long-running services must answer GET /live on their ops port (OPS_PORT) with 200 within 30 s,
 # then exit 0 on SIGTERM;
@@ -110,6 +110,7 @@ assemble() { # <service> → $WORK/app-<service>, what the runtime target holds 
   mkdir -p "$app"
   cp -a "$REPO/dist" "$app/dist"
   cp -a "$REPO/run-profiles" "$app/run-profiles"
+  cp -a "$REPO/bin" "$app/bin"
   cp "$REPO/package.json" "$REPO/package-lock.json" "$app/"
   cp -al "$DEPS/node_modules" "$app/node_modules" 2>/dev/null || cp -a "$DEPS/node_modules" "$app/node_modules"
   # Root-owned, world-readable, not writable by the service user (as COPY without --chown).
@@ -170,6 +171,18 @@ rehearse_service() {
   user="$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")"
   [ "$user" = "$RUN_UID" ] || fail "$svc runs as uid $user, not $RUN_UID"
   echo "$svc: live ok on port $port after $((SECONDS - started)) s as uid $user"
+  if [ "$svc" = gateway ]; then
+    # The drover CLI ships in the same file set (docs/cli.md): its launcher and every module it
+    # loads must be there, from the production node_modules alone.
+    local cli_code=0
+    # shellcheck disable=SC2046
+    (cd "$app" && "${AS_USER[@]}" env -i $(run_env 0) "$NODE" bin/drover.mjs --help) >"$WORK/cli.log" 2>&1 || cli_code=$?
+    if [ "$cli_code" -ne 0 ] || ! grep -q '^Exit codes' "$WORK/cli.log"; then
+      tail -20 "$WORK/cli.log" >&2
+      fail "node bin/drover.mjs --help exited $cli_code in the gateway's file set"
+    fi
+    echo "$svc: the drover CLI runs from its file set (node bin/drover.mjs --help)"
+  fi
   kill -TERM "$pid"
   while kill -0 "$pid" 2>/dev/null; do
     if [ "$waited" -ge $((STOP_TIMEOUT_S * 10)) ]; then
