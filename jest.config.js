@@ -58,11 +58,7 @@ const IMPORT_ONLY = {
 const common = {
   rootDir: __dirname,
   // deploy/ is absent in the builder image, which runs the unit level of libs and services.
-<<<<<<< HEAD
-  roots: ['libs', 'services', 'deploy', 'docs']
-=======
-  roots: ['libs', 'services', 'deploy', 'tools']
->>>>>>> main
+  roots: ['libs', 'services', 'deploy', 'tools', 'docs']
     .filter((dir) => existsSync(join(__dirname, dir)))
     .map((dir) => `<rootDir>/${dir}`),
   testEnvironment: 'node',
