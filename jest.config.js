@@ -59,7 +59,7 @@ const IMPORT_ONLY = {
 const common = {
   rootDir: __dirname,
   // deploy/ is absent in the builder image, which runs the unit level of libs and services.
-  roots: ['libs', 'services', 'deploy', 'tools']
+  roots: ['libs', 'services', 'deploy', 'tools', 'docs']
     .filter((dir) => existsSync(join(__dirname, dir)))
     .map((dir) => `<rootDir>/${dir}`),
   testEnvironment: 'node',

@@ -1,5 +1,5 @@
 /**
- * Who is who on the bus (README, "Trust boundaries on the bus"). A message's sender is the broker
+ * Who is who on the bus (docs/security.md, "Trust boundaries on the bus"). A message's sender is the broker
  * user in its AMQP `user_id`, which RabbitMQ checks against the publishing connection's user; a
  * setting maps those users to the roles below (`DROVER_BUS_USERS`). Without it, nobody is told
  * apart (the embedded bus, tests that connect as `guest`) and only the checks that need no sender

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The address classes the egress policy refuses by default (README, "Egress policy"). Each is
+ * The address classes the egress policy refuses by default (docs/security.md, "Egress policy"). Each is
  * also an allow rule: a refusal names the class, and that word in an allow list lifts it.
  * `metadata` (169.254.169.254, fd00:ec2::254) is only lifted by its own word or its exact
  * address, never by `link-local` or `private` or a wider range.

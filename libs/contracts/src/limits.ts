@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * How large the free-form parts of Drover's messages may be (README, "Size limits"). Every
+ * How large the free-form parts of Drover's messages may be (docs/api.md, "Size limits"). Every
  * bound is checked where the message is first parsed (REST or bus), so nothing larger is
  * stored, replayed or carried, and no broker closes a channel over it.
  */

@@ -24,7 +24,7 @@ function commandSenders(routingKey: string): readonly BusRole[] {
 }
 
 /**
- * Which roles may publish what reaches each queue (README, "Trust boundaries on the bus"). The
+ * Which roles may publish what reaches each queue (docs/security.md, "Trust boundaries on the bus"). The
  * broker's permissions decide which exchanges a user may publish to; these rules also cover what
  * permissions cannot tell apart: routing keys, and the default exchange through which retries and
  * replies travel (a user allowed to publish there can address any queue by name).

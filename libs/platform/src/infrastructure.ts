@@ -27,7 +27,7 @@ export async function openBus(
       declareTopology: !users || (options.declaresTopology ?? false),
       ...(options.service ? { appId: options.service } : {}),
     });
-    // Senders are told apart only when each service has its own broker user (README, "Trust boundaries").
+    // Senders are told apart only when each service has its own broker user (docs/security.md, "Trust boundaries").
     return users ? new SenderGuardBus(bus, users, logger.child({ component: 'senders' })) : bus;
   }
   if (options.shared) {
@@ -66,7 +66,7 @@ export function openSecretBox(env: Env): SecretBox {
   if (!env.DROVER_SECRETS_KEY) {
     throw new ConfigError(
       'DROVER_SECRETS_KEY_FILE is not set: the gateway, the engine and the session agents share one ' +
-        'secrets key ring (README, "Secrets"); create one with `npm run --silent secrets-key > secrets.key`',
+        'secrets key ring (docs/security.md, "Secrets"); create one with `npm run --silent secrets-key > secrets.key`',
     );
   }
   try {

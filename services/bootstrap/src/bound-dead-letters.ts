@@ -4,7 +4,7 @@ import type { Env, Logger, Retention } from '@drover/runtime';
 /**
  * Bounds the broker's dead-letter queues as the profile's `retention.deadLetters` says, with a
  * RabbitMQ policy set through the management API (why a policy and not queue arguments:
- * `rabbitmq-policies.ts`, and README, "Retention"). Run by bootstrap at every deployment, so the
+ * `rabbitmq-policies.ts`, and docs/operations.md, "Retention"). Run by bootstrap at every deployment, so the
  * broker follows the profile; the standalone's in-memory bus bounds its own dead letters.
  */
 export async function boundDeadLetters(env: Env, bounds: Retention['deadLetters'], logger: Logger): Promise<void> {

@@ -33,7 +33,7 @@ const HEARTBEAT_MS = 1_000;
 /**
  * Longer than the whole restart as measured on the 2-core test machine: `stop_app` and `start_app`
  * take about 7 s together, so with the 3 s pause the broker is away for about 10 s, and services
- * reconnect within about a second of it (README, Broker outages). With an 8 s lease the
+ * reconnect within about a second of it (docs/bus.md, "A broker restart"). With an 8 s lease the
  * scheduler, whose store stayed up, saw every heartbeat lease lapse during the outage.
  */
 const LEASE_MS = 20_000;
@@ -129,7 +129,7 @@ function outageSuite(): void {
     targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/`;
     const profile = {
       name: 'outage',
-      // Its agents aim at servers on 127.0.0.1 (README, Egress policy).
+      // Its agents aim at servers on 127.0.0.1 (docs/security.md, "Egress policy").
       egress: { allow: ['loopback'] },
       sessionAgent: { maxConcurrentAgents: 10, heartbeatMs: HEARTBEAT_MS, leaseMs: LEASE_MS },
       recovery: { onInterrupt: 'restart', maxAttempts: 3, backoffInitialMs: 200, backoffMaxMs: 1_000 },

@@ -78,7 +78,7 @@ function productionMode(store: StoreUnderTest): void {
     vhost = await createTestVhost(RABBITMQ_URL!);
     const profile = {
       name: 'int',
-      // Its agents aim at servers on 127.0.0.1 (README, Egress policy).
+      // Its agents aim at servers on 127.0.0.1 (docs/security.md, "Egress policy").
       egress: { allow: ['loopback'] },
       // The lease allows for a loaded machine: a heartbeat that lands late must not interrupt agents.
       sessionAgent: { maxConcurrentAgents: 64, heartbeatMs: 200, leaseMs: 5_000 },

@@ -185,7 +185,7 @@ for (const { store, away, skip, outage: makeOutage } of STORES) {
       outage = await makeOutage(dataDir);
       const profile = {
         name: 'outage',
-        // Its agents aim at servers on 127.0.0.1 (README, Egress policy).
+        // Its agents aim at servers on 127.0.0.1 (docs/security.md, "Egress policy").
         egress: { allow: ['loopback'] },
         sessionAgent: { maxConcurrentAgents: 16, heartbeatMs: 500, leaseMs: 5_000 },
         recovery: { onInterrupt: 'restart', maxAttempts: 3, backoffInitialMs: 200, backoffMaxMs: 1_000 },

@@ -94,7 +94,7 @@ describeUnless(skip, 'browser fleet: two session agents, per-agent proxies, cook
       join(profiles, 'fleet', 'profile.json'),
       JSON.stringify({
         name: 'fleet',
-        // Its agents aim at servers on 127.0.0.1 (README, Egress policy).
+        // Its agents aim at servers on 127.0.0.1 (docs/security.md, "Egress policy").
         egress: { allow: ['loopback'] },
         sessionAgent: { maxConcurrentAgents: 24, heartbeatMs: 1_000, leaseMs: 10_000 },
         recovery: { onInterrupt: 'restart', maxAttempts: 5, backoffInitialMs: 200, backoffMaxMs: 1_000 },

@@ -151,7 +151,7 @@ describeUnless(skip, 'a partitioned session agent fences itself before its agent
     targetPort = (target.address() as { port: number }).port;
     const profile = {
       name: 'fence',
-      // Its agents aim at servers on 127.0.0.1 (README, Egress policy).
+      // Its agents aim at servers on 127.0.0.1 (docs/security.md, "Egress policy").
       egress: { allow: ['loopback'] },
       sessionAgent: { maxConcurrentAgents: 8, heartbeatMs: HEARTBEAT_MS, leaseMs: LEASE_MS },
       recovery: { onInterrupt: 'restart', maxAttempts: 5, backoffInitialMs: 200, backoffMaxMs: 1_000 },

@@ -367,7 +367,7 @@ function benchProfile(layout: Layout, retention: unknown): Profile {
   return {
     ...base,
     name: 'bench-fleet',
-    // Its agents aim at servers on 127.0.0.1 (README, Egress policy).
+    // Its agents aim at servers on 127.0.0.1 (docs/security.md, "Egress policy").
     egress: { allow: ['loopback'] },
     sessionAgent,
     ...(retention === undefined ? {} : { retention }),

@@ -18,7 +18,7 @@ export interface StoredMessage {
 
 /**
  * Limits of a queue, as RabbitMQ's `max-length` (oldest dropped first) and `message-ttl` set
- * them; the bus gives them to its dead-letter queues (README, "Retention"). `null`: no limit.
+ * them; the bus gives them to its dead-letter queues (docs/operations.md, "Retention"). `null`: no limit.
  */
 export interface QueueBounds {
   maxLength?: number | null;

@@ -3,7 +3,7 @@ import type { Topology } from '../bus.port';
 import { deadLetterQueueOf, qualify } from './rabbitmq-config';
 
 /**
- * Bounds of the dead-letter queues as a RabbitMQ policy (README, "Retention").
+ * Bounds of the dead-letter queues as a RabbitMQ policy (docs/operations.md, "Retention").
  *
  * A policy, not queue arguments: RabbitMQ refuses to redeclare an existing queue whose `x-`
  * arguments differ (PRECONDITION_FAILED, 406), and the services redeclare every queue on each

@@ -70,7 +70,7 @@ export const ProfileSchema = z
       .strict()
       .default({}),
     /**
-     * How much history the read side and the broker keep (README, "Retention"). The persistence
+     * How much history the read side and the broker keep (docs/operations.md, "Retention"). The persistence
      * agent prunes activities and the command log by age and by count per agent; bootstrap bounds
      * the broker's dead-letter queues with a policy (the standalone's in-memory bus, itself).
      * `null` turns a limit off.
@@ -98,7 +98,7 @@ export const ProfileSchema = z
       .strict()
       .default({}),
     /**
-     * Where agents may connect (README, "Egress policy"). Loopback, private, link-local,
+     * Where agents may connect (docs/security.md, "Egress policy"). Loopback, private, link-local,
      * metadata, unspecified, multicast, broadcast and reserved addresses are refused unless
      * `allow` lifts them for every agent; `agentsMayAllow` bounds what an agent's own
      * `egress.allow` (in its `agent.start`) may add.

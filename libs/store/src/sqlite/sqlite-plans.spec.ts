@@ -52,7 +52,7 @@ describe('sqlite store: lookups by _id use the primary key', () => {
 });
 
 /**
- * The plans of the read side's keyed pages and of retention's batches (README, "Retention"), on
+ * The plans of the read side's keyed pages and of retention's batches (docs/operations.md, "Retention"), on
  * indexes declared as the read side declares them: each reads one index range in order and
  * stops after its limit, never a scan or a sort of the whole collection, however large it grows.
  */

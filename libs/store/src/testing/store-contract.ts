@@ -415,7 +415,7 @@ function describeDocuments(store: () => Store): void {
       expect(await people.delete({ field: '_id', op: 'in', value: ['a', 'c'] })).toBe(0);
     });
 
-    // What retention does to an agent's activity log while someone pages it (README, "Retention").
+    // What retention does to an agent's activity log while someone pages it (docs/operations.md, "Retention").
     it('keeps keyed pages exact while older entries are deleted in batches between them', async () => {
       const log = store().documents.collection(uniqueCollection());
       await log.ensureIndex(['agentId', '_id']);

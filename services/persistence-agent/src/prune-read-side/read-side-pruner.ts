@@ -36,7 +36,7 @@ export interface SweepReport {
 }
 
 /**
- * Retention of the read side (README, "Retention"): every `sweepIntervalMs`, deletes activities
+ * Retention of the read side (docs/operations.md, "Retention"): every `sweepIntervalMs`, deletes activities
  * and command-log entries older than their `maxAgeMs`, then walks the agent views and deletes each
  * agent's entries beyond its newest `maxPerAgent`. Work comes in batches of `batchSize` (one
  * bounded read, then a delete by `_id`), at most `batchesPerSweep` per sweep, and the sweep yields

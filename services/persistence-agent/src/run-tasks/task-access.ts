@@ -18,7 +18,7 @@ const NONE: Access = { read: [], write: [] };
 const SESSION_AGENT_COLLECTIONS = Object.values(SessionCollections);
 
 /**
- * Who may touch which collection through generic tasks (README, "Trust boundaries on the bus"),
+ * Who may touch which collection through generic tasks (docs/security.md, "Trust boundaries on the bus"),
  * by the sender's role (its verified `user_id`). Drover's own collections (`agents`, `activities`,
  * `commands`, `session_agents`) are never written this way, and the engine's streams, leases and
  * outbox are not documents at all, so no task reaches them. Services with no use for tasks get none.

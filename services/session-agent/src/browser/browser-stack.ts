@@ -39,7 +39,7 @@ export async function startBrowserStack(deps: {
     return { storage, shutdown: async () => undefined };
   }
   // As root Chromium will not start with its sandbox: HTTP agents still run, browser agents fail
-  // with this reason (README, "Chromium's sandbox").
+  // with this reason (docs/api.md, "Chromium's sandbox").
   const sandboxProblem = chromiumSandboxProblem(env.CHROME_NO_SANDBOX);
   if (sandboxProblem) {
     logger.error({ chromePath }, `${sandboxProblem}: browser behaviours cannot run here`);
