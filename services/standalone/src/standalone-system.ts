@@ -10,6 +10,7 @@ import {
   InstrumentedBus,
   openOrCreateSecretBox,
   openRedis,
+  openBus,
   openStore,
   ScreenshotStore,
   startOpsServer,
@@ -41,8 +42,9 @@ export interface RunningSystem {
 }
 
 /**
- * Every Drover service in one process on the in-memory bus, with the store the environment
- * names (SQLite in `DROVER_DATA_DIR` by default, MongoDB with `MONGO_URL`). The profile's
+ * Every Drover service in one process, on the bus and store the environment names: the
+ * in-memory bus, or RabbitMQ with `RABBITMQ_URL`; SQLite in `DROVER_DATA_DIR`, or MongoDB with
+ * `MONGO_URL`. The profile's
  * agents are registered at start, as bootstrap does for separate processes.
  */
 export async function startStandalone(config: DroverConfig, logger: Logger): Promise<RunningSystem> {
@@ -51,11 +53,15 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
   const clock = systemClock;
   const store = await openStore({ ...env, DROVER_DATA_DIR: resolve(env.DROVER_DATA_DIR) });
   const metrics = new DroverMetrics('standalone');
-  const memoryBus = new InMemoryBus(DROVER_TOPOLOGY, {
-    logger: logger.child({ component: 'bus' }),
-    deadLetterBounds: profile.retention.deadLetters,
-  });
-  const bus = new InstrumentedBus(memoryBus, metrics);
+  // RabbitMQ when RABBITMQ_URL is set (the whole system on a real broker, its queues in the
+  // management UI), else the in-memory bus, which bounds its own dead-letter queues.
+  const innerBus = env.RABBITMQ_URL
+    ? await openBus(env, logger, { shared: false, declaresTopology: true, service: 'standalone' })
+    : new InMemoryBus(DROVER_TOPOLOGY, {
+        logger: logger.child({ component: 'bus' }),
+        deadLetterBounds: profile.retention.deadLetters,
+      });
+  const bus = new InstrumentedBus(innerBus, metrics);
   const redis = openRedis(env, logger);
   const child = (component: string) => logger.child({ component });
   const secrets = openOrCreateSecretBox(env, logger);
@@ -120,7 +126,7 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
     await sessions.shutdown();
     // Let the last reports and the goodbye heartbeat reach the read side before closing.
     await drain(
-      memoryBus,
+      innerBus,
       [Queues.engineReports, Queues.engineCommands, Queues.persistenceReports, Queues.persistenceEvents],
       2_000,
     );
