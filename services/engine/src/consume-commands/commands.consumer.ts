@@ -106,7 +106,10 @@ export class CommandsConsumer {
 
   /** Answers a waiting caller and dead-letters the command, recording nothing on the read side. */
   private async refuse(delivery: Delivery, command: AgentCommand, reason: string): Promise<Outcome> {
-    this.logger.warn({ messageId: command.messageId, sender: delivery.sender, reason }, 'command refused');
+    this.logger.warn(
+      { messageId: command.messageId, correlationId: command.correlationId, sender: delivery.sender, reason },
+      'command refused',
+    );
     await delivery.reply?.({
       ok: false,
       commandId: command.messageId,

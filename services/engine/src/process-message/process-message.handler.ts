@@ -177,7 +177,10 @@ export class ProcessMessageHandler {
       message.instanceId,
       `agent is ${state.status}`,
     );
-    this.deps.logger.info({ agentId: message.agentId, instanceId: message.instanceId }, 'stopping orphaned session');
+    this.deps.logger.info(
+      { agentId: message.agentId, instanceId: message.instanceId, correlationId: message.correlationId },
+      'stopping orphaned session',
+    );
     await this.deps.bus.publish(stop.exchange, stop.routingKey, stop.body, { messageId: stop.messageId });
   }
 
