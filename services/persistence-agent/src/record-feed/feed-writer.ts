@@ -22,10 +22,16 @@ const MAX_ATTEMPTS = 50;
  * reader that sees position n can never later find a lower position appear: no entry commits
  * "late" behind one a client was already sent. The unique `sourceId` makes a redelivered event or
  * activity append nothing (it is published again, with its first position, for gateways that
- * missed it). Store writes per entry: one read of the top, one insert (more under contention).
+ * missed it). A process appends one entry at a time and remembers the next position, so an entry
+ * usually costs one insert; the top is read again only after another process took a position.
  */
 @Injectable()
 export class FeedWriter {
+  /** Appends of this process, one after the other: they would only race each other for positions. */
+  private appending: Promise<unknown> = Promise.resolve();
+  /** The position this process expects to be free next; unknown until read, or after another writer took it. */
+  private next: number | undefined;
+
   constructor(
     @Inject(STORE) private readonly store: Store,
     @Inject(BUS) private readonly bus: Bus,
@@ -33,22 +39,38 @@ export class FeedWriter {
   ) {}
 
   async append(entry: UnplacedEntry): Promise<FeedEntry> {
+    const placing = this.appending.then(() => this.place(entry));
+    this.appending = placing.catch(() => undefined);
+    return this.publish(await placing);
+  }
+
+  /**
+   * Inserts the entry at the next position: one insert in the usual case. A duplicate key is
+   * either this entry already placed (a redelivery: its stored position is kept) or a position
+   * another process took (read the top again and retry).
+   */
+  private async place(entry: UnplacedEntry): Promise<FeedEntry> {
     const feed = this.store.documents.collection(Collections.feed);
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const known = await feed.findOne({ field: 'sourceId', op: 'eq', value: entry.sourceId });
-      if (known) return this.publish(toEntry(known));
       // A range over every position (not no filter): one step down the key index on both stores.
-      const [top] = await feed.find(
-        { field: '_id', op: 'gt', value: feedKey(0) },
-        { sort: [{ field: '_id', direction: 'desc' }], limit: 1 },
-      );
-      const position = top ? Number(top._id) + 1 : 1;
+      if (this.next === undefined) {
+        const [top] = await feed.find(
+          { field: '_id', op: 'gt', value: feedKey(0) },
+          { sort: [{ field: '_id', direction: 'desc' }], limit: 1 },
+        );
+        this.next = top ? Number(top._id) + 1 : 1;
+      }
+      const position = this.next;
+      const doc = { ...entry, _id: feedKey(position), position };
       try {
-        await feed.insert({ ...entry, _id: feedKey(position), position });
-        return this.publish(toEntry({ ...entry, _id: feedKey(position), position }));
+        await feed.insert(doc);
+        this.next = position + 1;
+        return toEntry(doc);
       } catch (error) {
         if (!(error instanceof DuplicateKeyError)) throw error;
-        // Another writer took this position (or recorded this source): read again.
+        const known = await feed.findOne({ field: 'sourceId', op: 'eq', value: entry.sourceId });
+        if (known) return toEntry(known);
+        this.next = undefined;
       }
     }
     throw new Error(`no feed position after ${MAX_ATTEMPTS} attempts (too many concurrent writers)`);
