@@ -184,7 +184,7 @@ describe.each(stores)('read-side retention on $name', (under) => {
   it('prunes everything once it is older than maxAgeMs', async () => {
     const inEightDays: Clock = { now: () => new Date(Date.now() + 8 * DAY) };
     const report = await pruner(inEightDays, {}).sweep();
-    expect(report).toEqual({ deleted: { activities: 50, commands: 20 }, finished: true });
+    expect(report).toEqual({ deleted: { activities: 50, commands: 20, deadLetters: 0, feed: 0 }, finished: true });
     for (const agentId of AGENTS) {
       expect(await count(Collections.activities, agentId)).toBe(0);
       expect(await count(Collections.commands, agentId)).toBe(0);

@@ -68,11 +68,13 @@ describe('npm start: where the API listens', () => {
     try {
       await eventually('the API url', async () => /running at (http:\/\/[\d.]+:\d+)/.exec(system.output())?.[1]);
       expect(system.output()).not.toMatch(/no DROVER_API_KEYS/);
-      const line =
+      // The log line may be flushed after the banner (pino writes asynchronously).
+      const line = await eventually('the "drover is running" log line', async () =>
         system
           .output()
           .split('\n')
-          .find((l) => l.includes('"msg":"drover is running"')) ?? '';
+          .find((l) => l.includes('"msg":"drover is running"')),
+      );
       expect(line).toMatch(/"host":"0\.0\.0\.0"/);
     } finally {
       system.child.kill('SIGTERM');

@@ -112,6 +112,8 @@ describe('standalone system: hostile bus messages (in-memory bus)', () => {
       DROVER_PROFILES_DIR: profilesDir,
       DROVER_PROFILE: 'e2e',
       LOG_LEVEL: 'silent',
+      // This test reads the .dead queues itself: the dead-letter keeper would empty them.
+      DROVER_DEAD_LETTER_KEEPER: 'false',
     });
     system = await startStandalone(config, silentLogger());
     const started = await http(`${system.url}/api/agents`, {
