@@ -1,3 +1,4 @@
+import type { Page } from '@drover/contracts';
 import { CliError, ExitCode, type ErrorBody } from './exit-codes';
 
 /** Where the gateway is and the key to present (`--url`/`DROVER_URL`, `--api-key`/`DROVER_API_KEY`). */
@@ -94,6 +95,22 @@ export class GatewayClient {
 
   get<T>(path: string, query?: Query): Promise<T> {
     return this.request<T>('GET', path, query ? { query } : {}).then((answer) => answer.body);
+  }
+
+  /**
+   * A list route's page from `cursor`, or with `all` every page after it too (following
+   * `nextCursor`): the items, and the cursor after the last page read.
+   */
+  async pages<T>(path: string, query: Query, cursor: string | undefined, all: boolean | undefined): Promise<Page<T>> {
+    const items: T[] = [];
+    let nextCursor: string | null = null;
+    do {
+      const page: Page<T> = await this.get<Page<T>>(path, { ...query, cursor });
+      items.push(...page.items);
+      nextCursor = page.nextCursor;
+      cursor = nextCursor ?? undefined;
+    } while (all && nextCursor);
+    return { items, nextCursor };
   }
 
   /**

@@ -207,21 +207,12 @@ interface ListOptions {
 
 async function listAgents(ctx: Context, opts: ListOptions): Promise<void> {
   parseLabels(opts.label); // a malformed pair is a usage error before anything is asked
-  const items: AgentView[] = [];
-  let cursor = opts.cursor;
-  let nextCursor: string | null = null;
-  do {
-    const page = await ctx.gateway.get<Page<AgentView>>('/api/agents', {
-      status: opts.status,
-      behavior: opts.behavior,
-      label: opts.label,
-      limit: opts.limit,
-      cursor,
-    });
-    items.push(...page.items);
-    nextCursor = page.nextCursor;
-    cursor = nextCursor ?? undefined;
-  } while (opts.all && nextCursor);
+  const { items, nextCursor } = await ctx.gateway.pages<AgentView>(
+    '/api/agents',
+    { status: opts.status, behavior: opts.behavior, label: opts.label, limit: opts.limit },
+    opts.cursor,
+    opts.all,
+  );
 
   if (ctx.out.json) {
     ctx.out.value({ items, nextCursor });

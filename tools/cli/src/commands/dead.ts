@@ -1,5 +1,5 @@
 import { type Command } from 'commander';
-import type { DeadLetterView, Page, ReplayAccepted } from '@drover/contracts';
+import type { DeadLetterView, ReplayAccepted } from '@drover/contracts';
 import { type Context, positiveInt } from '../context';
 
 /** `drover dead list|show|replay`: messages the consumers refused, and sending one again. */
@@ -15,19 +15,12 @@ export function deadCommand(program: Command, contextOf: (command: Command) => C
     .option('--all', 'follow nextCursor until the last page')
     .action(async (opts: { queue?: string; limit?: number; cursor?: string; all?: boolean }, command: Command) => {
       const ctx = contextOf(command);
-      const items: DeadLetterView[] = [];
-      let cursor = opts.cursor;
-      let nextCursor: string | null = null;
-      do {
-        const page = await ctx.gateway.get<Page<DeadLetterView>>('/api/dead-letters', {
-          queue: opts.queue,
-          limit: opts.limit,
-          cursor,
-        });
-        items.push(...page.items);
-        nextCursor = page.nextCursor;
-        cursor = nextCursor ?? undefined;
-      } while (opts.all && nextCursor);
+      const { items, nextCursor } = await ctx.gateway.pages<DeadLetterView>(
+        '/api/dead-letters',
+        { queue: opts.queue, limit: opts.limit },
+        opts.cursor,
+        opts.all,
+      );
       if (ctx.out.json) {
         ctx.out.value({ items, nextCursor });
         return;
