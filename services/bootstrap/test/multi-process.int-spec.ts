@@ -59,15 +59,23 @@ function productionMode(store: StoreUnderTest): void {
     return service;
   };
   const status = async (agentId: string) => (await http(`${api}/agents/${agentId}`)).body;
-  const until = (agentId: string, check: (view: Item) => boolean, timeoutMs = 20_000) =>
-    eventually(
-      `${agentId} to match`,
-      async () => {
-        const view = await status(agentId);
-        return check(view) ? view : undefined;
-      },
-      timeoutMs,
-    );
+  /** Waits for the agent's view to pass `check`; on a timeout, says what the view was and what the services logged last. */
+  const until = async (agentId: string, check: (view: Item) => boolean, timeoutMs = 20_000) => {
+    let last: Item | undefined;
+    try {
+      return await eventually(
+        `${agentId} to match`,
+        async () => {
+          last = await status(agentId);
+          return check(last) ? last : undefined;
+        },
+        timeoutMs,
+      );
+    } catch (error) {
+      const logs = [...running].map((service) => `--- ${service.name}\n${service.output().slice(-1_500)}`).join('\n');
+      throw new Error(`${(error as Error).message}; its view was ${JSON.stringify(last)}\n${logs}`);
+    }
+  };
   const startBody = (agentId: string) => ({
     agentId,
     behavior: 'http-monitor',

@@ -190,6 +190,7 @@ describeWithChromium('the web console, driven in Chromium', (executablePath) => 
     await gone('mon-growth');
     await page.waitForSelector(row('console-1'), WAIT);
     await page.select('#filter-status', '');
+    await page.waitForSelector(row('mon-growth'), WAIT);
 
     await page.type('#filter-label', 'team=ops');
     await page.keyboard.press('Tab');

@@ -50,19 +50,23 @@ export function FleetPage() {
   const [notice, setNotice] = useState<string>();
   const cursor = cursors[cursors.length - 1];
 
+  // Loads overlap (a filter change while the stream's refresh is in flight); only the answer to
+  // the latest one is shown, so a slow answer to an older filter never replaces a newer one.
+  const latestLoad = useRef(0);
   const load = useCallback(async () => {
     const labels = parseLabels(filters.label);
     if ('error' in labels) return setError(`Label filter: ${labels.error}`);
+    const ticket = ++latestLoad.current;
     try {
       const label = Object.entries(labels.labels).map(([key, value]) => `${key}=${value}`);
-      setPage(
-        await call<Page<AgentView>>(
-          `/api/agents${query({ status: filters.status, behavior: filters.behavior, label, limit, cursor })}`,
-        ),
+      const answer = await call<Page<AgentView>>(
+        `/api/agents${query({ status: filters.status, behavior: filters.behavior, label, limit, cursor })}`,
       );
+      if (ticket !== latestLoad.current) return;
+      setPage(answer);
       setError(undefined);
     } catch (failure) {
-      setError(describeError(failure));
+      if (ticket === latestLoad.current) setError(describeError(failure));
     }
   }, [filters, limit, cursor]);
 
