@@ -1,9 +1,12 @@
-# syntax=docker/dockerfile:1
-# The builder image: compiles the monorepo once; every runtime target (deploy/docker/Dockerfile)
-# and the one-off command runner (Dockerfile.cmdRunner) start from it.
+# The builder image: compiles the monorepo once and cuts each service's file set out of it;
+# every runtime target (deploy/docker/Dockerfile) copies its own set, and the one-off command
+# runner (Dockerfile.cmdRunner) starts from the whole builder.
 #
 #   docker build -f deploy/docker/Dockerfile.builder -t drover-builder:latest .
 #   docker build -f deploy/docker/Dockerfile.builder --build-arg RUN_TESTS=true -t drover-builder:latest .
+#
+# Add `--network host` where the package registries are reachable from the host only (CI does).
+# No `# syntax=` line: it makes BuildKit pull a frontend image, and builds must work offline.
 #
 # Base image: Node.js 22 LTS, pinned to the exact release tag (Debian 12 bookworm: glibc for
 # better-sqlite3, and the same Chromium package as our machines). Pin the digest too once it is known where the image is built:
@@ -24,14 +27,6 @@ ENV PUPPETEER_SKIP_DOWNLOAD=true \
     npm_config_fund=false \
     npm_config_audit=false
 
-# --- prod-deps: production dependencies only, installed from the lock file. Only the manifest
-# is copied, so this layer is rebuilt only when package.json / package-lock.json change.
-FROM toolchain AS prod-deps
-COPY package.json package-lock.json .puppeteerrc.cjs ./
-# --omit=optional too: puppeteer's config loader (cosmiconfig) names TypeScript as an optional
-# peer, and npm keeps such a package (the dev TypeScript) in a production install otherwise.
-RUN npm ci --omit=dev --omit=optional
-
 # --- builder: every dependency (TypeScript, test tooling), then the sources.
 FROM toolchain AS builder
 COPY package.json package-lock.json .puppeteerrc.cjs ./
@@ -45,5 +40,8 @@ COPY run-profiles run-profiles
 RUN npm run build
 ARG RUN_TESTS=false
 RUN if [ "$RUN_TESTS" = true ]; then npm run test:unit; fi
-# Runtime targets copy these, never /app/node_modules (which holds the dev dependencies).
-COPY --from=prod-deps /app/node_modules /app/prod_node_modules
+# Each service's file set, /app/images/<service>: its compiled code and only the node_modules
+# files that code loads (traced; no dev dependency, no native build tree, no other service's
+# dependencies). Runtime targets copy their own set, never /app/node_modules.
+COPY deploy/docker/service-files.mjs deploy/docker/service-files.mjs
+RUN node deploy/docker/service-files.mjs --out /app/images

@@ -12,7 +12,16 @@
  * - a long-running runtime target has a HEALTHCHECK (one-shot: `HEALTHCHECK NONE` or a CMD
  *   that runs the bootstrap);
  * - no ADD from an http(s) URL;
- * - no secret-looking ENV or ARG (PASSWORD, SECRET, TOKEN, API_KEY) with a value.
+ * - no secret-looking ENV or ARG (PASSWORD, SECRET, TOKEN, API_KEY) with a value;
+ * - capabilities: a runtime target gains no privilege from its image (no `setcap`, no setuid or
+ *   setgid bit, no `RUN --security=insecure`), so it runs with every capability dropped and
+ *   `no-new-privileges` (compose and the chart do);
+ * - read-only root: every path a runtime target writes (DROVER_DATA_DIR, PERSISTENT_DATA_PATH)
+ *   is inside a declared VOLUME, and no code is copied owned by the service user (`--chown`), so
+ *   the container runs with a read-only root file system;
+ * - one service per image: a runtime target runs exactly one service's main
+ *   (`dist/services/<service>/src/main.js`) and copies from other stages only that service's
+ *   file set (`/app/images/<service>`), never the builder's whole node_modules or dist.
  */
 
 export interface Instruction {
@@ -41,7 +50,18 @@ interface Effective {
   healthcheck?: string;
 }
 
+/** The stage and the earlier stages it is built FROM, oldest first. */
+function lineage(stages: Stage[], stage: Stage): Stage[] {
+  const parent = findStage(stages, stage.image, stage.index);
+  return parent ? [...lineage(stages, parent), stage] : [stage];
+}
+
 const SECRET_NAME = /PASSWORD|SECRET|TOKEN|API_KEY/i;
+/** Variables naming where a service writes. */
+const WRITABLE_PATHS = ['DROVER_DATA_DIR', 'PERSISTENT_DATA_PATH'];
+const SERVICE_MAIN = /dist\/services\/([a-z-]+)\/src\/main\.js/g;
+/** What a runtime target may copy from another stage: its own service's file set. */
+const FILE_SET = /^\/app\/images\/([a-z-]+)\/?$/;
 const INITS = /(^|\/)(tini|dumb-init)$/;
 
 /** Splits a Dockerfile into instructions (continuations joined, comments dropped) and stages. */
@@ -216,8 +236,97 @@ export function checkDockerfile(text: string): string[] {
     if (!oneShot && !settings.healthcheck) {
       problems.push(`${label}: long-running runtime target has no HEALTHCHECK`);
     }
+    const instructions = lineage(stages, stage).flatMap((s) => s.instructions);
+    checkPrivileges(label, instructions, problems);
+    checkReadOnlyRoot(label, instructions, problems);
+    checkOneService(label, settings, instructions, problems);
   }
   return problems;
+}
+
+/** No privilege baked into the image: every capability is dropped at run time, and stays dropped. */
+function checkPrivileges(label: string, instructions: Instruction[], problems: string[]): void {
+  for (const { keyword, args, line } of instructions) {
+    if (keyword !== 'RUN') continue;
+    if (/--security=insecure/.test(args)) {
+      problems.push(`line ${line}: RUN --security=insecure (${label}); runtime targets build without extra privileges`);
+    }
+    if (/(^|[\s;&|(])setcap\s/.test(args)) {
+      problems.push(`line ${line}: setcap grants a file capability (${label}); the container drops every capability`);
+    }
+    const chmod = /(?:^|[\s;&|(])chmod\s+(?:-\S+\s+)*(\S+)/g;
+    for (const match of args.matchAll(chmod)) {
+      const mode = match[1]!;
+      if (/^[0-7]*[2467][0-7]{3}$/.test(mode) || /^[ugoa]*[+=][rwxXt]*s/.test(mode)) {
+        problems.push(
+          `line ${line}: chmod ${mode} sets a setuid or setgid bit (${label}); run with no-new-privileges instead`,
+        );
+      }
+    }
+  }
+}
+
+/** Everything the service writes is a volume (or /tmp, a tmpfs at run time); its code is not its own to change. */
+function checkReadOnlyRoot(label: string, instructions: Instruction[], problems: string[]): void {
+  const env = new Map<string, string>();
+  const volumes: string[] = [];
+  for (const { keyword, args, line } of instructions) {
+    if (keyword === 'ENV') for (const [key, value] of assignments(keyword, args)) env.set(key, value);
+    if (keyword === 'VOLUME') volumes.push(...volumePaths(args));
+    if ((keyword === 'COPY' || keyword === 'ADD') && /--chown=(?!0(:0)?\s|root(:root)?\s)/.test(`${args} `)) {
+      problems.push(
+        `line ${line}: ${keyword} --chown gives the service user its own code (${label}); copy it root-owned`,
+      );
+    }
+  }
+  for (const name of WRITABLE_PATHS) {
+    const path = env.get(name);
+    if (path === undefined) continue;
+    const inside = volumes.some((volume) => path === volume || path.startsWith(`${volume.replace(/\/$/, '')}/`));
+    if (!inside) {
+      problems.push(
+        `${label}: ${name}=${path} is not inside a VOLUME; a read-only root file system cannot write there`,
+      );
+    }
+  }
+}
+
+/** The paths of a VOLUME instruction: a JSON array or space-separated words. */
+function volumePaths(args: string): string[] {
+  if (args.trim().startsWith('[')) {
+    try {
+      const parsed = JSON.parse(args) as unknown;
+      if (Array.isArray(parsed)) return parsed.filter((p): p is string => typeof p === 'string');
+    } catch {
+      return [];
+    }
+  }
+  return args.split(/\s+/).filter(Boolean);
+}
+
+/** A runtime target is one service: one main, and only that service's file set copied in. */
+function checkOneService(label: string, settings: Effective, instructions: Instruction[], problems: string[]): void {
+  const command = `${settings.entrypoint ?? ''} ${settings.cmd ?? ''}`;
+  const services = [...new Set([...command.matchAll(SERVICE_MAIN)].map((m) => m[1]!))];
+  if (services.length !== 1) {
+    problems.push(`${label}: runtime target runs ${services.length} services' mains; one image runs one service`);
+  }
+  for (const { keyword, args, line } of instructions) {
+    if (keyword !== 'COPY' || !/--from=/.test(args)) continue;
+    const words = args.split(/\s+/).filter((w) => !w.startsWith('--'));
+    for (const source of words.slice(0, -1)) {
+      const set = FILE_SET.exec(source);
+      if (!set) {
+        problems.push(
+          `line ${line}: COPY --from ${source} (${label}); copy only the service's file set /app/images/<service>`,
+        );
+      } else if (services.length === 1 && set[1] !== services[0]) {
+        problems.push(
+          `line ${line}: COPY --from ${source} (${label}) is another service's file set; this image runs ${services[0]}`,
+        );
+      }
+    }
+  }
 }
 
 function checkSecrets(instruction: Instruction, problems: string[]): void {

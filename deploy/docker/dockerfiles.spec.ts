@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import dockerignore from '@balena/dockerignore';
 import { checkDockerfile, checkDockerignore, isPinned, parseDockerfile } from './dockerfile-rules';
 
 const repo = resolve(__dirname, '../..');
@@ -15,13 +17,16 @@ const GOOD = `
 ARG BUILDER_IMAGE=drover-builder:latest
 FROM \${BUILDER_IMAGE} AS builder
 FROM node:22.23.5-bookworm-slim AS base
-COPY --from=builder /app/dist dist
+ENV DROVER_DATA_DIR=/data PERSISTENT_DATA_PATH=/data/files
+VOLUME ["/data"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
 USER 10001
 FROM base AS web
 ${HEALTH}
+COPY --from=builder /app/images/gateway/ ./
 CMD ["node", "dist/services/gateway/src/main.js"]
 FROM base AS bootstrap
+COPY --from=builder /app/images/bootstrap ./
 CMD ["node", "dist/services/bootstrap/src/main.js"]
 `;
 
@@ -52,6 +57,19 @@ describe('deploy Dockerfiles', () => {
     }
   });
 
+  it('the build context holds every tracked file the builder copies (.dockerignore drops none of them)', () => {
+    const ignored = dockerignore().add(read('.dockerignore'));
+    const copied = parseDockerfile(read('deploy/docker/Dockerfile.builder'))
+      .stages.flatMap((stage) => stage.instructions)
+      .filter((i) => i.keyword === 'COPY' && !i.args.includes('--from='))
+      .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+    const tracked = execFileSync('git', ['ls-files', '-z', '--', ...copied], { cwd: repo, encoding: 'utf8' })
+      .split('\0')
+      .filter(Boolean);
+    expect(tracked.length).toBeGreaterThan(100);
+    expect(tracked.filter((file) => ignored.ignores(file))).toEqual([]);
+  });
+
   it('the runtime file has one target per service running its main as uid 10001', () => {
     const { stages } = parseDockerfile(read('deploy/docker/Dockerfile'));
     const names = stages.map((s) => s.name);
@@ -72,26 +90,24 @@ describe('deploy Dockerfiles', () => {
     }
   });
 
-  it('the runtime base copies only dist, production node_modules, package.json, run-profiles and the CLI launcher', () => {
+  it("each runtime target copies only its own service's file set, root-owned", () => {
+    const { stages } = parseDockerfile(read('deploy/docker/Dockerfile'));
+    const base = stages.find((s) => s.name === 'base');
+    expect(base?.instructions.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD')).toEqual([]);
+    for (const service of SERVICES) {
+      const copies = stages.find((s) => s.name === service)!.instructions.filter((i) => i.keyword === 'COPY');
+      expect(copies.map((c) => c.args)).toEqual([`--from=builder /app/images/${service}/ ./`]);
+    }
     const text = read('deploy/docker/Dockerfile');
-    const base = parseDockerfile(text).stages.find((s) => s.name === 'base');
-    const copies = base?.instructions.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD') ?? [];
-    const sources = copies.map((c) => c.args.split(/\s+/).filter((w) => !w.startsWith('--'))[0]).sort();
-    expect(sources).toEqual([
-      '/app/bin',
-      '/app/dist',
-      '/app/package.json',
-      '/app/prod_node_modules',
-      '/app/run-profiles',
-    ]);
-    expect(copies.every((c) => c.args.includes('--from=builder'))).toBeTruthy();
     expect(text).not.toMatch(/^\s*(COPY|ADD)\b.*\.env/m);
     expect(text).toMatch(/ENV NODE_ENV=production/);
   });
 
   it('the session agent has Chromium and documents /dev/shm and the sandbox', () => {
     const text = read('deploy/docker/Dockerfile');
-    expect(text).toMatch(/chromium-headless-shell fonts-liberation fonts-noto-color-emoji/);
+    expect(text).toMatch(/install -y --no-install-recommends chromium-headless-shell fonts-liberation \\\n/);
+    // Without documentation, manual pages or translations.
+    for (const path of ['doc', 'man', 'locale']) expect(text).toContain(`'path-exclude=/usr/share/${path}/*'`);
     expect(text).toMatch(/ENV CHROME_PATH=\/usr\/lib\/chromium\/chromium-headless-shell\n/);
     expect(text).toMatch(/shm_size: 1gb/);
     expect(text).toMatch(/--disable-dev-shm-usage/);
@@ -99,13 +115,16 @@ describe('deploy Dockerfiles', () => {
     expect(text).toMatch(/CHROME_NO_SANDBOX=true/);
   });
 
-  it('the builder caches the dependency layer and can run the unit tests', () => {
+  it("the builder caches the dependency layer, can run the unit tests and cuts each service's file set", () => {
     const text = read('deploy/docker/Dockerfile.builder');
     const copyManifest = text.indexOf('COPY package.json package-lock.json');
     expect(copyManifest > 0 && copyManifest < text.indexOf('COPY libs')).toBeTruthy();
     expect(text).toMatch(/ARG RUN_TESTS=false/);
-    expect(text).toMatch(/npm ci --omit=dev --omit=optional/);
-    expect(text).toMatch(/\/app\/prod_node_modules/);
+    expect(text).toMatch(/RUN node deploy\/docker\/service-files\.mjs --out \/app\/images\n/);
+    // A `# syntax=` line would make BuildKit pull a frontend image: builds must work offline.
+    for (const file of ['Dockerfile', 'Dockerfile.builder', 'Dockerfile.cmdRunner']) {
+      expect(read(`deploy/docker/${file}`)).not.toMatch(/^# syntax=/m);
+    }
   });
 
   it('accepts the sample runtime file', () => {
@@ -158,6 +177,58 @@ describe('deploy Dockerfiles', () => {
       expectProblem(`ARG CLIENT_SECRET=abc\n${GOOD}`, /CLIENT_SECRET/);
       // Declaring an ARG without a value is fine: the value comes at build time.
       expect(checkDockerfile(withLine('ARG NPM_TOKEN'))).toEqual([]);
+    });
+
+    it('a runtime target that gains privileges from its image', () => {
+      const withRun = (run: string) => GOOD.replace('USER 10001', `RUN ${run}\nUSER 10001`);
+      expectProblem(withRun('setcap cap_net_bind_service=+ep /usr/local/bin/node'), /setcap/);
+      expectProblem(withRun('chmod 4755 /usr/bin/helper'), /chmod 4755.*setuid/);
+      expectProblem(withRun('apt-get install -y x && chmod u+s /usr/bin/helper'), /chmod u\+s/);
+      expectProblem(withRun('chmod -R g+s /data'), /chmod g\+s/);
+      expectProblem(withRun('--security=insecure make'), /--security=insecure/);
+      // Ordinary modes are fine.
+      expect(checkDockerfile(withRun('chmod 0755 /app/tool && chmod -R a+rX,go-w /app'))).toEqual([]);
+    });
+
+    it('a runtime target that writes outside its volumes, or owns its code', () => {
+      expectProblem(
+        GOOD.replace('VOLUME ["/data"]', 'VOLUME ["/var/lib/drover"]'),
+        /DROVER_DATA_DIR=\/data is not inside a VOLUME/,
+      );
+      expectProblem(
+        GOOD.replace('PERSISTENT_DATA_PATH=/data/files', 'PERSISTENT_DATA_PATH=/srv/files'),
+        /PERSISTENT_DATA_PATH/,
+      );
+      expectProblem(
+        GOOD.replace(
+          'COPY --from=builder /app/images/gateway/',
+          'COPY --from=builder --chown=10001:10001 /app/images/gateway/',
+        ),
+        /--chown gives the service user its own code/,
+      );
+      expect(checkDockerfile(GOOD.replace('VOLUME ["/data"]', 'VOLUME /data /cache'))).toEqual([]);
+    });
+
+    it('a runtime target that is more than one service', () => {
+      expectProblem(
+        GOOD.replace('/app/images/gateway/', '/app/node_modules'),
+        /COPY --from \/app\/node_modules.*file set/,
+      );
+      expectProblem(
+        GOOD.replace('/app/images/gateway/', '/app/images/engine/'),
+        /another service's file set; this image runs gateway/,
+      );
+      expectProblem(
+        GOOD.replace(
+          '["node", "dist/services/gateway/src/main.js"]',
+          'node dist/services/gateway/src/main.js & node dist/services/engine/src/main.js',
+        ),
+        /runs 2 services' mains/,
+      );
+      expectProblem(
+        GOOD.replace('["node", "dist/services/gateway/src/main.js"]', '["node", "server.js"]'),
+        /runs 0 services' mains/,
+      );
     });
 
     it('a .dockerignore that lets .env or node_modules in', () => {

@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
 # Rehearses the runtime images without Docker: for each service, assembles exactly what its
-# target in deploy/docker/Dockerfile copies (dist, production node_modules, package.json,
-# package-lock.json, run-profiles, bin) into a temp dir, prints its size, then runs the service from
-# there as an unprivileged user (uid/gid 65534) with a clean environment, as the container would:
+# target in deploy/docker/Dockerfile copies (its file set from deploy/docker/service-files.mjs:
+# its compiled code, the node_modules files that code loads, package.json, run-profiles) into a
+# temp dir, prints its size, then runs the service from there as an unprivileged user
+# (uid/gid 65534) with a clean environment, as the container would:
 # long-running services must answer GET /live on their ops port (OPS_PORT) with 200 within 30 s,
 # then exit 0 on SIGTERM;
 # bootstrap must run once and exit 0.
 #
 # Usage: RABBITMQ_URL=amqp://... deploy/rehearse/rehearse.sh <service|all>
-# Needs: `npm run build` done in the repository, root (to drop privileges), the npm registry or
-# a warm npm cache (for `npm ci --omit=dev --omit=optional`). Optional: CHROME_PATH (default
-# /usr/lib/chromium/chromium-headless-shell),
-# REHEARSE_KEEP=1 keeps the temp dir.
+# Needs: `npm run build` done in the repository, and root (to drop privileges). Optional:
+# CHROME_PATH (default /usr/lib/chromium/chromium-headless-shell), REHEARSE_KEEP=1 keeps the temp dir.
 set -euo pipefail
 
 SERVICES=(bootstrap gateway engine session-agent persistence-agent scheduler)
@@ -67,35 +66,29 @@ live() {
   OPS_PORT="$1" "$NODE" -e "fetch('http://127.0.0.1:'+(process.env.OPS_PORT||9090)+'/live').then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"
 }
 
-# --- production dependencies, once: the builder's prod-deps stage (`npm ci --omit=dev --omit=optional`).
-echo "== production node_modules (npm ci --omit=dev --omit=optional, once for every service)"
-# Cached outside the repo by lock file and Node version (a cold install can take minutes when
-# better-sqlite3 has to compile); REHEARSE_FRESH=1 reinstalls.
-CACHE_ROOT="${REHEARSE_CACHE_DIR:-${TMPDIR:-/tmp}/drover-rehearse-cache}"
-NPM_CI_FLAGS="--omit=dev --omit=optional"
-KEY="$( (cat "$REPO/package-lock.json" "$REPO/package.json"; echo "$NPM_CI_FLAGS") | sha256sum | cut -c1-16)-node$("$NODE" -p process.versions.modules)"
-DEPS="$CACHE_ROOT/$KEY"
+# --- each service's file set: what its runtime target copies from the builder, made by the same
+# script (deploy/docker/service-files.mjs: its compiled code and the node_modules files that code loads).
+echo "== file sets (deploy/docker/service-files.mjs, traced from dist/ and node_modules/)"
 started=$SECONDS
-if [ -n "${REHEARSE_FRESH:-}" ] || [ ! -f "$DEPS/.complete" ]; then
-  rm -rf "$DEPS"
-  mkdir -p "$DEPS"
-  cp "$REPO/package.json" "$REPO/package-lock.json" "$REPO/.puppeteerrc.cjs" "$DEPS/"
-  (cd "$DEPS" && PUPPETEER_SKIP_DOWNLOAD=true npm ci $NPM_CI_FLAGS --ignore-scripts=false --prefer-offline \
-    --no-audit --no-fund --loglevel=error >"$WORK/npm-ci.log" 2>&1) \
-    || { tail -40 "$WORK/npm-ci.log" >&2; fail "npm ci --omit=dev --omit=optional failed"; }
-  touch "$DEPS/.complete"
-  how="installed"
-else
-  how="reused from $DEPS (same lock file; REHEARSE_FRESH=1 reinstalls)"
-fi
-(cd "$DEPS" && "$NODE" -e "new (require('better-sqlite3'))(':memory:').prepare('select 1').get()") \
-  || fail "better-sqlite3 does not load from the production node_modules"
-echo "   $how in $((SECONDS - started)) s: $(du -sh "$DEPS/node_modules" | cut -f1)," \
-  "$(find "$DEPS/node_modules" -mindepth 1 -maxdepth 1 -type d | wc -l) top-level entries"
-if [ -d "$DEPS/node_modules/typescript" ] || [ -d "$DEPS/node_modules/eslint" ]; then
-  fail "dev dependencies leaked into the production node_modules"
-fi
-echo "   note: every service's file set is identical (hardlinked copies here); only the main it runs differs"
+APPS="$WORK/apps"
+"$NODE" "$REPO/deploy/docker/service-files.mjs" --out "$APPS" "${selected[@]}" | sed 's/^/   /' \
+  || fail "deploy/docker/service-files.mjs failed"
+echo "   traced in $((SECONDS - started)) s"
+for svc in "${selected[@]}"; do
+  for dev in typescript eslint jest; do
+    [ ! -d "$APPS/$svc/node_modules/$dev" ] || fail "$svc: the dev dependency $dev is in its file set"
+  done
+  if [ "$svc" != session-agent ] && [ -d "$APPS/$svc/node_modules/puppeteer-core" ]; then
+    fail "$svc: puppeteer is in its file set (only the session agent drives a browser)"
+  fi
+  if [ -d "$APPS/$svc/node_modules/better-sqlite3" ]; then
+    [ ! -d "$APPS/$svc/node_modules/better-sqlite3/deps" ] && [ ! -d "$APPS/$svc/node_modules/better-sqlite3/src" ] \
+      || fail "$svc: better-sqlite3's build tree is in its file set"
+    (cd "$APPS/$svc" && "$NODE" -e "new (require('better-sqlite3'))(':memory:').prepare('select 1').get()") \
+      || fail "$svc: better-sqlite3 does not load from its file set"
+  fi
+done
+echo "   no dev dependency, no native build tree, puppeteer only in the session agent"
 
 # One data dir shared by every service, as the compose volume is: writable by the service user.
 DATA="$WORK/data"
@@ -105,18 +98,17 @@ mkdir -p "$DATA/files"
 chmod 600 "$DATA/secrets.key"
 chown -R "$RUN_UID:$RUN_GID" "$DATA"
 
-assemble() { # <service> → $WORK/app-<service>, what the runtime target holds under /app
-  local app="$WORK/app-$1"
-  mkdir -p "$app"
-  cp -a "$REPO/dist" "$app/dist"
-  cp -a "$REPO/run-profiles" "$app/run-profiles"
-  cp -a "$REPO/bin" "$app/bin"
-  cp "$REPO/package.json" "$REPO/package-lock.json" "$app/"
-  cp -al "$DEPS/node_modules" "$app/node_modules" 2>/dev/null || cp -a "$DEPS/node_modules" "$app/node_modules"
+assemble() { # <service> → its file set, what the runtime target holds under /app
+  local app="$APPS/$1"
   # Root-owned, world-readable, not writable by the service user (as COPY without --chown).
   chown -R 0:0 "$app"
   chmod -R a+rX,go-w "$app"
   echo "$app"
+}
+
+# "12.3 MB, node_modules 9.1 MB": what the image adds above its base, for the code.
+sizes() {
+  echo "$(du -sm "$1" | cut -f1) MB, node_modules $(du -sm "$1/node_modules" | cut -f1) MB"
 }
 
 run_env() { # <ops port> : the container's environment, nothing inherited from this shell (the API port is any free one)
@@ -131,7 +123,7 @@ rehearse_bootstrap() {
   local app log code=0
   app="$(assemble bootstrap)"
   log="$WORK/bootstrap.log"
-  echo "bootstrap: size $(du -sh "$app" | cut -f1) ($app)"
+  echo "bootstrap: size $(sizes "$app") ($app)"
   # shellcheck disable=SC2046
   (cd "$app" && "${AS_USER[@]}" env -i $(run_env 0) "$NODE" dist/services/bootstrap/src/main.js --profile dev) \
     >"$log" 2>&1 || code=$?
@@ -147,7 +139,7 @@ rehearse_service() {
   app="$(assemble "$svc")"
   log="$WORK/$svc.log"
   port="$(free_port)"
-  echo "$svc: size $(du -sh "$app" | cut -f1) ($app)"
+  echo "$svc: size $(sizes "$app") ($app)"
   cd "$app"
   # shellcheck disable=SC2046
   "${AS_USER[@]}" env -i $(run_env "$port") "$NODE" "dist/services/$svc/src/main.js" >"$log" 2>&1 &
