@@ -30,11 +30,12 @@ mb() { echo $(( ($1 + 500000) / 1000000 )); }
 image_size() { docker image inspect --format '{{.Size}}' "$1"; }
 
 ensure_base() {
+  local saved="$CACHE_DIR/images/$BASE_IMAGE.tar"
   if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
     echo "$BASE_IMAGE: present"
+    if [ ! -f "$saved" ]; then mkdir -p "$CACHE_DIR/images" && docker save -o "$saved.tmp" "$BASE_IMAGE" && mv "$saved.tmp" "$saved"; fi
     return
   fi
-  local saved="$CACHE_DIR/images/$BASE_IMAGE.tar"
   if [ -f "$saved" ] && docker load -i "$saved" >/dev/null 2>&1 && docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
     echo "$BASE_IMAGE: loaded from $saved"
     return
