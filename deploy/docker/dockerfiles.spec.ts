@@ -127,6 +127,22 @@ describe('deploy Dockerfiles', () => {
     }
   });
 
+  it('CI runs the images as hardened as compose runs them (deploy/docker/images.sh)', () => {
+    const script = read('deploy/docker/images.sh');
+    const hardened = /^HARDENED=\(([^)]*)\)/m.exec(script)?.[1]?.replace(/\s+/g, ' ') ?? '';
+    for (const flag of [
+      '--user 10001',
+      '--read-only',
+      '--tmpfs /tmp',
+      '--cap-drop ALL',
+      '--security-opt no-new-privileges:true',
+    ]) {
+      expect(hardened).toContain(flag);
+    }
+    expect(hardened).not.toMatch(/--privileged|--cap-add/);
+    expect(script).toContain('session-agent) extra=(--security-opt seccomp=deploy/seccomp/chromium.json');
+  });
+
   it('accepts the sample runtime file', () => {
     expect(checkDockerfile(GOOD)).toEqual([]);
   });
