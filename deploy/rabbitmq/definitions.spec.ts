@@ -99,6 +99,7 @@ describe('deploy/rabbitmq/definitions.json', () => {
         read: [
           'persistence.events',
           'persistence.reports',
+          'persistence.heartbeats',
           'persistence.commands',
           'persistence.tasks',
           ...declarations.map((queue) => queue.name).filter((name) => name.endsWith('.dead')),

@@ -36,6 +36,7 @@ export function allowedSenders(queue: string, routingKey: string): readonly BusR
       return commandSenders(routingKey);
     case Queues.engineReports:
     case Queues.persistenceReports:
+    case Queues.persistenceHeartbeats:
       return ['session-agent'];
     case Queues.pendingSessions:
     case Queues.persistenceEvents:

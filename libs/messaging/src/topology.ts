@@ -9,6 +9,8 @@ export const Queues = {
   pendingSessions: 'sessions.pending',
   persistenceEvents: 'persistence.events',
   persistenceReports: 'persistence.reports',
+  /** Session agents' heartbeats, apart from their activities: a flood of activities never delays a heartbeat. */
+  persistenceHeartbeats: 'persistence.heartbeats',
   persistenceCommands: 'persistence.commands',
   persistenceTasks: 'persistence.tasks',
   /** The one dead-letter queue of every session agent's own queue (see `sessionAgentQueue`). */
@@ -60,10 +62,14 @@ export const DROVER_TOPOLOGY: Topology = {
     },
     {
       name: Queues.persistenceReports,
-      bindings: [
-        { exchange: Exchanges.reports, pattern: 'session.activity' },
-        { exchange: Exchanges.reports, pattern: RoutingKeys.heartbeat },
-      ],
+      bindings: [{ exchange: Exchanges.reports, pattern: 'session.activity' }],
+      deliveryLimit: DEFAULT_DELIVERY_LIMIT,
+    },
+    {
+      // Heartbeats have a queue of their own: behind thousands of activities on a slow store they
+      // would reach the read side late, and the scheduler would expire live session agents.
+      name: Queues.persistenceHeartbeats,
+      bindings: [{ exchange: Exchanges.reports, pattern: RoutingKeys.heartbeat }],
       deliveryLimit: DEFAULT_DELIVERY_LIMIT,
     },
     {

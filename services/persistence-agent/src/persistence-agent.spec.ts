@@ -311,8 +311,8 @@ describe('persistence agent', () => {
       await bus.publish(Exchanges.reports, RoutingKeys.heartbeat, beat(at, [...agentIds]), { messageId: `hb-${at}` });
     }
     // Both beats handled and settled: the late older one had its chance to roll the lease back.
-    await watch.settled(Queues.persistenceReports, 'hb-2026-01-01T00:00:02.000Z');
-    await watch.settled(Queues.persistenceReports, 'hb-2026-01-01T00:00:01.000Z');
+    await watch.settled(Queues.persistenceHeartbeats, 'hb-2026-01-01T00:00:02.000Z');
+    await watch.settled(Queues.persistenceHeartbeats, 'hb-2026-01-01T00:00:01.000Z');
     const lease = await store.documents.collection('session_agents').get('sa-9');
     assert.ok(lease, 'the lease of sa-9 is recorded');
     expect(lease.agentIds).toEqual(['a']);

@@ -53,6 +53,7 @@ export class PersistenceAgent {
       [
         { name: Queues.persistenceEvents, prefetch: 8 },
         { name: Queues.persistenceReports, prefetch: 16 },
+        { name: Queues.persistenceHeartbeats, prefetch: 16 },
         { name: Queues.persistenceCommands, prefetch: 16 },
         { name: Queues.persistenceTasks, prefetch: 16 },
       ],

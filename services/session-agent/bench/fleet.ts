@@ -108,7 +108,7 @@ async function startFleet(agents: readonly FleetAgent[], capacity: number, insta
       },
       { prefetch: 100 },
     );
-    // The read side's: activities and heartbeats.
+    // The read side's: activities (heartbeats have their own queue, not needed here).
     await bus.subscribe(
       Queues.persistenceReports,
       async (delivery: Delivery) => {

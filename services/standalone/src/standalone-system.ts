@@ -127,7 +127,13 @@ export async function startStandalone(config: DroverConfig, logger: Logger): Pro
     // Let the last reports and the goodbye heartbeat reach the read side before closing.
     await drain(
       innerBus,
-      [Queues.engineReports, Queues.engineCommands, Queues.persistenceReports, Queues.persistenceEvents],
+      [
+        Queues.engineReports,
+        Queues.engineCommands,
+        Queues.persistenceReports,
+        Queues.persistenceHeartbeats,
+        Queues.persistenceEvents,
+      ],
       2_000,
     );
     await engine.stop();

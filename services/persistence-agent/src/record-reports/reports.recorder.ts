@@ -29,6 +29,10 @@ export class ReportsRecorder {
     @Inject(FeedWriter) private readonly feed: FeedWriter,
   ) {}
 
+  /**
+   * Activities. Heartbeats come on their own queue; one still arriving here (a broker whose
+   * `persistence.reports` keeps the heartbeat binding of an earlier version) is recorded as well.
+   */
   @EventPattern(Queues.persistenceReports)
   async onReport(@Ctx() context: BusContext): Promise<Outcome | void> {
     const delivery = context.getDelivery();
@@ -37,6 +41,13 @@ export class ReportsRecorder {
     const activity = parseOrDeadLetter(delivery, SessionActivity, 'report');
     if (!activity.ok) return activity.outcome;
     return this.recordActivity(activity.value);
+  }
+
+  @EventPattern(Queues.persistenceHeartbeats)
+  async onHeartbeat(@Ctx() context: BusContext): Promise<Outcome | void> {
+    const heartbeat = parseOrDeadLetter(context.getDelivery(), SessionHeartbeat, 'heartbeat');
+    if (!heartbeat.ok) return heartbeat.outcome;
+    return this.recordHeartbeat(heartbeat.value);
   }
 
   private async recordActivity(report: SessionActivity): Promise<void> {
