@@ -267,6 +267,7 @@ describeUnless(skipUnlessCi(composeMissing), 'docker-compose files (db + service
   });
 
   it('refuses to start without DROVER_SECRETS_DIR, saying how to make secrets', () => {
+    expect(checkSecretsDirRequired(readFileSync(join(root, 'deploy/monitoring', MONITORING), 'utf8'))).toEqual([]);
     for (const file of [DB, SERVICES]) {
       expect(checkSecretsDirRequired(readFileSync(join(root, file), 'utf8'))).toEqual([]);
       const result = run('docker-compose', ['-f', file, 'config'], { env: { DROVER_SECRETS_DIR: undefined } });
