@@ -10,7 +10,7 @@
 set -eu
 keyfile=/tmp/mongodb-keyfile
 umask 077
-rm -f "$keyfile" # a restart keeps the tmpfs: the old read-only copy would refuse the new one
+rm -f "$keyfile" # a copy left in /tmp (mode 400) would refuse to be overwritten
 cp /run/secrets/mongo_keyfile "$keyfile"
 chmod 400 "$keyfile"
 exec docker-entrypoint.sh mongod --replSet rs0 --bind_ip_all --keyFile "$keyfile" "$@"
