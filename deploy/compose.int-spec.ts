@@ -4,7 +4,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUS_SERVICE_ROLES, parseBusUsers } from '@drover/contracts';
 import { describeUnless, skipUnlessCi } from '@drover/testing';
-import { exportedMetricNames, missingTools, repoRoot, runOk, usedMetricNames, yamlToJson } from './compose-checks';
+import {
+  checkComposeHardening,
+  checkSecretsDirRequired,
+  exportedMetricNames,
+  missingTools,
+  repoRoot,
+  run,
+  runOk,
+  usedMetricNames,
+  yamlToJson,
+} from './compose-checks';
 
 interface ComposeService {
   image?: string;
@@ -20,6 +30,9 @@ interface ComposeService {
   secrets?: { source: string; target?: string }[];
   environment?: Record<string, string | null>;
   shm_size?: string | number;
+  entrypoint?: string[] | string;
+  command?: string[] | string;
+  security_opt?: string[];
   deploy?: { replicas?: number; resources?: { limits?: { cpus?: number | string; memory?: string } } };
 }
 
@@ -204,6 +217,63 @@ describeUnless(skipUnlessCi(composeMissing), 'docker-compose files (db + service
     const broker = new Set((service('rabbitmq').secrets ?? []).map((secret) => secret.source));
     for (const name of ['bootstrap', ...DROVER]) assert.ok(broker.has(`rabbitmq_url_${name}`), name);
     assert.ok(broker.has('rabbitmq_operator_password'));
+  });
+
+  it('hardens every container: no capability, no new privileges, read-only root with a tmpfs /tmp', () => {
+    // standalone-dev (profile dev) runs `npm ci` and builds in its mounted sources: a development tool.
+    const problems = checkComposeHardening(services, {
+      exempt: ['standalone-dev'],
+      noStoreFor: ['gateway', 'session-agent'],
+      cacheFor: ['gateway'],
+    });
+    expect(problems).toEqual([]);
+    // The session agent keeps Chromium's seccomp profile beside no-new-privileges.
+    expect(service('session-agent').security_opt).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^seccomp[:=].*deploy\/seccomp\/chromium\.json$/)]),
+    );
+  });
+
+  it('gives the store and the cache credentials to the services that use them only', () => {
+    const holders = (secret: string) =>
+      Object.entries(services)
+        .filter(([, found]) => (found.secrets ?? []).some((mount) => mount.source === secret))
+        .map(([name]) => name)
+        .sort();
+    expect(holders('mongo_url')).toEqual(['bootstrap', 'engine', 'mongodb', 'persistence-agent', 'scheduler']);
+    expect(holders('redis_url')).toEqual(['gateway', 'redis']);
+  });
+
+  it('requires authentication of MongoDB and Redis, from secret files', () => {
+    const mongodb = service('mongodb');
+    expect(mongodb.environment?.MONGO_INITDB_ROOT_PASSWORD_FILE).toBe('/run/secrets/mongo_root_password');
+    expect(JSON.stringify(mongodb.entrypoint)).toContain('mongod.sh');
+    const mongodSh = readFileSync(join(root, 'deploy/mongodb/mongod.sh'), 'utf8');
+    expect(mongodSh).toMatch(/--keyFile "\$keyfile"/);
+    expect(mongodSh).toMatch(/chmod 400 "\$keyfile"/);
+    expect((mongodb.secrets ?? []).map((secret) => secret.source).sort()).toEqual([
+      'mongo_keyfile',
+      'mongo_root_password',
+      'mongo_url',
+    ]);
+    // The services' URLs carry credentials (the user create-drover-user.js makes from the same file).
+    expect(readFileSync(merged?.secrets?.mongo_url?.file ?? '', 'utf8')).toMatch(/^mongodb:\/\/[^:@/]+:[^@/]+@/);
+    expect(readFileSync(merged?.secrets?.redis_url?.file ?? '', 'utf8')).toMatch(/^redis:\/\/[^:@/]*:[^@/]+@/);
+    expect(JSON.stringify(service('redis').healthcheck?.test)).toContain('redis.sh');
+    // No password on a command line (`ps` shows it).
+    for (const name of INFRASTRUCTURE) {
+      const command = JSON.stringify([service(name).entrypoint, service(name).command, service(name).healthcheck]);
+      assert.doesNotMatch(command, /requirepass|--password|-p /, name);
+    }
+  });
+
+  it('refuses to start without DROVER_SECRETS_DIR, saying how to make secrets', () => {
+    expect(checkSecretsDirRequired(readFileSync(join(root, 'deploy/monitoring', MONITORING), 'utf8'))).toEqual([]);
+    for (const file of [DB, SERVICES]) {
+      expect(checkSecretsDirRequired(readFileSync(join(root, file), 'utf8'))).toEqual([]);
+      const result = run('docker-compose', ['-f', file, 'config'], { env: { DROVER_SECRETS_DIR: undefined } });
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toContain('npm run --silent make-secrets -- DIR');
+    }
   });
 
   it('validates the monitoring stack, also on drover-net', () => {

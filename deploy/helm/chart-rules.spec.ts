@@ -29,7 +29,10 @@ function deployment(component = 'engine'): K8sObject {
                 { name: 'SHUTDOWN_TIMEOUT_MS', value: '25000' },
                 { name: 'RABBITMQ_URL_FILE', value: '/run/secrets/rabbitmq_url' },
               ],
-              volumeMounts: [{ name: 'secrets', mountPath: '/run/secrets', readOnly: true }],
+              volumeMounts: [
+                { name: 'secrets', mountPath: '/run/secrets', readOnly: true },
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
               resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
               livenessProbe: { httpGet: { path: '/live', port: 'ops' } },
               readinessProbe: { httpGet: { path: '/ready', port: 'ops' } },
@@ -40,6 +43,7 @@ function deployment(component = 'engine'): K8sObject {
               name: 'secrets',
               projected: { sources: [{ secret: { name: 'r', items: [{ key: 'k', path: 'rabbitmq_url' }] } }] },
             },
+            { name: 'tmp', emptyDir: {} },
           ],
         },
       },
@@ -78,7 +82,10 @@ const containerOf = (object: K8sObject) => podOf(object).containers[0]!;
 function brokenBy(change: (object: K8sObject) => void, component = 'engine'): string[] {
   const object = deployment(component);
   change(object);
-  const problems = checkChartRules([object, policy(), policy(component)], { noStoreFor: ['gateway', 'session-agent'] });
+  const problems = checkChartRules([object, policy(), policy(component)], {
+    noStoreFor: ['gateway', 'session-agent'],
+    cacheFor: ['gateway'],
+  });
   return [...new Set(problems.map((problem) => problem.rule))];
 }
 
@@ -109,6 +116,30 @@ describe('chart rules', () => {
   it('report a container without resources', () => {
     expect(brokenBy((object) => delete containerOf(object).resources)).toEqual(['resources']);
     expect(brokenBy((object) => delete containerOf(object).resources!.limits.memory)).toEqual(['resources']);
+  });
+
+  it('report a read-only root without a writable emptyDir on /tmp', () => {
+    type Mounts = { volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[] };
+    const mounts = (object: K8sObject) => (containerOf(object) as unknown as Mounts).volumeMounts;
+    expect(brokenBy((object) => mounts(object).splice(1, 1))).toEqual(['writable-tmp']);
+    expect(brokenBy((object) => (mounts(object)[1]!.readOnly = true))).toEqual(['writable-tmp']);
+    expect(
+      brokenBy(
+        (object) =>
+          ((podOf(object).volumes as { name: string }[])[1] = { name: 'tmp', hostPath: { path: '/tmp' } } as never),
+      ),
+    ).toEqual(['writable-tmp']);
+  });
+
+  it("report the cache's credentials outside the gateway", () => {
+    const withRedis = (object: K8sObject) => {
+      containerOf(object).env.push({ name: 'REDIS_URL_FILE', value: '/run/secrets/redis_url' });
+      const volumes = podOf(object).volumes as { projected?: { sources: { secret: { items: unknown[] } }[] } }[];
+      volumes[0]!.projected!.sources[0]!.secret.items.push({ key: 'redis_url', path: 'redis_url' });
+    };
+    expect(brokenBy(withRedis, 'session-agent')).toEqual(['no-store-credentials']);
+    expect(brokenBy(withRedis, 'engine')).toEqual(['no-store-credentials']);
+    expect(brokenBy(withRedis, 'gateway')).toEqual([]);
   });
 
   it('report a writable root filesystem', () => {

@@ -44,6 +44,7 @@ interface Volume {
   name: string;
   secret?: { secretName?: string; items?: { key: string; path: string }[] };
   projected?: { sources?: { secret?: { name?: string; items?: { key: string; path: string }[] } }[] };
+  emptyDir?: { medium?: string; sizeLimit?: string };
 }
 
 interface PodSpec {
@@ -73,6 +74,8 @@ export interface RuleProblem {
 export interface RuleOptions {
   /** Components (label app.kubernetes.io/component) that must get no store credentials. */
   noStoreFor?: string[];
+  /** The only components that may get the cache's credentials (REDIS_URL, the redis_url file). */
+  cacheFor?: string[];
   /** The drain (SHUTDOWN_TIMEOUT_MS) used when a container does not set its own. */
   defaultShutdownTimeoutMs?: number;
 }
@@ -80,6 +83,7 @@ export interface RuleOptions {
 /** Variables that carry a secret: they must come as `<NAME>_FILE` from a mounted file. */
 export const SECRET_VARIABLES = ['RABBITMQ_URL', 'MONGO_URL', 'REDIS_URL', 'DROVER_API_KEYS', 'DROVER_SECRETS_KEY'];
 const STORE_VARIABLES = ['MONGO_URL', 'MONGO_URL_FILE'];
+const CACHE_VARIABLES = ['REDIS_URL', 'REDIS_URL_FILE'];
 const WORKLOAD_KINDS = new Set(['Deployment', 'Job', 'StatefulSet', 'DaemonSet']);
 
 export const name = (object: K8sObject): string => `${object.kind ?? '?'}/${object.metadata?.name ?? '?'}`;
@@ -202,6 +206,27 @@ export function checkChartRules(objects: K8sObject[], options: RuleOptions = {})
           }
         }
       }
+      if (component && options.cacheFor && !options.cacheFor.includes(component)) {
+        for (const variable of container.env ?? []) {
+          if (CACHE_VARIABLES.includes(variable.name)) {
+            report('no-store-credentials', object, `${where}: ${component} gets the cache's ${variable.name}`);
+          }
+        }
+      }
+
+      // A read-only root leaves a program nowhere to put its temporary files (Chromium's
+      // profiles, Node's): /tmp must be a writable emptyDir, not the image's directory.
+      if (security.readOnlyRootFilesystem === true) {
+        const tmp = (container.volumeMounts ?? []).find((mount) => mount.mountPath === '/tmp');
+        const volume = tmp && (pod.volumes ?? []).find((candidate) => candidate.name === tmp.name);
+        if (!tmp || tmp.readOnly || !volume?.emptyDir) {
+          report(
+            'writable-tmp',
+            object,
+            `${where}: /tmp is not a writable emptyDir (the root file system is read-only)`,
+          );
+        }
+      }
 
       if (longRunning) {
         const drainMs = Number(
@@ -229,6 +254,17 @@ export function checkChartRules(objects: K8sObject[], options: RuleOptions = {})
       for (const file of files) {
         if (/mongo/i.test(file.path) || /mongo/i.test(file.key)) {
           report('no-store-credentials', object, `${component} mounts the store's secret as ${file.path}`);
+        }
+      }
+    }
+    if (component && options.cacheFor && !options.cacheFor.includes(component)) {
+      const files = (pod.volumes ?? []).flatMap((volume) => [
+        ...(volume.secret?.items ?? []),
+        ...(volume.projected?.sources ?? []).flatMap((source) => source.secret?.items ?? []),
+      ]);
+      for (const file of files) {
+        if (/redis/i.test(file.path) || /redis/i.test(file.key)) {
+          report('no-store-credentials', object, `${component} mounts the cache's secret as ${file.path}`);
         }
       }
     }

@@ -83,7 +83,7 @@ function checkRendering(objects: K8sObject[]): void {
   );
   expect(schemaErrors).toEqual([]);
 
-  const ruleErrors = checkChartRules(objects, { noStoreFor: NO_STORE });
+  const ruleErrors = checkChartRules(objects, { noStoreFor: NO_STORE, cacheFor: ['gateway'] });
   expect(ruleErrors).toEqual([]);
 
   // The five services and the bootstrap Job, nothing else running.

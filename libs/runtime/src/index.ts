@@ -6,5 +6,6 @@ export * from './config/env.schema';
 export * from './config/env-reference';
 export * from './config/profile.schema';
 export * from './config/load-config';
+export * from './config/placeholders';
 export * from './secrets/secret-box';
 export * from './egress/egress-policy';

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { describeIssues, fieldIssues } from '@drover/contracts';
 import type { z } from 'zod';
 import { EnvSchema, type Env } from './env.schema';
+import { placeholderProblems } from './placeholders';
 import { ProfileSchema, type Profile } from './profile.schema';
 
 /** Raised at start-up; its message names every bad setting. */
@@ -59,6 +60,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): DroverConfi
   const parsed = EnvSchema.safeParse(readEnv(source));
   if (!parsed.success) throw new ConfigError(invalidConfig('environment', parsed.error));
   const env = parsed.data;
+  const placeholders = placeholderProblems(env);
+  if (placeholders.length > 0) {
+    throw new ConfigError(
+      `refusing the example secrets:\n  ${placeholders.join('\n  ')}\n` +
+        'make your own with `npm run --silent make-secrets -- <dir>` (docs/security.md, "Hardened containers")',
+    );
+  }
   const profile = loadProfile(env.DROVER_PROFILES_DIR, env.DROVER_PROFILE);
   // Environment overrides of profile values, so one image serves several profiles.
   if (env.MAX_CONCURRENT_AGENTS) profile.sessionAgent.maxConcurrentAgents = env.MAX_CONCURRENT_AGENTS;
