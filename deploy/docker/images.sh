@@ -154,12 +154,18 @@ run() {
   SITE_PID=$!
 
   GATEWAY_PORT=$(free_port)
-  common() { # <service> <ops port> : the docker run options every service shares
-    echo --name "$RUN_ID-$1" -v "$RUN_ID-data:/data" -v "$WORK/secrets:/run/secrets:ro" \
-      -e RABBITMQ_URL_FILE=/run/secrets/rabbitmq_url -e MONGO_URL_FILE=/run/secrets/mongo_url \
-      -e MONGO_DB="drover_images_$$" -e REDIS_URL_FILE=/run/secrets/redis_url \
-      -e DROVER_SECRETS_KEY_FILE=/run/secrets/secrets_key -e DROVER_PROFILE=dev -e LOG_LEVEL=warn \
+  common() { # <service> <ops port> : the docker run options of a service, with only the credentials it uses (as compose)
+    printf '%s ' --name "$RUN_ID-$1" -v "$RUN_ID-data:/data" -v "$WORK/secrets:/run/secrets:ro" \
+      -e RABBITMQ_URL_FILE=/run/secrets/rabbitmq_url -e DROVER_PROFILE=dev -e LOG_LEVEL=warn \
       -e OPS_HOST=127.0.0.1 -e OPS_PORT="$2" -e SHUTDOWN_TIMEOUT_MS=25000
+    case $1 in
+      bootstrap | engine | persistence-agent | scheduler)
+        printf '%s ' -e MONGO_URL_FILE=/run/secrets/mongo_url -e MONGO_DB="drover_images_$$" ;;
+    esac
+    case $1 in gateway) printf '%s ' -e REDIS_URL_FILE=/run/secrets/redis_url ;; esac
+    case $1 in gateway | engine | session-agent) printf '%s ' -e DROVER_SECRETS_KEY_FILE=/run/secrets/secrets_key ;; esac
+    # Chromium writes its caches under HOME: the tmpfs, on the read-only root.
+    case $1 in session-agent) printf '%s ' -e HOME=/tmp ;; esac
   }
 
   local started=$SECONDS
