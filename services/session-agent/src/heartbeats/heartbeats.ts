@@ -63,6 +63,10 @@ export class Heartbeats {
     // Without a confirmed first beat the host holds no lease: it is fenced until one is confirmed.
     if (this.renewedAt === undefined) this.fence();
     this.timer = setInterval(() => {
+      // A host that wakes past its lease (a long GC, a frozen VM) fences itself before it beats:
+      // the beat it is about to send would otherwise renew the lease as if nothing had lapsed,
+      // when its confirm comes before the lapse timer or a report's lease check (both overdue).
+      if (this.renewedAt !== undefined) this.holdsLease();
       const since = this.inFlightSince;
       if (since !== undefined && this.monotonic() - since < this.deps.leaseMs) return;
       const mine = this.monotonic();

@@ -201,6 +201,18 @@ describe('a session agent fences itself when its heartbeat lease lapses', () => 
     expect(await fencedTotal()).toBe(1);
   });
 
+  it('a paused host whose sessions are quiet fences itself at its next heartbeat, before that heartbeat renews the lease', async () => {
+    let skew = 0;
+    const { dispatch, of, fencedTotal } = await setUp({ monotonic: () => performance.now() + skew });
+    // One report at the start, then silence: no report's lease check comes to the rescue.
+    await dispatch('q-1', 'ticker', { everyMs: 60_000 });
+    await until(() => of('q-1', 'session.activity')[0]);
+    // Frozen for a whole lease; the next heartbeat (every 40 ms) comes before the lapse timer.
+    skew = LEASE_MS;
+    await until(() => (host!.agentIds().length === 0 ? 1 : undefined), 5_000);
+    expect(await fencedTotal()).toBe(1);
+  });
+
   it('closes a browser session at once, without saving its cookies, even while the behaviour lingers', async () => {
     const releases: { saveCookies: boolean | undefined; at: number }[] = [];
     const lent: LentBrowser = {
