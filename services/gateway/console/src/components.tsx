@@ -34,3 +34,31 @@ export function Time({ at }: { at: string | undefined }) {
 export function Json({ value }: { value: unknown }) {
   return <pre class="json">{JSON.stringify(value, null, 2)}</pre>;
 }
+
+/**
+ * Previous and next over the API's cursor pages: `cursors` is the trail of cursors that led to
+ * the current page (the first is undefined), so going back is dropping the last one.
+ */
+export function Pager({
+  cursors,
+  nextCursor,
+  onChange,
+  children,
+}: {
+  cursors: (string | undefined)[];
+  nextCursor: string | null | undefined;
+  onChange: (cursors: (string | undefined)[]) => void;
+  children?: ComponentChildren;
+}) {
+  return (
+    <div class="pager">
+      <button type="button" disabled={cursors.length <= 1} onClick={() => onChange(cursors.slice(0, -1))}>
+        ← Previous
+      </button>
+      {children}
+      <button type="button" disabled={!nextCursor} onClick={() => nextCursor && onChange([...cursors, nextCursor])}>
+        Next →
+      </button>
+    </div>
+  );
+}

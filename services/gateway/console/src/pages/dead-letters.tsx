@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { call, describeError, query } from '../api';
-import { ErrorLine, Json, Notice, Time } from '../components';
+import { ErrorLine, Json, Notice, Pager, Time } from '../components';
 import { agentHref } from '../route';
 import type { DeadLetterView, Page, ReplayAnswer } from '../types';
 
@@ -135,18 +135,7 @@ export function DeadLettersPage({ queue: initialQueue }: { queue?: string }) {
         </tbody>
       </table>
       {page && page.items.length === 0 ? <p class="muted">No dead letters.</p> : null}
-      <div class="pager">
-        <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-          ← Previous
-        </button>
-        <button
-          type="button"
-          disabled={!page?.nextCursor}
-          onClick={() => page?.nextCursor && setCursors([...cursors, page.nextCursor])}
-        >
-          Next →
-        </button>
-      </div>
+      <Pager cursors={cursors} nextCursor={page?.nextCursor} onChange={setCursors} />
     </section>
   );
 }

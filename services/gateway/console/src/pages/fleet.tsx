@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { call, describeError, query } from '../api';
 import { act, actionsFor, formatLabels, parseLabels, sortBy } from '../agents';
-import { ErrorLine, Notice, StatusBadge, Time } from '../components';
+import { ErrorLine, Notice, Pager, StatusBadge, Time } from '../components';
 import { followFeed } from '../feed';
 import { agentHref } from '../route';
 import { throttle } from '../throttle';
@@ -222,19 +222,9 @@ export function FleetPage() {
         </tbody>
       </table>
       {page && page.items.length === 0 ? <p class="muted">No agent matches.</p> : null}
-      <div class="pager">
-        <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-          ← Previous
-        </button>
+      <Pager cursors={cursors} nextCursor={page?.nextCursor} onChange={setCursors}>
         <span class="muted">page {cursors.length} (sorting applies to this page)</span>
-        <button
-          type="button"
-          disabled={!page?.nextCursor}
-          onClick={() => page?.nextCursor && setCursors([...cursors, page.nextCursor])}
-        >
-          Next →
-        </button>
-      </div>
+      </Pager>
     </section>
   );
 }
