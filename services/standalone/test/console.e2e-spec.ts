@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Page } from 'puppeteer';
 import { Exchanges } from '@drover/contracts';
-import { loadConfig, silentLogger } from '@drover/runtime';
+import { silentLogger } from '@drover/runtime';
 import { describeWithChromium, TestChromium } from '../../../libs/behaviors/src/testing/test-browser';
 import { startStandalone, type RunningSystem } from '../src/standalone-system';
-import { http, writeFastProfile } from './standalone-process';
+import { http, standaloneConfig, writeFastProfile } from './standalone-process';
 
 const API_KEY = 'console-e2e-key-'.padEnd(40, 'x');
 /** Set to a directory (e.g. `docs/images`) to save screenshots of the console for the docs. */
@@ -40,16 +40,8 @@ describeWithChromium('the web console, driven in Chromium', (executablePath) => 
     });
     await new Promise<void>((done) => site.listen(0, '127.0.0.1', done));
     siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
-    const config = loadConfig({
-      PATH: process.env.PATH,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      OPS_PORT: '0',
-      DROVER_DATA_DIR: dataDir,
-      DROVER_PROFILES_DIR: profilesDir,
-      DROVER_PROFILE: 'e2e',
+    const config = standaloneConfig(dataDir, profilesDir, {
       DROVER_API_KEYS: API_KEY,
-      LOG_LEVEL: 'silent',
       ...(process.env.CHROME_NO_SANDBOX ? { CHROME_NO_SANDBOX: process.env.CHROME_NO_SANDBOX } : {}),
     });
     system = await startStandalone(config, silentLogger());

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { Exchanges, RoutingKeys } from '@drover/contracts';
 import { DEATH_REASON_HEADER, MessageTooLargeError, Queues } from '@drover/messaging';
-import { loadConfig, silentLogger } from '@drover/runtime';
+import { silentLogger } from '@drover/runtime';
 import { startStandalone, type RunningSystem } from '../src/standalone-system';
-import { eventually, http, writeFastProfile } from './standalone-process';
+import { eventually, http, standaloneConfig, writeFastProfile } from './standalone-process';
 
 /** The agent no hostile message may change: those that name it are all invalid. */
 const KEEPER = 'keeper';
@@ -103,15 +103,7 @@ describe('standalone system: hostile bus messages (in-memory bus)', () => {
   let keeperActivities: number;
 
   beforeAll(async () => {
-    const config = loadConfig({
-      PATH: process.env.PATH,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      OPS_PORT: '0',
-      DROVER_DATA_DIR: dataDir,
-      DROVER_PROFILES_DIR: profilesDir,
-      DROVER_PROFILE: 'e2e',
-      LOG_LEVEL: 'silent',
+    const config = standaloneConfig(dataDir, profilesDir, {
       // This test reads the .dead queues itself: the dead-letter keeper would empty them.
       DROVER_DEAD_LETTER_KEEPER: 'false',
     });

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
 import type { FeedEntry } from '@drover/contracts';
-import { loadConfig, silentLogger } from '@drover/runtime';
+import { silentLogger } from '@drover/runtime';
 import { eventually, http, SseClient } from '@drover/testing';
 import { startStandalone, type RunningSystem } from '../src/standalone-system';
-import { writeFastProfile } from './standalone-process';
+import { standaloneConfig, writeFastProfile } from './standalone-process';
 
 interface StoreUnderTest {
   name: string;
@@ -55,15 +55,7 @@ describe.each(stores)('live event stream on $name', (under) => {
     });
 
   beforeAll(async () => {
-    const config = loadConfig({
-      PATH: process.env.PATH,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      OPS_PORT: '0',
-      DROVER_DATA_DIR: dataDir,
-      DROVER_PROFILES_DIR: profilesDir,
-      DROVER_PROFILE: 'e2e',
-      LOG_LEVEL: 'silent',
+    const config = standaloneConfig(dataDir, profilesDir, {
       SSE_KEEPALIVE_MS: '200',
       ...under.env,
     });

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Exchanges, RoutingKeys, SessionHeartbeat } from '@drover/contracts';
-import { loadConfig, silentLogger } from '@drover/runtime';
+import { silentLogger } from '@drover/runtime';
 import { startStandalone, type RunningSystem } from '../src/standalone-system';
-import { eventually, http, writeFastProfile } from './standalone-process';
+import { eventually, http, standaloneConfig, writeFastProfile } from './standalone-process';
 
 const AGENTS = ['rot-1', 'rot-2', 'rot-3'];
 const SLOTS = 2;
@@ -40,14 +40,7 @@ describe('standalone system: rotation when agents wait for a slot', () => {
   const eventsOf = (agentId: string): string[] => events.get(agentId) ?? [];
 
   beforeAll(async () => {
-    const config = loadConfig({
-      PATH: process.env.PATH,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      OPS_PORT: '0',
-      DROVER_DATA_DIR: dataDir,
-      DROVER_PROFILES_DIR: profilesDir,
-      DROVER_PROFILE: 'e2e',
+    const config = standaloneConfig(dataDir, profilesDir, {
       LOG_LEVEL: 'warn',
     });
     system = await startStandalone(config, silentLogger());

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig, type DroverConfig } from '@drover/runtime';
 import { sandboxOptOut } from '@drover/testing/service-process';
 
 export { eventually, http, type JsonResponse } from '@drover/testing';
@@ -29,6 +30,29 @@ export function writeFastProfile(overrides: Record<string, unknown> = {}): strin
   return dir;
 }
 
+/** The environment every standalone test starts from: loopback, any free ports, the `e2e` profile. */
+function baseEnv(dataDir: string, profilesDir: string): Record<string, string | undefined> {
+  return {
+    PATH: process.env.PATH,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    OPS_PORT: '0',
+    DROVER_DATA_DIR: dataDir,
+    DROVER_PROFILES_DIR: profilesDir,
+    DROVER_PROFILE: 'e2e',
+    LOG_LEVEL: 'silent',
+  };
+}
+
+/** The configuration of a standalone system started in the test's own process (`startStandalone`). */
+export function standaloneConfig(
+  dataDir: string,
+  profilesDir: string,
+  env: Record<string, string | undefined> = {},
+): DroverConfig {
+  return loadConfig({ ...baseEnv(dataDir, profilesDir), ...env });
+}
+
 export interface StandaloneProcess {
   url: string;
   /** `/live`, `/ready`, `/metrics` (OPS_PORT). */
@@ -46,18 +70,7 @@ export async function startStandaloneProcess(
   env: Record<string, string> = {},
 ): Promise<StandaloneProcess> {
   const child = spawn(process.execPath, [MAIN], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      OPS_PORT: '0',
-      DROVER_DATA_DIR: dataDir,
-      DROVER_PROFILES_DIR: profilesDir,
-      DROVER_PROFILE: 'e2e',
-      LOG_LEVEL: 'warn',
-      ...sandboxOptOut(),
-      ...env,
-    },
+    env: { ...baseEnv(dataDir, profilesDir), LOG_LEVEL: 'warn', ...sandboxOptOut(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import type { FeedEntry } from '@drover/contracts';
-import { loadConfig, silentLogger } from '@drover/runtime';
+import { silentLogger } from '@drover/runtime';
 import {
   createTestVhost,
   describeUnless,
@@ -16,7 +16,7 @@ import {
   type TestVhost,
 } from '@drover/testing';
 import { startStandalone, type RunningSystem } from '../src/standalone-system';
-import { writeFastProfile } from './standalone-process';
+import { standaloneConfig, writeFastProfile } from './standalone-process';
 
 const RABBITMQ_URL = process.env.RABBITMQ_URL;
 const skip = skipUnlessCi(!RABBITMQ_URL && 'RABBITMQ_URL is not set');
@@ -51,15 +51,7 @@ describeUnless(skip, 'the standalone system on RabbitMQ', () => {
 
   beforeAll(async () => {
     vhost = await createTestVhost(RABBITMQ_URL!, 'drover-standalone');
-    const config = loadConfig({
-      PATH: process.env.PATH,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      OPS_PORT: '0',
-      DROVER_DATA_DIR: dataDir,
-      DROVER_PROFILES_DIR: profilesDir,
-      DROVER_PROFILE: 'e2e',
-      LOG_LEVEL: 'silent',
+    const config = standaloneConfig(dataDir, profilesDir, {
       RABBITMQ_URL: vhost.url,
     });
     system = await startStandalone(config, silentLogger());
