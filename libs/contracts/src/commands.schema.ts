@@ -158,6 +158,16 @@ export const YieldAgent = commandEnvelope(
   z.object({ ranForMs: z.number().int().nonnegative() }).strict(),
 );
 
+/** The command envelopes users may publish (the gateway's `POST /api/commands`); scheduler commands are not for them. */
+export const UserCommand = z.discriminatedUnion('type', [
+  StartAgent,
+  StopAgent,
+  RestartAgent,
+  PauseAgent,
+  ResumeAgent,
+  LabelAgent,
+]);
+
 export const AgentCommand = z.discriminatedUnion('type', [
   StartAgent,
   StopAgent,

@@ -1,31 +1,11 @@
 import { Body, Controller, Get, Inject, Param, Post, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { z } from 'zod';
-import {
-  LabelAgent,
-  MessageId,
-  PauseAgent,
-  reservedPrefixError,
-  RestartAgent,
-  ResumeAgent,
-  StartAgent,
-  StopAgent,
-  type CommandView,
-} from '@drover/contracts';
+import { MessageId, reservedPrefixError, type CommandView, UserCommand } from '@drover/contracts';
 import { validateBehaviorConfig } from '@drover/behaviors/catalog';
 import { ApiError, parseOrThrow } from '../infrastructure/api-error';
 import { BusClients } from '../infrastructure/bus-clients';
 import { answerCommand } from '../infrastructure/command-answer';
-
-/** The command envelopes users may publish; scheduler commands are not for the API. */
-const UserCommand = z.discriminatedUnion('type', [
-  StartAgent,
-  StopAgent,
-  RestartAgent,
-  PauseAgent,
-  ResumeAgent,
-  LabelAgent,
-]);
 
 /** Command envelopes as they would be published to `drover.commands`, and the command log. */
 @Controller('api/commands')

@@ -14,18 +14,13 @@ import {
   BulkActionRequest,
   BulkActionResponse,
   CommandView,
-  LabelAgent,
   LabelsRequest,
   FeedEntry,
   FeedQuery,
   AgentFeedQuery,
   MessageId,
   pageOf,
-  PauseAgent,
-  RestartAgent,
-  ResumeAgent,
-  StartAgent,
-  StopAgent,
+  UserCommand,
 } from '@drover/contracts';
 import { BEHAVIOR_CATALOG } from '@drover/behaviors/catalog';
 import { AgentIdParam, ListAgentsQuery, PageQuery, StartAgentRequest, StopAgentQuery } from '../agents/agents.requests';
@@ -288,14 +283,7 @@ const ROUTES: RouteConfig[] = [
       body: {
         content: {
           'application/json': {
-            schema: z.discriminatedUnion('type', [
-              StartAgent,
-              StopAgent,
-              RestartAgent,
-              PauseAgent,
-              ResumeAgent,
-              LabelAgent,
-            ]),
+            schema: UserCommand,
           },
         },
       },
